@@ -1,0 +1,381 @@
+//! Reading `connectors.toml`: parse, decode every table, validate across tables, and
+//! collect every problem instead of stopping at the first.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::credential::{SECRET_PREFIX, is_valid_secret_name};
+use super::de::{OuterKeys, Value, decode, unknown_key_help};
+use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, Settings};
+use super::problem::{Problem, SourceFile, did_you_mean};
+use super::schedule::{CronExpr, Schedule};
+use crate::connectors::{self, Role};
+
+const TOP_LEVEL_KEYS: [&str; 2] = ["settings", "integration"];
+
+/// A loaded config: whatever could be understood, plus every problem found.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: SourceFile,
+    pub settings: Settings,
+    /// The integrations that decoded; with errors present this may be incomplete.
+    pub integrations: Vec<Integration>,
+    pub problems: Vec<Problem>,
+}
+
+impl Config {
+    /// No problem of error severity: the config may be run.
+    pub fn is_valid(&self) -> bool {
+        !self.problems.iter().any(Problem::is_error)
+    }
+
+    pub fn integration(&self, name: &str) -> Option<&Integration> {
+        self.integrations.iter().find(|i| i.name == name)
+    }
+
+    /// All problems rendered for a terminal, errors and warnings in file order.
+    pub fn render_problems(&self) -> String {
+        self.problems
+            .iter()
+            .map(|p| p.render(&self.source))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Reads and checks a config file. Failing to read it at all is the only `Err`.
+    pub fn load(path: &Path) -> std::io::Result<Self> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(Self::parse(SourceFile::new(path, text)))
+    }
+
+    pub fn parse(source: SourceFile) -> Self {
+        let mut loader = Loader::default();
+        let (settings, integrations) = match DeTable::parse(&source.text) {
+            Ok(root) => loader.root(&root),
+            Err(error) => {
+                loader.problems.push(
+                    Problem::error(format!("invalid TOML: {}", error.message().trim()), error.span())
+                        .with_help("fix the syntax at this place; strings need quotes, tables need [brackets]"),
+                );
+                (Settings::default(), Vec::new())
+            }
+        };
+        let mut problems = loader.problems;
+        problems.sort_by_key(|p| p.span.as_ref().map_or(usize::MAX, |s| s.start));
+        Self {
+            source,
+            settings,
+            integrations,
+            problems,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Loader {
+    problems: Vec<Problem>,
+}
+
+impl Loader {
+    fn root(&mut self, root: &Spanned<DeTable<'_>>) -> (Settings, Vec<Integration>) {
+        let mut settings = Settings::default();
+        let mut tables = Vec::new();
+        for (key, value) in root.get_ref() {
+            match key.get_ref().as_ref() {
+                "settings" => {
+                    let decoded = decode::<Settings>(value, OuterKeys::Report);
+                    self.problems.extend(decoded.problems);
+                    match decoded.value {
+                        Ok(s) => settings = s,
+                        Err(e) => self.problems.push(e.into_problem()),
+                    }
+                }
+                "integration" => match value.get_ref() {
+                    DeValue::Array(items) => tables.extend(items.iter()),
+                    _ => self.problems.push(
+                        Problem::error("`integration` must be an array of tables", Some(value.span()))
+                            .with_help("declare each integration under its own [[integration]] header"),
+                    ),
+                },
+                other => self.problems.push(
+                    Problem::error(format!("unknown top-level key `{other}`"), Some(key.span()))
+                        .with_help(unknown_key_help(other, &TOP_LEVEL_KEYS)),
+                ),
+            }
+        }
+        let mut integrations: Vec<Integration> = Vec::new();
+        let mut name_spans: HashMap<String, Range<usize>> = HashMap::new();
+        let mut output_refs = Vec::new();
+        for table in tables {
+            let Some(integration) = self.integration(table, &settings) else {
+                continue;
+            };
+            let name_span = table
+                .get_ref()
+                .as_table()
+                .and_then(|t| span_of(t, "name"))
+                .unwrap_or(table.span());
+            if name_spans.contains_key(&integration.name) {
+                self.problems.push(
+                    Problem::error(format!("duplicate integration name `{}`", integration.name), Some(name_span))
+                        .with_help("every integration needs a unique name; rename one of them"),
+                );
+                continue;
+            }
+            name_spans.insert(integration.name.clone(), name_span);
+            output_refs.push(output_spans(table));
+            integrations.push(integration);
+        }
+        for (integration, spans) in integrations.iter().zip(output_refs) {
+            self.check_outputs(integration, &integrations, &spans);
+        }
+        (settings, integrations)
+    }
+
+    fn integration(&mut self, value: &Value<'_>, settings: &Settings) -> Option<Integration> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.problems
+                .push(Problem::error("an integration must be a table", Some(value.span())));
+            return None;
+        };
+        let decoded = decode::<CommonKeys>(value, OuterKeys::Ignore);
+        let common_fields = decoded.outer_fields;
+        let name = string_at(table, "name");
+        let mut problems: Vec<Problem> = decoded.problems;
+        let common = match decoded.value {
+            Ok(common) => Some(common),
+            Err(error) => {
+                problems.push(error.into_problem());
+                None
+            }
+        };
+        let kind = name_kind(table, &mut problems);
+        let mut kind_fields: &[&str] = &[];
+        let settings_result = kind.map(|kind| {
+            let decoded = (kind.decode)(value);
+            kind_fields = decoded.outer_fields;
+            problems.extend(decoded.problems);
+            decoded.value.map_err(|e| problems.push(e.into_problem())).ok()
+        });
+        if kind.is_some() {
+            report_leftover_keys(table, common_fields, kind_fields, &mut problems);
+        }
+        let secrets = secret_references(value, &mut problems);
+        if let Some(name) = &name
+            && !is_valid_name(name)
+        {
+            problems.push(
+                Problem::error(format!("invalid integration name `{name}`"), span_of(table, "name"))
+                    .with_help("use lowercase letters, digits, `-` and `_` only"),
+            );
+        }
+        let schedule = match (&common, kind) {
+            (Some(common), Some(kind)) => schedule(common, kind, table, &mut problems),
+            _ => None,
+        };
+        let has_errors = problems.iter().any(Problem::is_error);
+        self.problems
+            .extend(problems.into_iter().map(|p| p.in_integration(name.as_deref())));
+        let (Some(common), Some(kind), Some(Some(kind_settings))) = (common, kind, settings_result)
+        else {
+            return None;
+        };
+        if has_errors {
+            return None;
+        }
+        Some(Integration {
+            name: common.name,
+            kind,
+            enabled: common.enabled,
+            schedule,
+            timezone: common.timezone.unwrap_or(settings.timezone).0,
+            jitter: common.jitter.map(Into::into),
+            catch_up: common.catch_up,
+            timeout: common.timeout.map_or(DEFAULT_TIMEOUT, Into::into),
+            rate_limit: common.rate_limit,
+            retry: common.retry,
+            pause_after_failures: common.pause_after_failures,
+            outputs: common.outputs,
+            auth: common.auth,
+            tags: common.tags,
+            description: common.description,
+            settings: kind_settings,
+            secrets,
+        })
+    }
+
+    fn check_outputs(&mut self, integration: &Integration, all: &[Integration], spans: &[Range<usize>]) {
+        for (index, output) in integration.outputs.iter().enumerate() {
+            let span = spans.get(index).cloned();
+            let problem = match all.iter().find(|i| &i.name == output) {
+                None => {
+                    let names = all.iter().map(|i| i.name.as_str());
+                    let help = match did_you_mean(output, names) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => "name an integration of an output kind (webhook, slack, discord, file)".to_owned(),
+                    };
+                    Problem::error(format!("output `{output}` is not an integration"), span).with_help(help)
+                }
+                Some(target) if target.name == integration.name => {
+                    Problem::error("an integration cannot be its own output", span)
+                }
+                Some(target) if !target.kind.roles.contains(&Role::Output) => Problem::error(
+                    format!("output `{output}` is a `{}` integration, which does not accept records", target.kind.name),
+                    span,
+                )
+                .with_help("name an integration of an output kind (webhook, slack, discord, file)"),
+                Some(_) => continue,
+            };
+            self.problems.push(problem.in_integration(Some(&integration.name)));
+        }
+    }
+}
+
+fn name_kind(table: &DeTable<'_>, problems: &mut Vec<Problem>) -> Option<&'static connectors::KindSpec> {
+    let kind = string_at(table, "kind")?;
+    let found = connectors::kind(&kind);
+    if found.is_none() {
+        let names = connectors::KINDS.iter().map(|k| k.name);
+        let help = match did_you_mean(&kind, names) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!(
+                "the kinds are {}",
+                connectors::KINDS.iter().map(|k| format!("`{}`", k.name)).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        problems.push(Problem::error(format!("unknown kind `{kind}`"), span_of(table, "kind")).with_help(help));
+    }
+    found
+}
+
+fn report_leftover_keys(table: &DeTable<'_>, common: &[&str], kind: &[&str], problems: &mut Vec<Problem>) {
+    let allowed: Vec<&str> = common.iter().chain(kind).copied().collect();
+    for (key, _) in table {
+        let key_text = key.get_ref().as_ref();
+        if !allowed.contains(&key_text) {
+            problems.push(
+                Problem::error(format!("unknown key `{key_text}`"), Some(key.span()))
+                    .with_help(unknown_key_help(key_text, &allowed)),
+            );
+        }
+    }
+}
+
+fn schedule(
+    common: &CommonKeys,
+    kind: &connectors::KindSpec,
+    table: &DeTable<'_>,
+    problems: &mut Vec<Problem>,
+) -> Option<Schedule> {
+    let schedule = match (&common.cron, common.every) {
+        (Some(_), Some(_)) => {
+            problems.push(
+                Problem::error("both `cron` and `every` are set", span_of(table, "every"))
+                    .with_help("keep one: `cron` for calendar times, `every` for a fixed interval"),
+            );
+            return None;
+        }
+        (Some(expr), None) => match expr.parse::<CronExpr>() {
+            Ok(expr) => Some(Schedule::Cron(expr)),
+            Err(message) => {
+                problems.push(Problem::error(message, span_of(table, "cron")).with_help(
+                    "write 5 fields (\"*/5 * * * *\"), or 6 with seconds in front (\"0 */5 * * * *\")",
+                ));
+                return None;
+            }
+        },
+        (None, Some(every)) if every.as_std().is_zero() => {
+            problems.push(
+                Problem::error("`every` must be longer than zero", span_of(table, "every"))
+                    .with_help("write an interval such as \"30s\" or \"5m\""),
+            );
+            return None;
+        }
+        (None, Some(every)) => Some(Schedule::Every(every.as_std())),
+        (None, None) => None,
+    };
+    match (kind.scheduled(), &schedule) {
+        (true, None) => problems.push(
+            Problem::error(format!("a `{}` integration needs a schedule", kind.name), table_span(table))
+                .with_help("add `cron = \"*/5 * * * *\"` or `every = \"30s\"`"),
+        ),
+        (false, Some(_)) => problems.push(
+            Problem::error(
+                format!("a `{}` integration does not run on a schedule", kind.name),
+                span_of(table, "cron").or_else(|| span_of(table, "every")),
+            )
+            .with_help("remove `cron`/`every`: it runs when records or requests reach it"),
+        ),
+        _ => {}
+    }
+    schedule
+}
+
+/// Every `secret:NAME` string anywhere under an integration, in file order.
+fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<String> {
+    fn walk(value: &Value<'_>, found: &mut Vec<(String, Range<usize>)>) {
+        match value.get_ref() {
+            DeValue::String(text) => {
+                if let Some(name) = text.strip_prefix(SECRET_PREFIX) {
+                    found.push((name.trim().to_owned(), value.span()));
+                }
+            }
+            DeValue::Array(items) => items.iter().for_each(|item| walk(item, found)),
+            DeValue::Table(table) => table.values().for_each(|item| walk(item, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(value, &mut found);
+    let mut names = BTreeSet::new();
+    let mut ordered = Vec::new();
+    for (name, span) in found {
+        if !is_valid_secret_name(&name) {
+            problems.push(
+                Problem::error(format!("invalid secret name `{name}`"), Some(span))
+                    .with_help("secret names use letters, digits, `_`, `-` and `.`"),
+            );
+        } else if names.insert(name.clone()) {
+            ordered.push(name);
+        }
+    }
+    ordered
+}
+
+fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn entry<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
+    table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+}
+
+fn span_of(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
+    entry(table, key).map(Spanned::span)
+}
+
+fn table_span(table: &DeTable<'_>) -> Option<Range<usize>> {
+    // The first key is the closest thing to the `[[integration]]` header we can point at.
+    table.iter().next().map(|(k, _)| k.span())
+}
+
+fn string_at(table: &DeTable<'_>, key: &str) -> Option<String> {
+    entry(table, key)?.get_ref().as_str().map(str::to_owned)
+}
+
+fn output_spans(value: &Value<'_>) -> Vec<Range<usize>> {
+    let Some(table) = value.get_ref().as_table() else {
+        return Vec::new();
+    };
+    match entry(table, "outputs").map(Spanned::get_ref) {
+        Some(DeValue::Array(items)) => items.iter().map(Spanned::span).collect(),
+        _ => Vec::new(),
+    }
+}

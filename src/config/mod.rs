@@ -1,0 +1,14 @@
+//! `connectors.toml`: types, parsing, and validation with `file:line:column` problems.
+
+pub mod credential;
+pub mod de;
+pub mod duration;
+mod load;
+pub mod model;
+pub mod problem;
+pub mod schedule;
+
+pub use load::Config;
+pub use model::{Auth, CatchUp, Integration, RateLimit, Retention, RetryPolicy, Settings, Timezone};
+pub use problem::{Problem, Severity, SourceFile};
+pub use schedule::Schedule;

@@ -1,0 +1,243 @@
+//! The typed configuration that the rest of patchbay reads.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, de};
+
+use super::credential::Credential;
+use super::duration::HumanDuration;
+use super::problem::did_you_mean;
+use super::schedule::Schedule;
+use crate::connectors::{KindSettings, KindSpec};
+
+/// `[settings]`: every key optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub data_dir: Option<String>,
+    pub timezone: Timezone,
+    pub max_concurrent_runs: usize,
+    pub retention: Retention,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: None,
+            timezone: Timezone(Tz::UTC),
+            max_concurrent_runs: 64,
+            retention: Retention::default(),
+        }
+    }
+}
+
+/// `retention = { days = 30, runs_per_integration = 10000 }`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Retention {
+    pub days: u32,
+    pub runs_per_integration: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            days: 30,
+            runs_per_integration: 10_000,
+        }
+    }
+}
+
+/// An IANA time zone name such as `Europe/Berlin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timezone(pub Tz);
+
+impl<'de> Deserialize<'de> for Timezone {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse::<Tz>().map(Timezone).map_err(|_| {
+            let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+            match did_you_mean(&name, names) {
+                Some(close) => de::Error::custom(format!(
+                    "unknown time zone `{name}`; did you mean `{close}`?"
+                )),
+                None => de::Error::custom(format!(
+                    "unknown time zone `{name}`; use an IANA name like \"UTC\" or \"Europe/Berlin\""
+                )),
+            }
+        })
+    }
+}
+
+impl fmt::Display for Timezone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+/// `rate_limit = { requests = 60, per = "1m", burst = 10 }`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct RateLimit {
+    pub requests: NonZeroU32,
+    pub per: HumanDuration,
+    pub burst: Option<NonZeroU32>,
+}
+
+/// `retry = { max_attempts = 5, base_delay = "500ms", max_delay = "30s" }`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: HumanDuration,
+    pub max_delay: HumanDuration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: HumanDuration(Duration::from_millis(500)),
+            max_delay: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// What a schedule missed while patchbay was down does at start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    #[default]
+    Skip,
+    Once,
+}
+
+/// `[integration.auth]`, shared by every kind that talks HTTP.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Auth {
+    #[default]
+    None,
+    ApiKey {
+        key: Credential,
+        #[serde(rename = "in", default)]
+        location: ApiKeyLocation,
+        name: String,
+    },
+    Bearer {
+        token: Credential,
+    },
+    Basic {
+        username: String,
+        password: Credential,
+    },
+    #[serde(rename = "oauth2_client_credentials")]
+    OAuth2ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret: Credential,
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+    #[serde(rename = "oauth2_refresh_token")]
+    OAuth2RefreshToken {
+        token_url: String,
+        client_id: String,
+        client_secret: Option<Credential>,
+        refresh_token: Credential,
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+    #[serde(rename = "oauth2_device")]
+    OAuth2Device {
+        device_authorization_url: String,
+        token_url: String,
+        client_id: String,
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+}
+
+impl Auth {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ApiKey { .. } => "api_key",
+            Self::Bearer { .. } => "bearer",
+            Self::Basic { .. } => "basic",
+            Self::OAuth2ClientCredentials { .. } => "oauth2_client_credentials",
+            Self::OAuth2RefreshToken { .. } => "oauth2_refresh_token",
+            Self::OAuth2Device { .. } => "oauth2_device",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyLocation {
+    #[default]
+    Header,
+    Query,
+}
+
+/// One `[[integration]]`, validated and resolved.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub name: String,
+    pub kind: &'static KindSpec,
+    pub enabled: bool,
+    pub schedule: Option<Schedule>,
+    /// The integration's own zone, or `[settings].timezone`.
+    pub timezone: Tz,
+    pub jitter: Option<Duration>,
+    pub catch_up: CatchUp,
+    pub timeout: Duration,
+    pub rate_limit: Option<RateLimit>,
+    pub retry: RetryPolicy,
+    pub pause_after_failures: Option<u32>,
+    pub outputs: Vec<String>,
+    pub auth: Auth,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+    pub settings: KindSettings,
+    /// Every `secret:NAME` this integration references, in file order.
+    pub secrets: Vec<String>,
+}
+
+/// The keys every integration understands, whatever its kind.
+#[derive(Debug, Deserialize)]
+pub(super) struct CommonKeys {
+    pub name: String,
+    /// Declared so that `kind` counts as a known key and must be a string; the loader
+    /// resolves the kind from the raw table, where it also has the value's location.
+    #[serde(rename = "kind")]
+    pub _kind: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub cron: Option<String>,
+    pub every: Option<HumanDuration>,
+    pub timezone: Option<Timezone>,
+    pub jitter: Option<HumanDuration>,
+    #[serde(default)]
+    pub catch_up: CatchUp,
+    pub timeout: Option<HumanDuration>,
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    pub pause_after_failures: Option<u32>,
+    #[serde(default)]
+    pub outputs: Vec<String>,
+    #[serde(default)]
+    pub auth: Auth,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

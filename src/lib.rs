@@ -1,0 +1,8 @@
+//! patchbay: a terminal operations console for integrations.
+//!
+//! Data flows one way: `connectors.toml` → [`config`] → engine → [`store`], with the
+//! console and the CLI talking to the engine through one handle. See
+//! `docs/architecture.md`.
+
+pub mod config;
+pub mod connectors;
