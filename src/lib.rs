@@ -6,3 +6,5 @@
 
 pub mod config;
 pub mod connectors;
+pub mod run;
+pub mod store;

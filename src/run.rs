@@ -1,0 +1,165 @@
+//! A run: one execution of an integration, as the store keeps it and `history` shows it.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Startup,
+    Webhook,
+    Retry,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Success,
+    /// Some outputs or pages failed while others succeeded.
+    Partial,
+    Failed,
+    Cancelled,
+    /// Not started, for example because the previous run was still going.
+    Skipped,
+    /// Still `running` when patchbay stopped or crashed.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Success => "success",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a run failed, which decides whether it is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    Auth,
+    RateLimited,
+    Server,
+    Network,
+    Timeout,
+    Client,
+    Decode,
+    Config,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::RateLimited => "rate_limited",
+            Self::Server => "server",
+            Self::Network => "network",
+            Self::Timeout => "timeout",
+            Self::Client => "client",
+            Self::Decode => "decode",
+            Self::Config => "config",
+        }
+    }
+
+    /// Worth another attempt: the same request may succeed later.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited | Self::Server | Self::Network | Self::Timeout
+        )
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one output did with a run's records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub output: String,
+    pub ok: bool,
+    pub records: u64,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// One run, with exactly the field names that `history --json` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: Ulid,
+    pub integration: String,
+    pub trigger: Trigger,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<u64>,
+    pub attempts: u32,
+    pub requests: u32,
+    pub bytes: u64,
+    pub records_in: u64,
+    pub records_new: u64,
+    pub records_changed: u64,
+    pub records_unchanged: u64,
+    pub records_delivered: u64,
+    pub error_class: Option<ErrorClass>,
+    pub error_message: Option<String>,
+    pub hint: Option<String>,
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+}
+
+impl RunRecord {
+    /// A run that starts now; counters at zero.
+    pub fn start(integration: &str, trigger: Trigger, started_at: DateTime<Utc>) -> Self {
+        Self {
+            id: Ulid::from_datetime(started_at.into()),
+            integration: integration.to_owned(),
+            trigger,
+            status: RunStatus::Running,
+            started_at,
+            finished_at: None,
+            duration_ms: None,
+            attempts: 0,
+            requests: 0,
+            bytes: 0,
+            records_in: 0,
+            records_new: 0,
+            records_changed: 0,
+            records_unchanged: 0,
+            records_delivered: 0,
+            error_class: None,
+            error_message: None,
+            hint: None,
+            deliveries: Vec::new(),
+        }
+    }
+
+    /// Sets the final status and the timing fields.
+    pub fn finish(&mut self, status: RunStatus, finished_at: DateTime<Utc>) {
+        self.status = status;
+        self.finished_at = Some(finished_at);
+        self.duration_ms = Some((finished_at - self.started_at).num_milliseconds().max(0) as u64);
+    }
+}

@@ -1,0 +1,65 @@
+//! redb tables, the schema version, and the migrations that bring an older store up to it.
+
+use redb::{TableDefinition, WriteTransaction};
+
+/// Bump when a table's layout changes, and add a step to [`MIGRATIONS`].
+pub const SCHEMA_VERSION: u64 = 1;
+
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+/// Integration name → JSON `IntegrationState`.
+pub const INTEGRATION_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("integration_state");
+/// (integration, run id) → JSON `RunRecord`: one integration's newest runs are a
+/// reverse range scan, never a full scan.
+pub const RUNS: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("runs");
+/// run id → integration: every integration's runs, newest first.
+pub const RUNS_BY_TIME: TableDefinition<u128, &str> = TableDefinition::new("runs_by_time");
+/// run id → integration, for runs still `running`: what a crash leaves to mark
+/// `interrupted` at the next start, found without scanning every run.
+pub const ACTIVE_RUNS: TableDefinition<u128, &str> = TableDefinition::new("active_runs");
+/// (run id, line number) → log line.
+pub const RUN_LOGS: TableDefinition<(u128, u32), &str> = TableDefinition::new("run_logs");
+/// Integration name → JSON cursor (the incremental-sync watermark).
+pub const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
+/// (integration, unix minute) → JSON per-minute metric rollup.
+pub const METRICS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("metrics");
+/// alert id → JSON alert record.
+pub const ALERTS: TableDefinition<u128, &[u8]> = TableDefinition::new("alerts");
+/// entry id (a ULID, so time-ordered) → JSON audit entry.
+pub const AUDIT: TableDefinition<u128, &[u8]> = TableDefinition::new("audit");
+/// secret name → age ciphertext.
+pub const SECRET_VALUES: TableDefinition<&str, &[u8]> = TableDefinition::new("secret_values");
+/// secret name → JSON metadata (created, updated, expires, last used).
+pub const SECRET_META: TableDefinition<&str, &[u8]> = TableDefinition::new("secret_meta");
+
+type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
+
+/// `MIGRATIONS[n]` takes a store from version `n` to `n + 1`.
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_tables_v1];
+
+fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(INTEGRATION_STATE)?;
+    txn.open_table(RUNS)?;
+    txn.open_table(RUNS_BY_TIME)?;
+    txn.open_table(ACTIVE_RUNS)?;
+    txn.open_table(RUN_LOGS)?;
+    txn.open_table(CURSORS)?;
+    txn.open_table(METRICS)?;
+    txn.open_table(ALERTS)?;
+    txn.open_table(AUDIT)?;
+    txn.open_table(SECRET_VALUES)?;
+    txn.open_table(SECRET_META)?;
+    Ok(())
+}
+
+/// Runs every migration from `from` to [`SCHEMA_VERSION`] inside `txn`, so that a
+/// failure leaves the store as it was.
+pub fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), redb::Error> {
+    for step in &MIGRATIONS[from as usize..] {
+        step(txn)?;
+    }
+    txn.open_table(META)?
+        .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! Per-integration state that must survive a restart: operator overrides, the circuit
+//! breaker, and when it last and next runs.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::schema::INTEGRATION_STATE;
+use super::{Result, Store, decode, encode};
+use crate::run::RunStatus;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationState {
+    /// The operator's enable/disable, overriding `enabled` in the config when set.
+    pub enabled: Option<bool>,
+    pub paused: Option<PauseReason>,
+    pub consecutive_failures: u32,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_status: Option<RunStatus>,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum PauseReason {
+    Operator { who: String, at: DateTime<Utc> },
+    CircuitBreaker { failures: u32, at: DateTime<Utc>, last_error: Option<String> },
+}
+
+impl Store {
+    pub fn integration_state(&self, name: &str) -> Result<IntegrationState> {
+        let txn = self.read()?;
+        let table = txn.open_table(INTEGRATION_STATE)?;
+        Ok(match table.get(name)? {
+            Some(bytes) => decode(bytes.value(), || format!("state of integration {name}"))?,
+            None => IntegrationState::default(),
+        })
+    }
+
+    pub fn put_integration_state(&self, name: &str, state: &IntegrationState) -> Result<()> {
+        self.write(|txn| {
+            txn.open_table(INTEGRATION_STATE)?
+                .insert(name, encode(state).as_slice())?;
+            Ok(())
+        })
+    }
+}
