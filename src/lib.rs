@@ -8,3 +8,4 @@ pub mod config;
 pub mod connectors;
 pub mod run;
 pub mod store;
+pub mod secrets;
