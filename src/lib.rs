@@ -4,8 +4,11 @@
 //! console and the CLI talking to the engine through one handle. See
 //! `docs/architecture.md`.
 
+pub mod cli;
 pub mod config;
 pub mod connectors;
+pub mod paths;
 pub mod run;
-pub mod store;
 pub mod secrets;
+pub mod store;
+pub mod telemetry;

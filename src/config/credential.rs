@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn literal_values_never_print() {
         let credential = Credential::parse("hunter2-very-secret");
-        assert_eq!(format!("{credential:?} {credential}"), "[redacted] [redacted]");
+        assert_eq!(
+            format!("{credential:?} {credential}"),
+            "[redacted] [redacted]"
+        );
         assert_eq!(Credential::parse("secret:gh").to_string(), "secret:gh");
         assert_eq!(Credential::parse("env:TOKEN").to_string(), "env:TOKEN");
     }

@@ -62,7 +62,9 @@ impl de::Error for DecodeError {
             message: format!("unknown value `{variant}`"),
             span: None,
             help: Some(match did_you_mean(variant, expected.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`? expected one of {}", list(expected)),
+                Some(close) => {
+                    format!("did you mean `{close}`? expected one of {}", list(expected))
+                }
                 None => format!("expected one of {}", list(expected)),
             }),
         }
@@ -314,7 +316,10 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_, 'de> {
         seed: T,
     ) -> Result<Option<T::Value>, DecodeError> {
         match self.items.next() {
-            Some(item) => seed.deserialize(self.parent.nested(item)).map(Some),
+            Some(item) => seed
+                .deserialize(self.parent.nested(item))
+                .map(Some)
+                .map_err(|e| e.located(&item.span())),
             None => Ok(None),
         }
     }
@@ -359,7 +364,9 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, '_, 'de> {
         seed: K,
     ) -> Result<Option<K::Value>, DecodeError> {
         while let Some((key, _)) = self.entries.get(self.next) {
-            let known = self.fields.is_none_or(|f| f.contains(&key.get_ref().as_ref()));
+            let known = self
+                .fields
+                .is_none_or(|f| f.contains(&key.get_ref().as_ref()));
             if known {
                 return seed
                     .deserialize(key.get_ref().as_ref().into_deserializer())
@@ -378,10 +385,16 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, '_, 'de> {
         Ok(None)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DecodeError> {
         let (_, value) = self.entries[self.next];
         self.next += 1;
+        // Located here too: a type's own check (a bad time zone, say) fails after the
+        // string it read decoded fine, so no inner value could locate it.
         seed.deserialize(self.parent.nested(value))
+            .map_err(|e| e.located(&value.span()))
     }
 }
 
@@ -440,10 +453,20 @@ mod tests {
         let doc = parse(text);
         let decoded = decode::<Outer>(&doc, OuterKeys::Report);
         assert!(decoded.value.is_ok());
-        let messages: Vec<_> = decoded.problems.iter().map(|p| p.message.as_str()).collect();
+        let messages: Vec<_> = decoded
+            .problems
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect();
         assert_eq!(messages, ["unknown key `nmae`", "unknown key `requets`"]);
-        assert_eq!(decoded.problems[1].help.as_deref(), Some("did you mean `requests`?"));
-        assert_eq!(decoded.problems[1].span, Some(text.find("requets").unwrap()..text.find("requets").unwrap() + 7));
+        assert_eq!(
+            decoded.problems[1].help.as_deref(),
+            Some("did you mean `requests`?")
+        );
+        assert_eq!(
+            decoded.problems[1].span,
+            Some(text.find("requets").unwrap()..text.find("requets").unwrap() + 7)
+        );
     }
 
     #[test]
@@ -451,7 +474,10 @@ mod tests {
         let text = "name = 'a'\n[limit]\nrequests = 'many'\n";
         let doc = parse(text);
         let error = decode::<Outer>(&doc, OuterKeys::Report).value.unwrap_err();
-        assert_eq!(error.span, Some(text.find("'many'").unwrap()..text.find("'many'").unwrap() + 6));
+        assert_eq!(
+            error.span,
+            Some(text.find("'many'").unwrap()..text.find("'many'").unwrap() + 6)
+        );
     }
 
     #[test]

@@ -54,7 +54,11 @@ mod tests {
             ("7d", Duration::from_secs(7 * 86400)),
             ("1m 30s", Duration::from_secs(90)),
         ] {
-            assert_eq!(HumanDuration::parse(text).unwrap().as_std(), expected, "{text}");
+            assert_eq!(
+                HumanDuration::parse(text).unwrap().as_std(),
+                expected,
+                "{text}"
+            );
         }
     }
 

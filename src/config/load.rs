@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::credential::{SECRET_PREFIX, is_valid_secret_name};
 use super::de::{OuterKeys, Value, decode, unknown_key_help};
-use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, Settings};
+use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, SecretUse, Settings};
 use super::problem::{Problem, SourceFile, did_you_mean};
 use super::schedule::{CronExpr, Schedule};
 use crate::connectors::{self, Role};
@@ -58,8 +58,13 @@ impl Config {
             Ok(root) => loader.root(&root),
             Err(error) => {
                 loader.problems.push(
-                    Problem::error(format!("invalid TOML: {}", error.message().trim()), error.span())
-                        .with_help("fix the syntax at this place; strings need quotes, tables need [brackets]"),
+                    Problem::error(
+                        format!("invalid TOML: {}", error.message().trim()),
+                        error.span(),
+                    )
+                    .with_help(
+                        "fix the syntax at this place; strings need quotes, tables need [brackets]",
+                    ),
                 );
                 (Settings::default(), Vec::new())
             }
@@ -97,8 +102,11 @@ impl Loader {
                 "integration" => match value.get_ref() {
                     DeValue::Array(items) => tables.extend(items.iter()),
                     _ => self.problems.push(
-                        Problem::error("`integration` must be an array of tables", Some(value.span()))
-                            .with_help("declare each integration under its own [[integration]] header"),
+                        Problem::error(
+                            "`integration` must be an array of tables",
+                            Some(value.span()),
+                        )
+                        .with_help("declare each integration under its own [[integration]] header"),
                     ),
                 },
                 other => self.problems.push(
@@ -107,39 +115,39 @@ impl Loader {
                 ),
             }
         }
-        let mut integrations: Vec<Integration> = Vec::new();
-        let mut name_spans: HashMap<String, Range<usize>> = HashMap::new();
-        let mut output_refs = Vec::new();
-        for table in tables {
-            let Some(integration) = self.integration(table, &settings) else {
-                continue;
-            };
-            let name_span = table
-                .get_ref()
-                .as_table()
-                .and_then(|t| span_of(t, "name"))
-                .unwrap_or(table.span());
-            if name_spans.contains_key(&integration.name) {
-                self.problems.push(
-                    Problem::error(format!("duplicate integration name `{}`", integration.name), Some(name_span))
+        let raw: Vec<RawIntegration> = tables.into_iter().map(RawIntegration::new).collect();
+        let mut integrations = Vec::new();
+        let mut seen = HashMap::new();
+        for (index, table) in raw.iter().enumerate() {
+            if let Some(name) = &table.name {
+                if seen.contains_key(name.as_str()) {
+                    self.problems.push(
+                        Problem::error(
+                            format!("duplicate integration name `{name}`"),
+                            table.name_span.clone(),
+                        )
                         .with_help("every integration needs a unique name; rename one of them"),
-                );
-                continue;
+                    );
+                    continue;
+                }
+                seen.insert(name.as_str(), index);
             }
-            name_spans.insert(integration.name.clone(), name_span);
-            output_refs.push(output_spans(table));
-            integrations.push(integration);
+            if let Some(integration) = self.integration(table.value, &settings) {
+                integrations.push(integration);
+            }
         }
-        for (integration, spans) in integrations.iter().zip(output_refs) {
-            self.check_outputs(integration, &integrations, &spans);
+        for table in &raw {
+            self.check_outputs(table, &raw, &seen);
         }
         (settings, integrations)
     }
 
     fn integration(&mut self, value: &Value<'_>, settings: &Settings) -> Option<Integration> {
         let DeValue::Table(table) = value.get_ref() else {
-            self.problems
-                .push(Problem::error("an integration must be a table", Some(value.span())));
+            self.problems.push(Problem::error(
+                "an integration must be a table",
+                Some(value.span()),
+            ));
             return None;
         };
         let decoded = decode::<CommonKeys>(value, OuterKeys::Ignore);
@@ -159,7 +167,10 @@ impl Loader {
             let decoded = (kind.decode)(value);
             kind_fields = decoded.outer_fields;
             problems.extend(decoded.problems);
-            decoded.value.map_err(|e| problems.push(e.into_problem())).ok()
+            decoded
+                .value
+                .map_err(|e| problems.push(e.into_problem()))
+                .ok()
         });
         if kind.is_some() {
             report_leftover_keys(table, common_fields, kind_fields, &mut problems);
@@ -169,8 +180,11 @@ impl Loader {
             && !is_valid_name(name)
         {
             problems.push(
-                Problem::error(format!("invalid integration name `{name}`"), span_of(table, "name"))
-                    .with_help("use lowercase letters, digits, `-` and `_` only"),
+                Problem::error(
+                    format!("invalid integration name `{name}`"),
+                    span_of(table, "name"),
+                )
+                .with_help("use lowercase letters, digits, `-` and `_` only"),
             );
         }
         let schedule = match (&common, kind) {
@@ -178,8 +192,11 @@ impl Loader {
             _ => None,
         };
         let has_errors = problems.iter().any(Problem::is_error);
-        self.problems
-            .extend(problems.into_iter().map(|p| p.in_integration(name.as_deref())));
+        self.problems.extend(
+            problems
+                .into_iter()
+                .map(|p| p.in_integration(name.as_deref())),
+        );
         let (Some(common), Some(kind), Some(Some(kind_settings))) = (common, kind, settings_result)
         else {
             return None;
@@ -208,34 +225,83 @@ impl Loader {
         })
     }
 
-    fn check_outputs(&mut self, integration: &Integration, all: &[Integration], spans: &[Range<usize>]) {
-        for (index, output) in integration.outputs.iter().enumerate() {
-            let span = spans.get(index).cloned();
-            let problem = match all.iter().find(|i| &i.name == output) {
+    /// Checks every integration's `outputs` against the raw tables, so that a broken
+    /// integration still has its outputs checked and a broken target is still found.
+    fn check_outputs(
+        &mut self,
+        table: &RawIntegration<'_>,
+        all: &[RawIntegration<'_>],
+        by_name: &HashMap<&str, usize>,
+    ) {
+        for (output, span) in &table.outputs {
+            let target = by_name.get(output.as_str()).map(|i| &all[*i]);
+            let problem = match target {
                 None => {
-                    let names = all.iter().map(|i| i.name.as_str());
+                    let names = by_name.keys().copied();
                     let help = match did_you_mean(output, names) {
                         Some(close) => format!("did you mean `{close}`?"),
-                        None => "name an integration of an output kind (webhook, slack, discord, file)".to_owned(),
+                        None => OUTPUT_HELP.to_owned(),
                     };
-                    Problem::error(format!("output `{output}` is not an integration"), span).with_help(help)
+                    Problem::error(format!("output `{output}` is not an integration"), Some(span.clone()))
+                        .with_help(help)
                 }
-                Some(target) if target.name == integration.name => {
-                    Problem::error("an integration cannot be its own output", span)
+                Some(target) if target.name == table.name => {
+                    Problem::error("an integration cannot be its own output", Some(span.clone()))
                 }
-                Some(target) if !target.kind.roles.contains(&Role::Output) => Problem::error(
-                    format!("output `{output}` is a `{}` integration, which does not accept records", target.kind.name),
-                    span,
-                )
-                .with_help("name an integration of an output kind (webhook, slack, discord, file)"),
-                Some(_) => continue,
+                Some(target) => match target.kind.as_deref().and_then(connectors::kind) {
+                    Some(kind) if !kind.roles.contains(&Role::Output) => Problem::error(
+                        format!("output `{output}` is a `{}` integration, which does not accept records", kind.name),
+                        Some(span.clone()),
+                    )
+                    .with_help(OUTPUT_HELP),
+                    _ => continue,
+                },
             };
-            self.problems.push(problem.in_integration(Some(&integration.name)));
+            self.problems
+                .push(problem.in_integration(table.name.as_deref()));
         }
     }
 }
 
-fn name_kind(table: &DeTable<'_>, problems: &mut Vec<Problem>) -> Option<&'static connectors::KindSpec> {
+const OUTPUT_HELP: &str = "name an integration of an output kind (webhook, slack, discord, file)";
+
+/// What the cross-table checks need from an integration table, read before decoding
+/// so that they work even when the table itself has errors.
+struct RawIntegration<'a> {
+    value: &'a Value<'a>,
+    name: Option<String>,
+    name_span: Option<Range<usize>>,
+    kind: Option<String>,
+    outputs: Vec<(String, Range<usize>)>,
+}
+
+impl<'a> RawIntegration<'a> {
+    fn new(value: &'a Value<'a>) -> Self {
+        let table = value.get_ref().as_table();
+        let outputs = match table
+            .and_then(|t| entry(t, "outputs"))
+            .map(Spanned::get_ref)
+        {
+            Some(DeValue::Array(items)) => items
+                .iter()
+                .filter_map(|item| Some((item.get_ref().as_str()?.to_owned(), item.span())))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Self {
+            value,
+            name: table.and_then(|t| string_at(t, "name")),
+            name_span: table.and_then(|t| span_of(t, "name")),
+            kind: table.and_then(|t| string_at(t, "kind")),
+            outputs,
+        }
+    }
+}
+
+fn name_kind(
+    table: &DeTable<'_>,
+    problems: &mut Vec<Problem>,
+) -> Option<&'static connectors::KindSpec> {
     let kind = string_at(table, "kind")?;
     let found = connectors::kind(&kind);
     if found.is_none() {
@@ -244,15 +310,27 @@ fn name_kind(table: &DeTable<'_>, problems: &mut Vec<Problem>) -> Option<&'stati
             Some(close) => format!("did you mean `{close}`?"),
             None => format!(
                 "the kinds are {}",
-                connectors::KINDS.iter().map(|k| format!("`{}`", k.name)).collect::<Vec<_>>().join(", ")
+                connectors::KINDS
+                    .iter()
+                    .map(|k| format!("`{}`", k.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
-        problems.push(Problem::error(format!("unknown kind `{kind}`"), span_of(table, "kind")).with_help(help));
+        problems.push(
+            Problem::error(format!("unknown kind `{kind}`"), span_of(table, "kind"))
+                .with_help(help),
+        );
     }
     found
 }
 
-fn report_leftover_keys(table: &DeTable<'_>, common: &[&str], kind: &[&str], problems: &mut Vec<Problem>) {
+fn report_leftover_keys(
+    table: &DeTable<'_>,
+    common: &[&str],
+    kind: &[&str],
+    problems: &mut Vec<Problem>,
+) {
     let allowed: Vec<&str> = common.iter().chain(kind).copied().collect();
     for (key, _) in table {
         let key_text = key.get_ref().as_ref();
@@ -300,8 +378,11 @@ fn schedule(
     };
     match (kind.scheduled(), &schedule) {
         (true, None) => problems.push(
-            Problem::error(format!("a `{}` integration needs a schedule", kind.name), table_span(table))
-                .with_help("add `cron = \"*/5 * * * *\"` or `every = \"30s\"`"),
+            Problem::error(
+                format!("a `{}` integration needs a schedule", kind.name),
+                table_span(table),
+            )
+            .with_help("add `cron = \"*/5 * * * *\"` or `every = \"30s\"`"),
         ),
         (false, Some(_)) => problems.push(
             Problem::error(
@@ -316,7 +397,7 @@ fn schedule(
 }
 
 /// Every `secret:NAME` string anywhere under an integration, in file order.
-fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<String> {
+fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<SecretUse> {
     fn walk(value: &Value<'_>, found: &mut Vec<(String, Range<usize>)>) {
         match value.get_ref() {
             DeValue::String(text) => {
@@ -340,7 +421,7 @@ fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<Stri
                     .with_help("secret names use letters, digits, `_`, `-` and `.`"),
             );
         } else if names.insert(name.clone()) {
-            ordered.push(name);
+            ordered.push(SecretUse { name, span });
         }
     }
     ordered
@@ -354,7 +435,10 @@ fn is_valid_name(name: &str) -> bool {
 }
 
 fn entry<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
-    table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(_, v)| v)
 }
 
 fn span_of(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
@@ -368,14 +452,4 @@ fn table_span(table: &DeTable<'_>) -> Option<Range<usize>> {
 
 fn string_at(table: &DeTable<'_>, key: &str) -> Option<String> {
     entry(table, key)?.get_ref().as_str().map(str::to_owned)
-}
-
-fn output_spans(value: &Value<'_>) -> Vec<Range<usize>> {
-    let Some(table) = value.get_ref().as_table() else {
-        return Vec::new();
-    };
-    match entry(table, "outputs").map(Spanned::get_ref) {
-        Some(DeValue::Array(items)) => items.iter().map(Spanned::span).collect(),
-        _ => Vec::new(),
-    }
 }

@@ -9,6 +9,8 @@ pub mod problem;
 pub mod schedule;
 
 pub use load::Config;
-pub use model::{Auth, CatchUp, Integration, RateLimit, Retention, RetryPolicy, Settings, Timezone};
+pub use model::{
+    Auth, CatchUp, Integration, RateLimit, Retention, RetryPolicy, Settings, Timezone,
+};
 pub use problem::{Problem, Severity, SourceFile};
 pub use schedule::Schedule;

@@ -203,7 +203,14 @@ pub struct Integration {
     pub description: Option<String>,
     pub settings: KindSettings,
     /// Every `secret:NAME` this integration references, in file order.
-    pub secrets: Vec<String>,
+    pub secrets: Vec<SecretUse>,
+}
+
+/// A `secret:NAME` reference and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretUse {
+    pub name: String,
+    pub span: std::ops::Range<usize>,
 }
 
 /// The keys every integration understands, whatever its kind.

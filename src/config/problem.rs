@@ -162,7 +162,11 @@ fn render_snippet(out: &mut String, source: &SourceFile, span: &Range<usize>) {
     let width = if end.line == start.line {
         end.column.saturating_sub(start.column).max(1)
     } else {
-        line_text.chars().count().saturating_sub(start.column - 1).max(1)
+        line_text
+            .chars()
+            .count()
+            .saturating_sub(start.column - 1)
+            .max(1)
     };
     let _ = writeln!(
         out,
@@ -197,7 +201,10 @@ pub struct ProblemJson {
 }
 
 /// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|candidate| (strsim::jaro_winkler(word, candidate), candidate))

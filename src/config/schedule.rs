@@ -71,7 +71,11 @@ impl Unit {
             _ => return None,
         };
         let index = names.iter().position(|n| *n == upper)? as u32;
-        Some(if self == Self::Month { index + 1 } else { index })
+        Some(if self == Self::Month {
+            index + 1
+        } else {
+            index
+        })
     }
 }
 
@@ -95,7 +99,10 @@ impl Field {
             let (range, step) = match part.split_once('/') {
                 Some((range, step)) => {
                     let step: u32 = step.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
-                        format!("{} field: step `{step}` in `{part}` must be a positive number", unit.name())
+                        format!(
+                            "{} field: step `{step}` in `{part}` must be a positive number",
+                            unit.name()
+                        )
                     })?;
                     (range, Some(step))
                 }
@@ -175,7 +182,10 @@ fn value(unit: Unit, text: &str, part: &str) -> Result<u32, String> {
             Unit::DayOfWeek => " (0-7 with 0 and 7 = Sunday, or a name like MON)",
             _ => "",
         };
-        format!("{} field: `{text}` in `{part}` is not a valid value{hint}", unit.name())
+        format!(
+            "{} field: `{text}` in `{part}` is not a valid value{hint}",
+            unit.name()
+        )
     })?;
     if number < min || number > max {
         return Err(format!(
@@ -219,7 +229,9 @@ impl CronExpr {
         let mut words = vec![time];
         match (dom.starred, dow.starred) {
             (true, true) => {}
-            (false, true) => words.push(format!("on day {} of the month", join_numbers(&dom.values))),
+            (false, true) => {
+                words.push(format!("on day {} of the month", join_numbers(&dom.values)))
+            }
             (true, false) => words.push(format!("on {}", describe_weekdays(&dow.values))),
             (false, false) => words.push(format!(
                 "on day {} of the month or on {}",
@@ -251,15 +263,23 @@ fn describe_time(sec: &Field, min: &Field, hour: &Field) -> Option<String> {
         (Some(s), Some(m), Some(h)) if s == 0 => Some(format!("at {h:02}:{m:02}")),
         (Some(s), Some(m), Some(h)) => Some(format!("at {h:02}:{m:02}:{s:02}")),
         (Some(0), Some(m), None) if hour.is_full() => Some(format!("every hour at :{m:02}")),
-        (Some(0), Some(m), None) => hour.step_from_star.map(|n| format!("{} at :{m:02}", every(n, "hour"))),
+        (Some(0), Some(m), None) => hour
+            .step_from_star
+            .map(|n| format!("{} at :{m:02}", every(n, "hour"))),
         (Some(0), None, None) if hour.is_full() => min.step_from_star.map(|n| every(n, "minute")),
-        (None, None, None) if min.is_full() && hour.is_full() => sec.step_from_star.map(|n| every(n, "second")),
+        (None, None, None) if min.is_full() && hour.is_full() => {
+            sec.step_from_star.map(|n| every(n, "second"))
+        }
         _ => None,
     }
 }
 
 fn join_numbers(values: &BTreeSet<u32>) -> String {
-    values.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Weekdays with consecutive runs folded, Monday first: "Mon-Fri", "Sat, Sun".
@@ -320,7 +340,9 @@ impl FromStr for CronExpr {
         ];
         let mut fields = Vec::with_capacity(6);
         for (unit, text) in units.into_iter().zip(&with_seconds) {
-            fields.push(Field::parse(unit, text).map_err(|e| format!("cron expression `{source}`: {e}"))?);
+            fields.push(
+                Field::parse(unit, text).map_err(|e| format!("cron expression `{source}`: {e}"))?,
+            );
         }
         let fields: [Field; 6] = fields.try_into().expect("six fields");
         let compiled = compile(&fields).map_err(|e| format!("cron expression `{source}`: {e}"))?;
@@ -347,8 +369,16 @@ fn compile(fields: &[Field; 6]) -> Result<Vec<cron::Schedule>, String> {
     let (dom_text, dow_text) = (dom.to_crate_syntax(), dow.to_crate_syntax());
     if dom.starred || dow.starred {
         // Vixie: a starred day field does not restrict; the other one decides alone.
-        let dom_text = if dom.starred && !dow.starred { "*" } else { &dom_text };
-        let dow_text = if dow.starred && !dom.starred { "*" } else { &dow_text };
+        let dom_text = if dom.starred && !dow.starred {
+            "*"
+        } else {
+            &dom_text
+        };
+        let dow_text = if dow.starred && !dom.starred {
+            "*"
+        } else {
+            &dow_text
+        };
         Ok(vec![build(dom_text, dow_text)?])
     } else {
         Ok(vec![build(&dom_text, "*")?, build("*", &dow_text)?])
@@ -385,7 +415,9 @@ impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Cron(expr) => write!(f, "cron \"{}\"", expr.source),
-            Self::Every(interval) => write!(f, "every \"{}\"", humantime::format_duration(*interval)),
+            Self::Every(interval) => {
+                write!(f, "every \"{}\"", humantime::format_duration(*interval))
+            }
         }
     }
 }
@@ -401,7 +433,12 @@ mod tests {
     }
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        Utc.from_utc_datetime(&NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap())
+        Utc.from_utc_datetime(
+            &NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(h, min, 0)
+                .unwrap(),
+        )
     }
 
     /// The weekdays a "midnight on <dow>" expression fires on, over two weeks.
@@ -426,22 +463,51 @@ mod tests {
         use Weekday::*;
         let expected = [Sun, Mon, Tue, Wed, Thu, Fri, Sat, Sun];
         for (number, day) in expected.iter().enumerate() {
-            assert_eq!(weekdays_of(&number.to_string()), std::collections::HashSet::from([*day]), "weekday {number}");
+            assert_eq!(
+                weekdays_of(&number.to_string()),
+                std::collections::HashSet::from([*day]),
+                "weekday {number}"
+            );
         }
-        for (name, day) in ["SUN", "mon", "Tue", "WED", "thu", "FRI", "sat"].iter().zip(expected) {
-            assert_eq!(weekdays_of(name), std::collections::HashSet::from([day]), "weekday {name}");
+        for (name, day) in ["SUN", "mon", "Tue", "WED", "thu", "FRI", "sat"]
+            .iter()
+            .zip(expected)
+        {
+            assert_eq!(
+                weekdays_of(name),
+                std::collections::HashSet::from([day]),
+                "weekday {name}"
+            );
         }
     }
 
     #[test]
     fn weekday_ranges_lists_and_steps() {
         use Weekday::*;
-        assert_eq!(weekdays_of("1-5"), std::collections::HashSet::from([Mon, Tue, Wed, Thu, Fri]));
-        assert_eq!(weekdays_of("MON-FRI"), std::collections::HashSet::from([Mon, Tue, Wed, Thu, Fri]));
-        assert_eq!(weekdays_of("5-7"), std::collections::HashSet::from([Fri, Sat, Sun]));
-        assert_eq!(weekdays_of("FRI-MON"), std::collections::HashSet::from([Fri, Sat, Sun, Mon]));
-        assert_eq!(weekdays_of("0,6"), std::collections::HashSet::from([Sun, Sat]));
-        assert_eq!(weekdays_of("*/2"), std::collections::HashSet::from([Sun, Tue, Thu, Sat]));
+        assert_eq!(
+            weekdays_of("1-5"),
+            std::collections::HashSet::from([Mon, Tue, Wed, Thu, Fri])
+        );
+        assert_eq!(
+            weekdays_of("MON-FRI"),
+            std::collections::HashSet::from([Mon, Tue, Wed, Thu, Fri])
+        );
+        assert_eq!(
+            weekdays_of("5-7"),
+            std::collections::HashSet::from([Fri, Sat, Sun])
+        );
+        assert_eq!(
+            weekdays_of("FRI-MON"),
+            std::collections::HashSet::from([Fri, Sat, Sun, Mon])
+        );
+        assert_eq!(
+            weekdays_of("0,6"),
+            std::collections::HashSet::from([Sun, Sat])
+        );
+        assert_eq!(
+            weekdays_of("*/2"),
+            std::collections::HashSet::from([Sun, Tue, Thu, Sat])
+        );
         assert_eq!(weekdays_of("*").len(), 7);
     }
 
@@ -482,7 +548,9 @@ mod tests {
     fn macros_and_month_names() {
         let next = cron("@daily").next_after(&at(2026, 1, 1, 5, 0)).unwrap();
         assert_eq!((next.day(), next.hour()), (2, 0));
-        let next = cron("0 9 1 JUL *").next_after(&at(2026, 1, 1, 5, 0)).unwrap();
+        let next = cron("0 9 1 JUL *")
+            .next_after(&at(2026, 1, 1, 5, 0))
+            .unwrap();
         assert_eq!((next.month(), next.day(), next.hour()), (7, 1, 9));
     }
 
@@ -538,7 +606,9 @@ mod tests {
         assert_eq!(next.hour(), 3);
         assert_eq!(next.with_timezone(&Utc).hour(), 1, "one real hour later");
         // Schedules are in the zone's wall clock.
-        let nine = cron("0 9 * * *").next_after(&zone.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap()).unwrap();
+        let nine = cron("0 9 * * *")
+            .next_after(&zone.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap())
+            .unwrap();
         assert_eq!(nine.with_timezone(&Utc).hour(), 7);
     }
 
@@ -546,7 +616,10 @@ mod tests {
     fn interval_schedules_count_from_the_given_time() {
         let schedule = Schedule::Every(Duration::from_secs(30));
         let start = at(2026, 1, 1, 0, 0);
-        assert_eq!(schedule.next_after(&start).unwrap(), start + chrono::Duration::seconds(30));
+        assert_eq!(
+            schedule.next_after(&start).unwrap(),
+            start + chrono::Duration::seconds(30)
+        );
         assert_eq!(schedule.describe(), "every 30s");
     }
 }

@@ -32,7 +32,9 @@ pub struct KindSpec {
 impl KindSpec {
     /// Sources and checks run on a schedule; outputs run when records reach them.
     pub fn scheduled(&self) -> bool {
-        self.roles.iter().any(|r| matches!(r, Role::Source | Role::Check))
+        self.roles
+            .iter()
+            .any(|r| matches!(r, Role::Source | Role::Check))
     }
 }
 

@@ -35,7 +35,9 @@ impl PassphraseSource for EnvOrPrompt {
         }
         rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
             .map(SecretString::from)
-            .map_err(|_| VaultError::PassphraseUnavailable { path: path.to_owned() })
+            .map_err(|_| VaultError::PassphraseUnavailable {
+                path: path.to_owned(),
+            })
     }
 }
 
@@ -47,8 +49,13 @@ pub fn load(path: &Path, passphrases: &dyn PassphraseSource) -> Result<LoadedIde
     })?;
     if text.trim_start().starts_with(ARMOR_BEGIN) {
         let passphrase = passphrases.passphrase(path)?;
-        let plain = age::decrypt(&age::scrypt::Identity::new(passphrase.clone()), text.as_bytes())
-            .map_err(|_| VaultError::WrongPassphrase { path: path.to_owned() })?;
+        let plain = age::decrypt(
+            &age::scrypt::Identity::new(passphrase.clone()),
+            text.as_bytes(),
+        )
+        .map_err(|_| VaultError::WrongPassphrase {
+            path: path.to_owned(),
+        })?;
         let plain = String::from_utf8(plain).map_err(|_| bad_identity(path))?;
         Ok(LoadedIdentity {
             identity: parse(&plain, path)?,
@@ -71,7 +78,9 @@ fn parse(text: &str, path: &Path) -> Result<x25519::Identity, VaultError> {
 }
 
 fn bad_identity(path: &Path) -> VaultError {
-    VaultError::BadIdentity { path: path.to_owned() }
+    VaultError::BadIdentity {
+        path: path.to_owned(),
+    }
 }
 
 #[cfg(unix)]
@@ -101,7 +110,11 @@ fn check_permissions(_path: &Path) -> Result<(), VaultError> {
 /// Writes an identity to `path` (mode 0600 from the first byte), protected by
 /// `passphrase` when given. Goes through a temporary file so a crash never leaves a
 /// half-written identity.
-pub fn write(path: &Path, identity: &x25519::Identity, passphrase: Option<&SecretString>) -> Result<(), VaultError> {
+pub fn write(
+    path: &Path,
+    identity: &x25519::Identity,
+    passphrase: Option<&SecretString>,
+) -> Result<(), VaultError> {
     let io = |source| VaultError::Io {
         path: path.to_owned(),
         source,
@@ -116,8 +129,11 @@ pub fn write(path: &Path, identity: &x25519::Identity, passphrase: Option<&Secre
         identity.to_string().expose_secret()
     );
     let contents = match passphrase {
-        Some(passphrase) => age::encrypt_and_armor(&age::scrypt::Recipient::new(passphrase.clone()), plain.as_bytes())
-            .map_err(|e| io(std::io::Error::other(e.to_string())))?,
+        Some(passphrase) => age::encrypt_and_armor(
+            &age::scrypt::Recipient::new(passphrase.clone()),
+            plain.as_bytes(),
+        )
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?,
         None => plain,
     };
     let temporary = sibling(path, "tmp");

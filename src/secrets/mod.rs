@@ -20,16 +20,25 @@ use identity::{LoadedIdentity, PassphraseSource};
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error("cannot access {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("identity file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}")]
     IdentityTooOpen { path: PathBuf, mode: u32 },
-    #[error("{path} is not an age identity file; restore it from a backup or point --identity at the right file")]
+    #[error(
+        "{path} is not an age identity file; restore it from a backup or point --identity at the right file"
+    )]
     BadIdentity { path: PathBuf },
     #[error("wrong passphrase for identity file {path}")]
     WrongPassphrase { path: PathBuf },
-    #[error("identity file {path} is protected by a passphrase: set PATCHBAY_PASSPHRASE or run in a terminal")]
+    #[error(
+        "identity file {path} is protected by a passphrase: set PATCHBAY_PASSPHRASE or run in a terminal"
+    )]
     PassphraseUnavailable { path: PathBuf },
-    #[error("no vault identity at {path}, so secrets cannot be decrypted; if it moved, point --identity at it")]
+    #[error(
+        "no vault identity at {path}, so secrets cannot be decrypted; if it moved, point --identity at it"
+    )]
     NoIdentity { path: PathBuf },
     #[error("secret `{name}` is not in the vault; set it with: patchbay secret set {name}")]
     NotFound { name: String },
@@ -79,15 +88,25 @@ impl Vault {
     }
 
     /// Encrypts and stores a secret, creating the identity on first use.
-    pub fn set(&self, name: &str, value: &SecretString, expires_at: Option<NaiveDate>) -> Result<()> {
+    pub fn set(
+        &self,
+        name: &str,
+        value: &SecretString,
+        expires_at: Option<NaiveDate>,
+    ) -> Result<()> {
         if !is_valid_secret_name(name) {
-            return Err(VaultError::InvalidName { name: name.to_owned() });
+            return Err(VaultError::InvalidName {
+                name: name.to_owned(),
+            });
         }
         redact::global().add(value);
         let identity = self.identity(true)?;
         let ciphertext = encrypt(&identity.identity.to_public(), value);
         let now = Utc::now();
-        let created_at = self.store.secret(name)?.map_or(now, |row| row.meta.created_at);
+        let created_at = self
+            .store
+            .secret(name)?
+            .map_or(now, |row| row.meta.created_at);
         self.store.put_secret(&SecretRow {
             name: name.to_owned(),
             ciphertext,
@@ -98,7 +117,8 @@ impl Vault {
                 last_used_at: None,
             },
         })?;
-        self.store.record_audit(&AuditEntry::now("secret.set", Some(name)))?;
+        self.store
+            .record_audit(&AuditEntry::now("secret.set", Some(name)))?;
         Ok(())
     }
 
@@ -107,7 +127,9 @@ impl Vault {
         let row = self
             .store
             .secret(name)?
-            .ok_or_else(|| VaultError::NotFound { name: name.to_owned() })?;
+            .ok_or_else(|| VaultError::NotFound {
+                name: name.to_owned(),
+            })?;
         let identity = self.identity(false)?;
         let value = decrypt(&identity.identity, &row)?;
         redact::global().add(&value);
@@ -126,9 +148,12 @@ impl Vault {
 
     pub fn remove(&self, name: &str) -> Result<()> {
         if !self.store.remove_secret(name)? {
-            return Err(VaultError::NotFound { name: name.to_owned() });
+            return Err(VaultError::NotFound {
+                name: name.to_owned(),
+            });
         }
-        self.store.record_audit(&AuditEntry::now("secret.rm", Some(name)))?;
+        self.store
+            .record_audit(&AuditEntry::now("secret.rm", Some(name)))?;
         Ok(())
     }
 
@@ -163,7 +188,8 @@ impl Vault {
             passphrase: old.passphrase.clone(),
         }));
         self.store.record_audit(
-            &AuditEntry::now("secret.rotate_key", None).with_detail(format!("{} secrets re-encrypted", rows.len())),
+            &AuditEntry::now("secret.rotate_key", None)
+                .with_detail(format!("{} secrets re-encrypted", rows.len())),
         )?;
         Ok(Rotation {
             secrets: rows.len(),
@@ -179,7 +205,8 @@ impl Vault {
             identity: current.identity.clone(),
             passphrase: Some(passphrase.clone()),
         }));
-        self.store.record_audit(&AuditEntry::now("secret.protect", None))?;
+        self.store
+            .record_audit(&AuditEntry::now("secret.protect", None))?;
         Ok(())
     }
 
@@ -221,12 +248,17 @@ impl Vault {
         }
         let candidate = identity::load(&pending, self.passphrases.as_ref())?;
         let rows = self.store.secret_rows()?;
-        let store_uses_new = rows.first().is_some_and(|row| decrypt(&candidate.identity, row).is_ok());
+        let store_uses_new = rows
+            .first()
+            .is_some_and(|row| decrypt(&candidate.identity, row).is_ok());
         if store_uses_new {
             let backup = self.finish_rotation(&pending)?;
             tracing::warn!(backup = %backup.display(), "finished a key rotation that was interrupted");
         } else {
-            std::fs::remove_file(&pending).map_err(|source| VaultError::Io { path: pending, source })?;
+            std::fs::remove_file(&pending).map_err(|source| VaultError::Io {
+                path: pending,
+                source,
+            })?;
         }
         Ok(())
     }
@@ -246,13 +278,18 @@ impl Vault {
 }
 
 fn encrypt(recipient: &age::x25519::Recipient, value: &SecretString) -> Vec<u8> {
-    age::encrypt(recipient, value.expose_secret().as_bytes()).expect("encrypting to an X25519 recipient cannot fail")
+    age::encrypt(recipient, value.expose_secret().as_bytes())
+        .expect("encrypting to an X25519 recipient cannot fail")
 }
 
 fn decrypt(identity: &age::x25519::Identity, row: &SecretRow) -> Result<SecretString> {
-    let damaged = || VaultError::Damaged { name: row.name.clone() };
+    let damaged = || VaultError::Damaged {
+        name: row.name.clone(),
+    };
     let plain = age::decrypt(identity, &row.ciphertext).map_err(|_| damaged())?;
-    String::from_utf8(plain).map(SecretString::from).map_err(|_| damaged())
+    String::from_utf8(plain)
+        .map(SecretString::from)
+        .map_err(|_| damaged())
 }
 
 #[cfg(test)]

@@ -62,7 +62,10 @@ mod tests {
         redactor.add(&SecretString::from("abcd1234-extended"));
         redactor.add(&SecretString::from("xy"));
         let text = "token=abcd1234-extended and abcd1234, xy stays";
-        assert_eq!(redactor.redact(text), "token=[redacted] and [redacted], xy stays");
+        assert_eq!(
+            redactor.redact(text),
+            "token=[redacted] and [redacted], xy stays"
+        );
         assert!(matches!(redactor.redact("nothing here"), Cow::Borrowed(_)));
     }
 }

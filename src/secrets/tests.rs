@@ -28,7 +28,11 @@ impl Setup {
     }
 
     fn vault(&self, passphrase: &'static str) -> Vault {
-        Vault::new(Arc::clone(&self.store), self.identity_path(), Box::new(Fixed(passphrase)))
+        Vault::new(
+            Arc::clone(&self.store),
+            self.identity_path(),
+            Box::new(Fixed(passphrase)),
+        )
     }
 }
 
@@ -41,19 +45,39 @@ fn set_get_list_remove_round_trip() {
     let setup = Setup::new();
     let vault = setup.vault("");
     let expires = NaiveDate::from_ymd_opt(2027, 1, 31);
-    vault.set("github_token", &secret("ghp_roundtrip_value_1"), expires).unwrap();
-    assert_eq!(vault.get("github_token").unwrap().expose_secret(), "ghp_roundtrip_value_1");
+    vault
+        .set("github_token", &secret("ghp_roundtrip_value_1"), expires)
+        .unwrap();
+    assert_eq!(
+        vault.get("github_token").unwrap().expose_secret(),
+        "ghp_roundtrip_value_1"
+    );
     let listed = vault.list().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].0, "github_token");
     assert_eq!(listed[0].1.expires_at, expires);
     assert!(listed[0].1.last_used_at.is_some(), "get records the use");
     vault.remove("github_token").unwrap();
-    assert!(matches!(vault.get("github_token"), Err(VaultError::NotFound { .. })));
-    assert!(matches!(vault.remove("github_token"), Err(VaultError::NotFound { .. })));
-    let mode = std::fs::metadata(setup.identity_path()).unwrap().permissions().mode();
+    assert!(matches!(
+        vault.get("github_token"),
+        Err(VaultError::NotFound { .. })
+    ));
+    assert!(matches!(
+        vault.remove("github_token"),
+        Err(VaultError::NotFound { .. })
+    ));
+    let mode = std::fs::metadata(setup.identity_path())
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
-    let actions: Vec<_> = setup.store.audit(10).unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<_> = setup
+        .store
+        .audit(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert_eq!(actions, ["secret.rm", "secret.set"]);
 }
 
@@ -75,11 +99,25 @@ fn the_store_file_never_holds_a_plaintext_value() {
 #[test]
 fn an_identity_readable_by_others_is_refused() {
     let setup = Setup::new();
-    setup.vault("").set("a", &secret("value-aaaa"), None).unwrap();
-    std::fs::set_permissions(setup.identity_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    setup
+        .vault("")
+        .set("a", &secret("value-aaaa"), None)
+        .unwrap();
+    std::fs::set_permissions(
+        setup.identity_path(),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let error = setup.vault("").get("a").unwrap_err();
-    assert!(matches!(error, VaultError::IdentityTooOpen { mode: 0o644, .. }), "{error}");
-    assert!(error.to_string().contains(&format!("chmod 600 {}", setup.identity_path().display())));
+    assert!(
+        matches!(error, VaultError::IdentityTooOpen { mode: 0o644, .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("chmod 600 {}", setup.identity_path().display()))
+    );
 }
 
 #[test]
@@ -111,7 +149,10 @@ fn rotation_re_encrypts_everything_and_keeps_a_private_backup() {
     let rotation = vault.rotate_key().unwrap();
     assert_eq!(rotation.secrets, 2);
     assert_ne!(setup.store.secret("a").unwrap().unwrap().ciphertext, before);
-    let backup_mode = std::fs::metadata(&rotation.backup).unwrap().permissions().mode();
+    let backup_mode = std::fs::metadata(&rotation.backup)
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(backup_mode & 0o777, 0o600);
     // A fresh vault reads the new identity from disk and decrypts both.
     let reopened = setup.vault("");
@@ -148,14 +189,27 @@ fn passphrase_protection_and_a_wrong_passphrase() {
     let text = std::fs::read_to_string(setup.identity_path()).unwrap();
     assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
     assert!(!text.contains("AGE-SECRET-KEY"));
-    assert_eq!(setup.vault("correct horse").get("a").unwrap().expose_secret(), "value-aaaa");
+    assert_eq!(
+        setup
+            .vault("correct horse")
+            .get("a")
+            .unwrap()
+            .expose_secret(),
+        "value-aaaa"
+    );
     let error = setup.vault("wrong").get("a").unwrap_err();
-    assert!(matches!(error, VaultError::WrongPassphrase { .. }), "{error}");
+    assert!(
+        matches!(error, VaultError::WrongPassphrase { .. }),
+        "{error}"
+    );
 }
 
 #[test]
 fn invalid_names_are_refused() {
     let setup = Setup::new();
-    let error = setup.vault("").set("bad name", &secret("value-aaaa"), None).unwrap_err();
+    let error = setup
+        .vault("")
+        .set("bad name", &secret("value-aaaa"), None)
+        .unwrap_err();
     assert!(matches!(error, VaultError::InvalidName { .. }));
 }

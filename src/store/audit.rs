@@ -55,7 +55,8 @@ impl Store {
     pub fn record_audit(&self, entry: &AuditEntry) -> Result<()> {
         self.write(|txn| {
             let id = Ulid::from_datetime(entry.at.into());
-            txn.open_table(AUDIT)?.insert(id.0, encode(entry).as_slice())?;
+            txn.open_table(AUDIT)?
+                .insert(id.0, encode(entry).as_slice())?;
             Ok(())
         })
     }
@@ -70,7 +71,9 @@ impl Store {
             .take(limit)
             .map(|entry| {
                 let (id, value) = entry?;
-                decode(value.value(), || format!("audit entry {}", Ulid(id.value())))
+                decode(value.value(), || {
+                    format!("audit entry {}", Ulid(id.value()))
+                })
             })
             .collect()
     }

@@ -30,16 +30,27 @@ pub const STORE_FILE: &str = "patchbay.redb";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the data directory {path}: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
-    #[error("store {path} is in use by another patchbay process; stop it, or point --data-dir elsewhere")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "store {path} is in use by another patchbay process; stop it, or point --data-dir elsewhere"
+    )]
     InUse { path: PathBuf },
-    #[error("{path} is not a patchbay store ({detail}); move it away or point --data-dir elsewhere")]
+    #[error(
+        "{path} is not a patchbay store ({detail}); move it away or point --data-dir elsewhere"
+    )]
     NotAStore { path: PathBuf, detail: String },
     #[error(
         "store {path} was written by a newer patchbay (schema v{found}, this build knows v{supported}); \
          upgrade patchbay to open it. The file was left untouched"
     )]
-    NewerSchema { path: PathBuf, found: u64, supported: u64 },
+    NewerSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
     #[error("store entry {what} is damaged and cannot be read: {detail}")]
     Corrupt { what: String, detail: String },
     #[error("store error: {0}")]
@@ -134,9 +145,13 @@ impl Store {
 fn open_error(error: DatabaseError, path: &Path) -> StoreError {
     match error {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-            StoreError::InUse { path: path.to_owned() }
+            StoreError::InUse {
+                path: path.to_owned(),
+            }
         }
-        DatabaseError::Storage(StorageError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => {
+        DatabaseError::Storage(StorageError::Io(io))
+            if io.kind() == std::io::ErrorKind::InvalidData =>
+        {
             StoreError::NotAStore {
                 path: path.to_owned(),
                 detail: io.to_string(),
@@ -184,7 +199,10 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("store values serialise to JSON")
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    what: impl FnOnce() -> String,
+) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         what: what(),
         detail: e.to_string(),
@@ -201,7 +219,11 @@ mod tests {
         let _first = Store::open_in(dir.path()).unwrap();
         let error = Store::open_in(dir.path()).unwrap_err();
         assert!(matches!(error, StoreError::InUse { .. }), "{error}");
-        assert!(error.to_string().contains("in use by another patchbay process"));
+        assert!(
+            error
+                .to_string()
+                .contains("in use by another patchbay process")
+        );
     }
 
     #[test]
@@ -212,7 +234,10 @@ mod tests {
         std::fs::write(&path, &content).unwrap();
         let error = Store::open(&path).unwrap_err();
         assert!(matches!(error, StoreError::NotAStore { .. }), "{error}");
-        assert!(std::fs::read(&path).unwrap() == content, "the file was changed");
+        assert!(
+            std::fs::read(&path).unwrap() == content,
+            "the file was changed"
+        );
     }
 
     #[test]
@@ -223,7 +248,8 @@ mod tests {
             let store = Store::open(&path).unwrap();
             store
                 .write(|txn| {
-                    txn.open_table(META)?.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION + 1)?;
+                    txn.open_table(META)?
+                        .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION + 1)?;
                     Ok(())
                 })
                 .unwrap();
@@ -235,7 +261,10 @@ mod tests {
             "{error}"
         );
         assert!(error.to_string().contains("upgrade patchbay"));
-        assert!(std::fs::read(&path).unwrap() == before, "the file was changed");
+        assert!(
+            std::fs::read(&path).unwrap() == before,
+            "the file was changed"
+        );
     }
 
     #[test]
@@ -243,6 +272,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open_in(dir.path()).unwrap());
         let store = Store::open_in(dir.path()).unwrap();
-        assert_eq!(check_schema(&store.read().unwrap(), store.path()).unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            check_schema(&store.read().unwrap(), store.path()).unwrap(),
+            SCHEMA_VERSION
+        );
     }
 }

@@ -46,7 +46,11 @@ impl Store {
         })
     }
 
-    fn runs_past_retention(&self, retention: Retention, now: DateTime<Utc>) -> Result<Vec<(String, u128)>> {
+    fn runs_past_retention(
+        &self,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, u128)>> {
         let cutoff = now - chrono::Duration::days(i64::from(retention.days));
         let cutoff_id = Ulid::from_parts(cutoff.timestamp_millis().max(0) as u64, 0).0;
         let keep = retention.runs_per_integration as usize;
@@ -74,19 +78,29 @@ impl Store {
 }
 
 /// Prunes now and then every `every`, until the returned task is aborted.
-pub fn spawn_pruner(store: Arc<Store>, retention: Retention, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_pruner(
+    store: Arc<Store>,
+    retention: Retention,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         loop {
             ticker.tick().await;
             let store = Arc::clone(&store);
-            let result = tokio::task::spawn_blocking(move || store.prune(retention, Utc::now())).await;
+            let result =
+                tokio::task::spawn_blocking(move || store.prune(retention, Utc::now())).await;
             match result {
                 Ok(Ok(stats)) if stats.runs_deleted > 0 => {
-                    tracing::info!(runs_deleted = stats.runs_deleted, "retention pruned old runs");
+                    tracing::info!(
+                        runs_deleted = stats.runs_deleted,
+                        "retention pruned old runs"
+                    );
                 }
                 Ok(Ok(_)) => {}
-                Ok(Err(error)) => tracing::warn!(%error, "retention pruning failed; will try again"),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "retention pruning failed; will try again")
+                }
                 Err(error) => tracing::warn!(%error, "retention pruner task failed"),
             }
         }
@@ -107,7 +121,8 @@ mod tests {
         let mut runs = Vec::new();
         for day in 0..10 {
             for name in ["a", "b"] {
-                let mut run = RunRecord::start(name, Trigger::Schedule, now - chrono::Duration::days(day));
+                let mut run =
+                    RunRecord::start(name, Trigger::Schedule, now - chrono::Duration::days(day));
                 if day != 9 || name != "b" {
                     run.finish(RunStatus::Success, run.started_at);
                 }
@@ -115,8 +130,12 @@ mod tests {
             }
         }
         store.put_runs(&runs).unwrap();
-        store.append_run_logs(runs[19].id, &["old line".into()]).unwrap();
-        store.append_run_logs(runs[18].id, &["old line".into()]).unwrap();
+        store
+            .append_run_logs(runs[19].id, &["old line".into()])
+            .unwrap();
+        store
+            .append_run_logs(runs[18].id, &["old line".into()])
+            .unwrap();
         let retention = Retention {
             days: 7,
             runs_per_integration: 5,

@@ -108,7 +108,8 @@ impl Store {
                 match run {
                     Some(mut run) if run.status == RunStatus::Running => {
                         run.finish(RunStatus::Interrupted, now);
-                        run.error_message = Some("patchbay stopped while this run was in progress".to_owned());
+                        run.error_message =
+                            Some("patchbay stopped while this run was in progress".to_owned());
                         put_run(txn, &run)?;
                         marked += 1;
                     }
@@ -161,9 +162,15 @@ mod tests {
             .collect();
         store.put_runs(&runs).unwrap();
         let a = store.runs(Some("a"), 3).unwrap();
-        assert_eq!(a.iter().map(|r| r.id).collect::<Vec<_>>(), [runs[8].id, runs[6].id, runs[4].id]);
+        assert_eq!(
+            a.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [runs[8].id, runs[6].id, runs[4].id]
+        );
         let all = store.runs(None, 2).unwrap();
-        assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), [runs[9].id, runs[8].id]);
+        assert_eq!(
+            all.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [runs[9].id, runs[8].id]
+        );
         assert_eq!(store.runs(Some("nope"), 5).unwrap(), []);
         assert_eq!(store.run("a", runs[0].id).unwrap().unwrap(), runs[0]);
     }
@@ -183,7 +190,10 @@ mod tests {
         let reread = store.run("a", running.id).unwrap().unwrap();
         assert_eq!(reread.status, RunStatus::Interrupted);
         assert!(reread.finished_at.is_some());
-        assert_eq!(store.run("a", done.id).unwrap().unwrap().status, RunStatus::Success);
+        assert_eq!(
+            store.run("a", done.id).unwrap().unwrap().status,
+            RunStatus::Success
+        );
         assert_eq!(store.mark_interrupted(Utc::now()).unwrap(), 0);
     }
 
@@ -192,7 +202,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path()).unwrap();
         let run = run_at("a", 1, RunStatus::Success);
-        store.append_run_logs(run.id, &["one".into(), "two".into()]).unwrap();
+        store
+            .append_run_logs(run.id, &["one".into(), "two".into()])
+            .unwrap();
         store.append_run_logs(run.id, &["three".into()]).unwrap();
         assert_eq!(store.run_logs(run.id).unwrap(), ["one", "two", "three"]);
     }

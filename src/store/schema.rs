@@ -9,7 +9,8 @@ pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 
 /// Integration name → JSON `IntegrationState`.
-pub const INTEGRATION_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("integration_state");
+pub const INTEGRATION_STATE: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("integration_state");
 /// (integration, run id) → JSON `RunRecord`: one integration's newest runs are a
 /// reverse range scan, never a full scan.
 pub const RUNS: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("runs");

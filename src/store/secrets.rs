@@ -73,7 +73,11 @@ impl Store {
 
     /// Every secret row, for re-encryption.
     pub fn secret_rows(&self) -> Result<Vec<SecretRow>> {
-        let names: Vec<String> = self.secret_metas()?.into_iter().map(|(name, _)| name).collect();
+        let names: Vec<String> = self
+            .secret_metas()?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
         names
             .into_iter()
             .map(|name| {
@@ -99,7 +103,9 @@ impl Store {
             let mut metas = txn.open_table(SECRET_META)?;
             let meta = metas
                 .get(name)?
-                .map(|bytes| decode::<SecretMeta>(bytes.value(), || format!("metadata of secret {name}")))
+                .map(|bytes| {
+                    decode::<SecretMeta>(bytes.value(), || format!("metadata of secret {name}"))
+                })
                 .transpose()?;
             if let Some(mut meta) = meta {
                 meta.last_used_at = Some(at);

@@ -23,8 +23,15 @@ pub struct IntegrationState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum PauseReason {
-    Operator { who: String, at: DateTime<Utc> },
-    CircuitBreaker { failures: u32, at: DateTime<Utc>, last_error: Option<String> },
+    Operator {
+        who: String,
+        at: DateTime<Utc>,
+    },
+    CircuitBreaker {
+        failures: u32,
+        at: DateTime<Utc>,
+        last_error: Option<String>,
+    },
 }
 
 impl Store {

@@ -1,0 +1,236 @@
+//! `patchbay check`: validate the config and show what it will do.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::{CliError, CliResult, Context, table};
+use crate::config::{Config, Integration, Problem, Severity};
+use crate::store::{STORE_FILE, Store, StoreError};
+
+const NEXT_FIRES: usize = 3;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    file: String,
+    valid: bool,
+    integrations: Vec<Row<'a>>,
+    problems: Vec<crate::config::problem::ProblemJson>,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    name: &'a str,
+    kind: &'a str,
+    enabled: bool,
+    schedule: Option<String>,
+    timezone: &'a str,
+    next_fires: Vec<String>,
+    outputs: &'a [String],
+    secrets: Vec<SecretStatus<'a>>,
+}
+
+#[derive(Serialize)]
+struct SecretStatus<'a> {
+    name: &'a str,
+    /// `None` when the vault could not be read.
+    exists: Option<bool>,
+}
+
+pub fn run(context: &Context, json: bool) -> CliResult {
+    let config = context.load_config()?;
+    let (vault_names, vault_note) = vault_names(context);
+    let mut problems = config.problems.clone();
+    if let Some(names) = &vault_names {
+        problems.extend(missing_secrets(&config, names));
+    }
+    problems.sort_by_key(|p| p.span.as_ref().map_or(usize::MAX, |s| s.start));
+    let now = Utc::now();
+    let rows: Vec<Row> = config
+        .integrations
+        .iter()
+        .map(|integration| row(integration, now, vault_names.as_ref()))
+        .collect();
+    let valid = config.is_valid();
+    if json {
+        let report = Report {
+            file: config.source.path.display().to_string(),
+            valid,
+            integrations: rows,
+            problems: problems.iter().map(|p| p.to_json(&config.source)).collect(),
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(CliError::runtime)?
+        );
+    } else {
+        print_text(&config, &rows, &problems, vault_note.as_deref());
+    }
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// The names in the vault, or why they could not be read. A store that does not exist
+/// yet holds no secrets; `check` never creates one.
+fn vault_names(context: &Context) -> (Option<BTreeSet<String>>, Option<String>) {
+    let path = context.data_dir().join(STORE_FILE);
+    if !path.exists() {
+        return (Some(BTreeSet::new()), None);
+    }
+    match Store::open(&path).and_then(|store| store.secret_metas()) {
+        Ok(metas) => (
+            Some(metas.into_iter().map(|(name, _)| name).collect()),
+            None,
+        ),
+        Err(error @ StoreError::InUse { .. }) => {
+            (None, Some(format!("secrets not checked: {error}")))
+        }
+        Err(error) => (None, Some(format!("secrets not checked: {error}"))),
+    }
+}
+
+fn missing_secrets(config: &Config, names: &BTreeSet<String>) -> Vec<Problem> {
+    config
+        .integrations
+        .iter()
+        .flat_map(|integration| {
+            integration
+                .secrets
+                .iter()
+                .filter(|secret| !names.contains(&secret.name))
+                .map(|secret| {
+                    Problem::warning(
+                        format!("secret `{}` is not in the vault", secret.name),
+                        Some(secret.span.clone()),
+                    )
+                    .with_help(format!("set it with: patchbay secret set {}", secret.name))
+                    .in_integration(Some(&integration.name))
+                })
+        })
+        .collect()
+}
+
+fn row<'a>(
+    integration: &'a Integration,
+    now: DateTime<Utc>,
+    vault: Option<&BTreeSet<String>>,
+) -> Row<'a> {
+    let zone = integration.timezone;
+    let mut next_fires = Vec::new();
+    if let Some(schedule) = &integration.schedule {
+        let mut after = now.with_timezone(&zone);
+        for _ in 0..NEXT_FIRES {
+            match schedule.next_after(&after) {
+                Some(next) => {
+                    next_fires.push(next.to_rfc3339_opts(SecondsFormat::Secs, true));
+                    after = next;
+                }
+                None => break,
+            }
+        }
+    }
+    Row {
+        name: &integration.name,
+        kind: integration.kind.name,
+        enabled: integration.enabled,
+        schedule: integration.schedule.as_ref().map(|s| s.describe()),
+        timezone: zone.name(),
+        next_fires,
+        outputs: &integration.outputs,
+        secrets: integration
+            .secrets
+            .iter()
+            .map(|s| SecretStatus {
+                name: &s.name,
+                exists: vault.map(|names| names.contains(&s.name)),
+            })
+            .collect(),
+    }
+}
+
+fn print_text(config: &Config, rows: &[Row], problems: &[Problem], vault_note: Option<&str>) {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let schedule = match (&row.schedule, row.enabled) {
+                (Some(s), true) => s.clone(),
+                (Some(s), false) => format!("{s} (disabled)"),
+                (None, _) => "when records arrive".to_owned(),
+            };
+            let next = if row.next_fires.is_empty() {
+                "-".to_owned()
+            } else {
+                let times: Vec<_> = row
+                    .next_fires
+                    .iter()
+                    .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.format("%m-%d %H:%M:%S").to_string())
+                    .collect();
+                format!("{} {}", times.join(", "), row.timezone)
+            };
+            let secrets = row
+                .secrets
+                .iter()
+                .map(|s| match s.exists {
+                    Some(true) => format!("{} (ok)", s.name),
+                    Some(false) => format!("{} (MISSING)", s.name),
+                    None => format!("{} (?)", s.name),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            vec![
+                row.name.to_owned(),
+                row.kind.to_owned(),
+                schedule,
+                next,
+                or_dash(row.outputs.join(", ")),
+                or_dash(secrets),
+            ]
+        })
+        .collect();
+    if !cells.is_empty() {
+        print!(
+            "{}",
+            table::render(
+                &[
+                    "NAME",
+                    "KIND",
+                    "SCHEDULE",
+                    "NEXT FIRES",
+                    "OUTPUTS",
+                    "SECRETS"
+                ],
+                &cells
+            )
+        );
+    }
+    for problem in problems {
+        eprintln!("\n{}", problem.render(&config.source).trim_end());
+    }
+    if let Some(note) = vault_note {
+        eprintln!("\nnote: {note}");
+    }
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    let warnings = problems.len() - errors;
+    eprintln!(
+        "\n{}: {} integration(s), {errors} error(s), {warnings} warning(s)",
+        config.source.path.display(),
+        config.integrations.len(),
+    );
+}
+
+fn or_dash(text: String) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text
+    }
+}

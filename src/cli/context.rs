@@ -1,0 +1,95 @@
+//! What every command needs to find: the config, the data dir, the store, the vault.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Cli, CliError};
+use crate::config::Config;
+use crate::paths;
+use crate::secrets::Vault;
+use crate::secrets::identity::EnvOrPrompt;
+use crate::store::Store;
+use crate::telemetry::{self, LogFormat, Telemetry, TelemetryOptions};
+
+pub struct Context {
+    config_flag: Option<PathBuf>,
+    data_dir_flag: Option<PathBuf>,
+    identity_flag: Option<PathBuf>,
+    pub read_only: bool,
+    log_format: LogFormat,
+}
+
+impl Context {
+    pub fn new(cli: &Cli) -> Self {
+        Self {
+            config_flag: cli.config.clone(),
+            data_dir_flag: cli.data_dir.clone(),
+            identity_flag: cli.identity.clone(),
+            read_only: cli.read_only,
+            log_format: cli.log_format,
+        }
+    }
+
+    pub fn telemetry(&self) -> Result<Telemetry, CliError> {
+        telemetry::init(TelemetryOptions {
+            log_dir: paths::log_dir(),
+            format: self.log_format,
+            keep_files: 14,
+            stderr: None,
+            ring_capacity: 10_000,
+        })
+        .map_err(CliError::runtime)
+    }
+
+    /// Loads the config; an unreadable or missing file is a usage error (exit 2).
+    pub fn load_config(&self) -> Result<Config, CliError> {
+        let path = paths::find_config(self.config_flag.as_deref()).map_err(|tried| {
+            let tried: Vec<_> = tried.iter().map(|p| p.display().to_string()).collect();
+            CliError::usage(format!(
+                "no config file found (tried {}); pass --config FILE",
+                tried.join(", ")
+            ))
+        })?;
+        Config::load(&path)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))
+    }
+
+    /// `--data-dir`, else `settings.data_dir` of the config if there is one, else XDG.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir_flag {
+            return dir.clone();
+        }
+        paths::find_config(self.config_flag.as_deref())
+            .ok()
+            .and_then(|path| Config::load(&path).ok())
+            .and_then(|config| config.settings.data_dir)
+            .map(|dir| paths::expand_home(&dir))
+            .unwrap_or_else(paths::default_data_dir)
+    }
+
+    pub fn open_store(&self) -> Result<Arc<Store>, CliError> {
+        Store::open_in(&self.data_dir())
+            .map(Arc::new)
+            .map_err(CliError::runtime)
+    }
+
+    pub fn identity_path(&self) -> PathBuf {
+        self.identity_flag
+            .clone()
+            .unwrap_or_else(paths::default_identity)
+    }
+
+    pub fn vault(&self, store: Arc<Store>) -> Vault {
+        Vault::new(store, self.identity_path(), Box::new(EnvOrPrompt))
+    }
+
+    /// Refuses a changing action in `--read-only` mode.
+    pub fn ensure_writable(&self, action: &str) -> Result<(), CliError> {
+        if self.read_only {
+            return Err(CliError::usage(format!(
+                "{action} is refused in --read-only mode"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! The command line: one reporting layer at the edge that turns errors into a message
+//! on stderr and an exit code.
+
+mod check;
+mod context;
+mod history;
+mod secret;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::secrets::redact;
+use crate::telemetry::LogFormat;
+pub use context::Context;
+
+const EXIT_CODES: &str = "Exit codes:\n  0  success\n  1  runtime failure (a run failed, the store or vault could not be used)\n  2  usage or config error";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "patchbay",
+    version,
+    about = "A terminal operations console for integrations",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// Config file [default: ./connectors.toml, then $XDG_CONFIG_HOME/patchbay/connectors.toml]
+    #[arg(long, global = true, env = "PATCHBAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory holding patchbay.redb [default: settings.data_dir, then $XDG_DATA_HOME/patchbay]
+    #[arg(long, global = true, env = "PATCHBAY_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Vault identity file [default: $XDG_CONFIG_HOME/patchbay/identity.txt]
+    #[arg(long, global = true, env = "PATCHBAY_IDENTITY", value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// Refuse every action that changes something (for viewers)
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Format of the log files
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate connectors.toml and show each integration's schedule, outputs and secrets
+    Check {
+        /// Print one JSON document instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show recorded runs, newest first
+    History {
+        /// Only this integration's runs
+        name: Option<String>,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Manage the age-encrypted secrets vault
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// A failure, with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    /// Exit 1: something failed while running.
+    pub fn runtime(error: impl std::fmt::Display) -> Self {
+        Self {
+            code: 1,
+            message: error.to_string(),
+        }
+    }
+
+    /// Exit 2: the command line or the config is wrong.
+    pub fn usage(error: impl std::fmt::Display) -> Self {
+        Self {
+            code: 2,
+            message: error.to_string(),
+        }
+    }
+}
+
+pub type CliResult = Result<ExitCode, CliError>;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", redact::global().redact(&error.message));
+            ExitCode::from(error.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> CliResult {
+    let context = Context::new(&cli);
+    let Some(command) = cli.command else {
+        return Err(CliError::usage(
+            "the console is not built yet; use `patchbay check`, `patchbay history` or `patchbay secret` (see --help)",
+        ));
+    };
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "patchbay",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { json } => {
+            let _telemetry = context.telemetry()?;
+            check::run(&context, json)
+        }
+        Command::History { name, json, limit } => {
+            let _telemetry = context.telemetry()?;
+            history::run(&context, name.as_deref(), json, limit)
+        }
+        Command::Secret(command) => {
+            let _telemetry = context.telemetry()?;
+            secret::run(&context, command)
+        }
+    }
+}
