@@ -358,7 +358,7 @@ fn schedule(
             return None;
         }
         (Some(expr), None) => match expr.parse::<CronExpr>() {
-            Ok(expr) => Some(Schedule::Cron(expr)),
+            Ok(expr) => Some(Schedule::Cron(Box::new(expr))),
             Err(message) => {
                 problems.push(Problem::error(message, span_of(table, "cron")).with_help(
                     "write 5 fields (\"*/5 * * * *\"), or 6 with seconds in front (\"0 */5 * * * *\")",

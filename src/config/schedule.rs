@@ -260,7 +260,7 @@ fn describe_time(sec: &Field, min: &Field, hour: &Field) -> Option<String> {
         }
     };
     match (sec.single(), min.single(), hour.single()) {
-        (Some(s), Some(m), Some(h)) if s == 0 => Some(format!("at {h:02}:{m:02}")),
+        (Some(0), Some(m), Some(h)) => Some(format!("at {h:02}:{m:02}")),
         (Some(s), Some(m), Some(h)) => Some(format!("at {h:02}:{m:02}:{s:02}")),
         (Some(0), Some(m), None) if hour.is_full() => Some(format!("every hour at :{m:02}")),
         (Some(0), Some(m), None) => hour
@@ -388,7 +388,7 @@ fn compile(fields: &[Field; 6]) -> Result<Vec<cron::Schedule>, String> {
 /// When an integration fires.
 #[derive(Debug, Clone)]
 pub enum Schedule {
-    Cron(CronExpr),
+    Cron(Box<CronExpr>),
     Every(Duration),
 }
 

@@ -1,0 +1,198 @@
+//! `patchbay check` against the shipped config and against each kind of bad input.
+
+mod common;
+
+use common::{Home, repo_file};
+use serde_json::Value;
+
+struct Expected {
+    fixture: &'static str,
+    message: &'static str,
+    line: u64,
+    column: u64,
+}
+
+const BAD_CONFIGS: &[Expected] = &[
+    Expected {
+        fixture: "malformed.toml",
+        message: "invalid TOML",
+        line: 4,
+        column: 13,
+    },
+    Expected {
+        fixture: "duplicate_name.toml",
+        message: "duplicate integration name `archive`",
+        line: 7,
+        column: 8,
+    },
+    Expected {
+        fixture: "unknown_kind.toml",
+        message: "unknown kind `htpp`",
+        line: 3,
+        column: 8,
+    },
+    Expected {
+        fixture: "unknown_key.toml",
+        message: "unknown key `rotate_byte`",
+        line: 5,
+        column: 1,
+    },
+    Expected {
+        fixture: "invalid_cron.toml",
+        message: "hour field: 25 is out of range 0-23",
+        line: 4,
+        column: 8,
+    },
+    Expected {
+        fixture: "zero_interval.toml",
+        message: "`every` must be longer than zero",
+        line: 4,
+        column: 9,
+    },
+    Expected {
+        fixture: "unknown_output.toml",
+        message: "output `archve` is not an integration",
+        line: 5,
+        column: 12,
+    },
+];
+
+fn check_json(home: &Home, config: &std::path::Path) -> (i32, Value) {
+    let output = home
+        .patchbay()
+        .arg("--config")
+        .arg(config)
+        .args(["check", "--json"])
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    (output.status.code().unwrap(), json)
+}
+
+#[test]
+fn the_shipped_config_is_valid() {
+    let home = Home::new();
+    let config = repo_file("connectors.toml");
+    let (code, json) = check_json(&home, &config);
+    assert_eq!(code, 0, "{json:#}");
+    let integrations = json["integrations"].as_array().unwrap();
+    assert!(!integrations.is_empty());
+    let scheduled = integrations
+        .iter()
+        .find(|i| i["schedule"].is_string())
+        .unwrap();
+    let fires = scheduled["next_fires"].as_array().unwrap();
+    assert_eq!(fires.len(), 3);
+    for fire in fires {
+        chrono::DateTime::parse_from_rfc3339(fire.as_str().unwrap()).unwrap();
+    }
+    assert!(!home.store_file().exists(), "check must not create a store");
+    let text = home
+        .patchbay()
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&text.get_output().stdout).into_owned();
+    assert!(stdout.starts_with("NAME"), "{stdout}");
+}
+
+#[test]
+fn every_bad_config_exits_2_and_names_file_line_and_column() {
+    let home = Home::new();
+    for expected in BAD_CONFIGS {
+        let path = repo_file("tests/fixtures/invalid").join(expected.fixture);
+        let (code, json) = check_json(&home, &path);
+        assert_eq!(code, 2, "{}: {json:#}", expected.fixture);
+        let problems = json["problems"].as_array().unwrap();
+        let problem = problems
+            .iter()
+            .find(|p| p["message"].as_str().unwrap().contains(expected.message))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: no `{}` in {json:#}",
+                    expected.fixture, expected.message
+                )
+            });
+        assert_eq!(
+            (problem["line"].as_u64(), problem["column"].as_u64()),
+            (Some(expected.line), Some(expected.column)),
+            "{}",
+            expected.fixture
+        );
+        assert_eq!(
+            problem["file"].as_str().unwrap(),
+            path.display().to_string()
+        );
+
+        let output = home
+            .patchbay()
+            .arg("--config")
+            .arg(&path)
+            .arg("check")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let location = format!("{}:{}:{}", path.display(), expected.line, expected.column);
+        assert!(stderr.contains(&location), "{}: {stderr}", expected.fixture);
+        assert!(stderr.contains('^'), "a caret under the offending text");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn suggestions_for_near_misses() {
+    let home = Home::new();
+    let path = repo_file("tests/fixtures/invalid/unknown_key.toml");
+    let (_, json) = check_json(&home, &path);
+    assert_eq!(json["problems"][0]["help"], "did you mean `rotate_bytes`?");
+    let path = repo_file("tests/fixtures/invalid/unknown_output.toml");
+    let (_, json) = check_json(&home, &path);
+    assert_eq!(json["problems"][0]["help"], "did you mean `archive`?");
+}
+
+#[test]
+fn a_missing_secret_is_a_located_warning_and_a_present_one_is_ok() {
+    let home = Home::new();
+    let config = home.path("connectors.toml");
+    std::fs::write(
+        &config,
+        "[[integration]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\nsigning_secret = \"secret:hook_key\"\n",
+    )
+    .unwrap();
+    let (code, json) = check_json(&home, &config);
+    assert_eq!(code, 0, "a warning does not fail the check");
+    let problem = &json["problems"][0];
+    assert_eq!(problem["severity"], "warning");
+    assert_eq!(problem["message"], "secret `hook_key` is not in the vault");
+    assert_eq!(
+        (problem["line"].as_u64(), problem["column"].as_u64()),
+        (Some(5), Some(18))
+    );
+    assert_eq!(json["integrations"][0]["secrets"][0]["exists"], false);
+
+    home.patchbay()
+        .args(["secret", "set", "hook_key"])
+        .write_stdin("hook-signing-key-1\n")
+        .assert()
+        .success();
+    let (code, json) = check_json(&home, &config);
+    assert_eq!(code, 0);
+    assert_eq!(json["problems"].as_array().unwrap().len(), 0, "{json:#}");
+    assert_eq!(json["integrations"][0]["secrets"][0]["exists"], true);
+}
+
+#[test]
+fn a_missing_config_file_is_a_usage_error() {
+    let home = Home::new();
+    let output = home
+        .patchbay()
+        .args(["--config", "nope.toml", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no config file found"));
+}

@@ -1,0 +1,83 @@
+//! Helpers for tests that run the real `patchbay` binary in an isolated home.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A throw-away set of XDG directories, so a test never touches the user's files.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.path("data/patchbay")
+    }
+
+    pub fn store_file(&self) -> PathBuf {
+        self.data_dir().join("patchbay.redb")
+    }
+
+    pub fn identity_file(&self) -> PathBuf {
+        self.path("config/patchbay/identity.txt")
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.path("state/patchbay/logs")
+    }
+
+    /// `patchbay` with this home's XDG dirs and none of the caller's PATCHBAY_* vars.
+    pub fn patchbay(&self) -> Command {
+        let mut command = Command::cargo_bin("patchbay").expect("binary built");
+        command
+            .current_dir(self.dir.path())
+            .env("XDG_DATA_HOME", self.path("data"))
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env_remove("PATCHBAY_CONFIG")
+            .env_remove("PATCHBAY_DATA_DIR")
+            .env_remove("PATCHBAY_IDENTITY")
+            .env_remove("PATCHBAY_PASSPHRASE")
+            .env_remove("PATCHBAY_LOG");
+        command
+    }
+}
+
+pub fn repo_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
