@@ -7,8 +7,10 @@
 pub mod cli;
 pub mod config;
 pub mod connectors;
+pub mod engine;
 pub mod paths;
 pub mod run;
 pub mod secrets;
+pub mod stats;
 pub mod store;
 pub mod telemetry;

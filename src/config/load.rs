@@ -373,7 +373,7 @@ fn schedule(
             );
             return None;
         }
-        (None, Some(every)) => Some(Schedule::Every(every.as_std())),
+        (None, Some(every)) => Some(Schedule::every(every.as_std(), &common.name)),
         (None, None) => None,
     };
     match (kind.scheduled(), &schedule) {

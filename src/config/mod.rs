@@ -10,7 +10,8 @@ pub mod schedule;
 
 pub use load::Config;
 pub use model::{
-    Auth, CatchUp, Integration, RateLimit, Retention, RetryPolicy, Settings, Timezone,
+    ApiKeyLocation, Auth, CatchUp, Integration, RateLimit, Retention, RetryPolicy, Settings,
+    Timezone,
 };
 pub use problem::{Problem, Severity, SourceFile};
 pub use schedule::Schedule;

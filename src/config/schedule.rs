@@ -389,33 +389,61 @@ fn compile(fields: &[Field; 6]) -> Result<Vec<cron::Schedule>, String> {
 #[derive(Debug, Clone)]
 pub enum Schedule {
     Cron(Box<CronExpr>),
-    Every(Duration),
+    /// Every `interval`, at a fixed offset (`phase`) within it that is derived from the
+    /// integration's name: many integrations with the same interval spread out instead
+    /// of firing in one burst, and the fire times stay the same across restarts.
+    Every {
+        interval: Duration,
+        phase: Duration,
+    },
 }
 
 impl Schedule {
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Cron(expr) => expr.describe(),
-            Self::Every(interval) => format!("every {}", humantime::format_duration(*interval)),
+    pub fn every(interval: Duration, name: &str) -> Self {
+        let period = interval.as_millis().max(1) as u64;
+        Self::Every {
+            interval,
+            phase: Duration::from_millis(fnv1a(name.as_bytes()) % period),
         }
     }
 
-    /// The next fire strictly after `after`. An interval counts from `after`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Cron(expr) => expr.describe(),
+            Self::Every { interval, .. } => {
+                format!("every {}", humantime::format_duration(*interval))
+            }
+        }
+    }
+
+    /// The next fire strictly after `after`.
     pub fn next_after<Z: TimeZone>(&self, after: &DateTime<Z>) -> Option<DateTime<Z>> {
         match self {
             Self::Cron(expr) => expr.next_after(after),
-            Self::Every(interval) => chrono::Duration::from_std(*interval)
-                .ok()
-                .and_then(|d| after.clone().checked_add_signed(d)),
+            Self::Every { interval, phase } => {
+                let period = interval.as_millis().max(1) as i64;
+                let phase = phase.as_millis() as i64;
+                let now = after.timestamp_millis();
+                let next = ((now - phase).div_euclid(period) + 1) * period + phase;
+                let zone = after.timezone();
+                chrono::DateTime::from_timestamp_millis(next).map(|t| t.with_timezone(&zone))
+            }
         }
     }
+}
+
+/// FNV-1a: a hash that is the same in every process (std's hasher is seeded).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Cron(expr) => write!(f, "cron \"{}\"", expr.source),
-            Self::Every(interval) => {
+            Self::Every { interval, .. } => {
                 write!(f, "every \"{}\"", humantime::format_duration(*interval))
             }
         }
@@ -613,13 +641,25 @@ mod tests {
     }
 
     #[test]
-    fn interval_schedules_count_from_the_given_time() {
-        let schedule = Schedule::Every(Duration::from_secs(30));
+    fn interval_schedules_fire_at_a_stable_phase_within_the_interval() {
+        let schedule = Schedule::every(Duration::from_secs(30), "orders");
+        let Schedule::Every { phase, .. } = schedule else {
+            unreachable!()
+        };
+        assert!(phase < Duration::from_secs(30));
         let start = at(2026, 1, 1, 0, 0);
+        let first = schedule.next_after(&start).unwrap();
+        assert!(first > start && first <= start + chrono::Duration::seconds(30));
+        let second = schedule.next_after(&first).unwrap();
+        assert_eq!(second - first, chrono::Duration::seconds(30));
         assert_eq!(
-            schedule.next_after(&start).unwrap(),
-            start + chrono::Duration::seconds(30)
+            Schedule::every(Duration::from_secs(30), "orders").next_after(&start),
+            Some(first)
         );
+        let other = Schedule::every(Duration::from_secs(30), "users")
+            .next_after(&start)
+            .unwrap();
+        assert_ne!(other, first, "different names spread out");
         assert_eq!(schedule.describe(), "every 30s");
     }
 }

@@ -51,6 +51,13 @@ pub fn operator() -> String {
     }
 }
 
+pub(super) fn insert(txn: &redb::WriteTransaction, entry: &AuditEntry) -> Result<()> {
+    let id = Ulid::from_datetime(entry.at.into());
+    txn.open_table(AUDIT)?
+        .insert(id.0, encode(entry).as_slice())?;
+    Ok(())
+}
+
 impl Store {
     pub fn record_audit(&self, entry: &AuditEntry) -> Result<()> {
         self.write(|txn| {

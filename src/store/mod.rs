@@ -4,6 +4,7 @@
 //! that every listing the console needs is a range scan.
 
 mod audit;
+mod batch;
 pub mod retention;
 mod runs;
 pub mod schema;
@@ -19,7 +20,8 @@ use redb::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, operator};
+pub use batch::{Cursor, WriteOp};
 pub use secrets::{SecretMeta, SecretRow};
 pub use state::{IntegrationState, PauseReason};
 

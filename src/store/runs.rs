@@ -24,19 +24,7 @@ impl Store {
 
     /// Appends log lines to a run, numbering them after the ones it already has.
     pub fn append_run_logs(&self, run: Ulid, lines: &[String]) -> Result<()> {
-        self.write(|txn| {
-            let mut logs = txn.open_table(RUN_LOGS)?;
-            let id = run.0;
-            let next = logs
-                .range((id, 0)..=(id, u32::MAX))?
-                .next_back()
-                .transpose()?
-                .map_or(0, |(key, _)| key.value().1 + 1);
-            for (offset, line) in lines.iter().enumerate() {
-                logs.insert((id, next + offset as u32), line.as_str())?;
-            }
-            Ok(())
-        })
+        self.write(|txn| append_logs(txn, run, lines))
     }
 
     pub fn run_logs(&self, run: Ulid) -> Result<Vec<String>> {
@@ -121,6 +109,20 @@ impl Store {
             Ok(marked)
         })
     }
+}
+
+pub(super) fn append_logs(txn: &WriteTransaction, run: Ulid, lines: &[String]) -> Result<()> {
+    let mut logs = txn.open_table(RUN_LOGS)?;
+    let id = run.0;
+    let next = logs
+        .range((id, 0)..=(id, u32::MAX))?
+        .next_back()
+        .transpose()?
+        .map_or(0, |(key, _)| key.value().1 + 1);
+    for (offset, line) in lines.iter().enumerate() {
+        logs.insert((id, next + offset as u32), line.as_str())?;
+    }
+    Ok(())
 }
 
 pub(super) fn put_run(txn: &WriteTransaction, run: &RunRecord) -> Result<()> {

@@ -1,0 +1,143 @@
+//! What a running integration can use: HTTP with its policies, its credentials, its
+//! cursor, a log that lands on the run record, and cancellation.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+use ulid::Ulid;
+
+use super::classify::Failure;
+use super::clock::Clock;
+use super::counters::RunCounters;
+use super::http::{Fetched, HttpClient};
+use super::limits::RateLimiter;
+use super::metrics::Metrics;
+use crate::config::credential::Credential;
+use crate::config::{ApiKeyLocation, Auth, Integration};
+use crate::secrets::{Vault, VaultError, redact};
+
+/// Shared by every run of the engine.
+pub struct Services {
+    pub http: HttpClient,
+    pub vault: Option<Arc<Vault>>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Services {
+    /// Reads a credential, adding its value to the redactor.
+    pub fn resolve(&self, credential: &Credential) -> Result<SecretString, Failure> {
+        let value = match credential {
+            Credential::Literal(value) => value.clone(),
+            Credential::Env(var) => std::env::var(var).map(SecretString::from).map_err(|_| {
+                Failure::config(
+                    format!("environment variable {var} is not set"),
+                    format!("export {var} before starting patchbay, or use secret:NAME"),
+                )
+            })?,
+            Credential::Vault(name) => {
+                let vault = self.vault.as_ref().ok_or_else(|| {
+                    Failure::config(
+                        format!("secret `{name}` is needed but no vault is open"),
+                        "run patchbay with access to its data dir and identity",
+                    )
+                })?;
+                vault.get(name).map_err(|error| match error {
+                    VaultError::NotFound { .. } => Failure::config(
+                        format!("secret `{name}` is not in the vault"),
+                        format!("set it with: patchbay secret set {name}"),
+                    ),
+                    other => Failure::config(other.to_string(), "see `patchbay secret list`"),
+                })?
+            }
+        };
+        redact::global().add(&value);
+        Ok(value)
+    }
+}
+
+pub struct RunContext {
+    pub integration: Arc<Integration>,
+    pub run_id: Ulid,
+    pub counters: RunCounters,
+    pub cancel: CancellationToken,
+    pub services: Arc<Services>,
+    pub limiter: Option<Arc<RateLimiter>>,
+    /// The incremental cursor that the last successful run stored.
+    pub cursor: Option<String>,
+    log: Mutex<Vec<String>>,
+}
+
+impl RunContext {
+    pub fn new(
+        integration: Arc<Integration>,
+        run_id: Ulid,
+        services: Arc<Services>,
+        limiter: Option<Arc<RateLimiter>>,
+        cursor: Option<String>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            integration,
+            run_id,
+            counters: RunCounters::default(),
+            cancel,
+            services,
+            limiter,
+            cursor,
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.services.clock.now()
+    }
+
+    /// Adds a line to the run's log (and the process log), without secrets.
+    pub fn log(&self, line: impl AsRef<str>) {
+        let line = redact::global().redact(line.as_ref()).into_owned();
+        tracing::info!(integration = %self.integration.name, run = %self.run_id, "{line}");
+        let stamped = format!("{} {line}", self.now().format("%H:%M:%S%.3f"));
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(stamped);
+    }
+
+    pub fn take_log(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn metrics_request(&self, ok: bool, latency: Duration, rate_limited: bool) {
+        self.services.metrics.record_request(
+            &self.integration.name,
+            self.now(),
+            ok,
+            latency,
+            rate_limited,
+        );
+    }
+
+    /// Query parameters whose values must never be shown.
+    pub fn secret_query_params(&self) -> Vec<&str> {
+        match &self.integration.auth {
+            Auth::ApiKey {
+                location: ApiKeyLocation::Query,
+                name,
+                ..
+            } => vec![name.as_str()],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn resolve(&self, credential: &Credential) -> Result<SecretString, Failure> {
+        self.services.resolve(credential)
+    }
+
+    pub async fn send(&self, request: reqwest::Request) -> Result<Fetched, Failure> {
+        self.services.http.send(self, request).await
+    }
+}

@@ -1,0 +1,225 @@
+//! Sending one logical request: rate limit, per-host concurrency, timeout, retries with
+//! backoff or `Retry-After`, and classification of every failure.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Request, StatusCode, Url};
+use tokio::time::Instant;
+
+use super::classify::{Failure, class_of_status, display_url, hint};
+use super::context::RunContext;
+use super::counters::RunCounters;
+use super::limits::HostLimits;
+use super::retry::{backoff, parse_retry_after};
+use crate::run::ErrorClass;
+
+/// The largest response body accepted, so a runaway endpoint cannot exhaust memory.
+pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+
+pub struct HttpClient {
+    client: reqwest::Client,
+    hosts: HostLimits,
+    max_body: usize,
+}
+
+/// A successful response, read whole.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub url: Url,
+}
+
+impl HttpClient {
+    pub fn new(per_host: NonZeroU32) -> Self {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("patchbay/", env!("CARGO_PKG_VERSION")))
+            // Redirects are followed by reqwest, which drops Authorization on a
+            // redirect to another host.
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .expect("the HTTP client configuration is static and valid");
+        Self {
+            client,
+            hosts: HostLimits::new(per_host),
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    pub fn with_max_body(mut self, max_body: usize) -> Self {
+        self.max_body = max_body;
+        self
+    }
+
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends `request`, retrying what is worth retrying under the integration's policy.
+    pub async fn send(&self, ctx: &RunContext, request: Request) -> Result<Fetched, Failure> {
+        let integration = &ctx.integration;
+        let policy = integration.retry;
+        let host = request.url().host_str().unwrap_or("the server").to_owned();
+        let shown_url = display_url(request.url(), &ctx.secret_query_params());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some(attempt_request) = request.try_clone() else {
+                return Err(Failure::config(
+                    "the request body cannot be resent",
+                    "use a buffered body",
+                ));
+            };
+            let outcome = self.attempt(ctx, attempt_request, &host, &shown_url).await;
+            let (failure, wait) = match outcome {
+                Ok(fetched) => return Ok(fetched),
+                Err(failed) => failed,
+            };
+            if !failure.class.is_retryable() || attempt >= policy.max_attempts.max(1) {
+                return Err(failure);
+            }
+            let wait = wait.unwrap_or_else(|| backoff(&policy, attempt, &mut rand::rng()));
+            let wait = wait.min(policy.max_delay.as_std());
+            RunCounters::add(&ctx.counters.retries);
+            ctx.log(format!(
+                "attempt {attempt} failed ({}): {}; retrying in {}",
+                failure.class,
+                failure.message,
+                humantime::format_duration(round_ms(wait))
+            ));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = ctx.cancel.cancelled() => return Err(failure),
+            }
+        }
+    }
+
+    /// One try. On failure, also the wait the server asked for, if it asked.
+    async fn attempt(
+        &self,
+        ctx: &RunContext,
+        mut request: Request,
+        host: &str,
+        shown_url: &str,
+    ) -> Result<Fetched, (Failure, Option<Duration>)> {
+        if let Some(limiter) = &ctx.limiter
+            && limiter.acquire().await
+        {
+            RunCounters::add(&ctx.counters.rate_limit_waits);
+        }
+        let _permit = self.hosts.acquire(host).await;
+        *request.timeout_mut() = Some(ctx.integration.timeout);
+        let url = request.url().clone();
+        RunCounters::add(&ctx.counters.requests);
+        let started = Instant::now();
+        let result = self.client.execute(request).await;
+        let failure = |class: ErrorClass, message: String| {
+            Failure::new(class, message, hint(class, &ctx.integration, host))
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                ctx.metrics_request(false, started.elapsed(), false);
+                let class = if error.is_timeout() {
+                    ErrorClass::Timeout
+                } else {
+                    ErrorClass::Network
+                };
+                let what = if error.is_timeout() {
+                    "timed out"
+                } else {
+                    "could not connect"
+                };
+                return Err((failure(class, format!("{what}: {shown_url}")), None));
+            }
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, ctx.now()));
+            let class = class_of_status(status, retry_after.is_some());
+            ctx.metrics_request(false, started.elapsed(), class == ErrorClass::RateLimited);
+            if class == ErrorClass::RateLimited {
+                RunCounters::add(&ctx.counters.rate_limit_hits);
+            }
+            return Err((
+                failure(class, format!("{} from {shown_url}", status_text(status))),
+                retry_after,
+            ));
+        }
+        let headers = response.headers().clone();
+        let body = match read_limited(response, self.max_body).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                ctx.metrics_request(false, started.elapsed(), false);
+                let message = format!(
+                    "the body from {shown_url} is larger than {} bytes",
+                    self.max_body
+                );
+                return Err((failure(ErrorClass::Decode, message), None));
+            }
+            Err(BodyError::Read(error)) => {
+                ctx.metrics_request(false, started.elapsed(), false);
+                let class = if error.is_timeout() {
+                    ErrorClass::Timeout
+                } else {
+                    ErrorClass::Network
+                };
+                return Err((
+                    failure(class, format!("reading the body from {shown_url} failed")),
+                    None,
+                ));
+            }
+        };
+        ctx.metrics_request(true, started.elapsed(), false);
+        ctx.counters
+            .bytes
+            .fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(Fetched {
+            status,
+            headers,
+            body,
+            url,
+        })
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len as usize > limit)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
+}
+
+fn status_text(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+fn round_ms(duration: Duration) -> Duration {
+    Duration::from_millis(duration.as_millis() as u64)
+}

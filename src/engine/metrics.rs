@@ -1,0 +1,352 @@
+//! Live metrics per integration over rolling windows (5 m, 1 h, 24 h), with latency
+//! percentiles from hdrhistogram, and the per-minute rollups that the store keeps so
+//! charts survive a restart.
+//!
+//! Memory is bounded per integration: three rings of slots (5 × 1 min, 12 × 5 min,
+//! 24 × 1 h), each with a histogram allocated only when a request lands in it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hdrhistogram::Histogram;
+
+pub use crate::stats::{MinuteRollup, Stats};
+
+/// Latencies above this are recorded as this (one minute, in milliseconds).
+const MAX_LATENCY_MS: u64 = 60_000;
+/// Two significant figures: percentiles within 1 %.
+const SIGNIFICANT_FIGURES: u8 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Window {
+    FiveMinutes,
+    Hour,
+    Day,
+}
+
+impl Window {
+    pub const ALL: [Window; 3] = [Window::FiveMinutes, Window::Hour, Window::Day];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::FiveMinutes => "5m",
+            Self::Hour => "1h",
+            Self::Day => "24h",
+        }
+    }
+
+    fn seconds(self) -> i64 {
+        match self {
+            Self::FiveMinutes => 300,
+            Self::Hour => 3600,
+            Self::Day => 86_400,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    start: i64,
+    counts: Stats,
+    latency: Option<Histogram<u32>>,
+}
+
+impl Slot {
+    fn record_latency(&mut self, latency: Duration) {
+        let histogram = self.latency.get_or_insert_with(|| {
+            Histogram::new_with_bounds(1, MAX_LATENCY_MS, SIGNIFICANT_FIGURES)
+                .expect("static bounds are valid")
+        });
+        let ms = (latency.as_millis() as u64).clamp(1, MAX_LATENCY_MS);
+        histogram.saturating_record(ms);
+    }
+
+    /// The slot's counts with its latency percentiles.
+    fn summary(&self) -> Stats {
+        with_percentiles(self.counts.clone(), self.latency.as_ref())
+    }
+}
+
+fn with_percentiles(mut stats: Stats, latency: Option<&Histogram<u32>>) -> Stats {
+    if let Some(h) = latency.filter(|h| !h.is_empty()) {
+        stats.p50_ms = Some(h.value_at_quantile(0.50));
+        stats.p95_ms = Some(h.value_at_quantile(0.95));
+        stats.p99_ms = Some(h.value_at_quantile(0.99));
+    }
+    stats
+}
+
+/// Slots of `width` seconds, newest last, covering `len * width` seconds.
+struct Ring {
+    width: i64,
+    len: usize,
+    slots: VecDeque<Slot>,
+}
+
+impl Ring {
+    fn new(width: i64, len: usize) -> Self {
+        Self {
+            width,
+            len,
+            slots: VecDeque::new(),
+        }
+    }
+
+    /// The slot for time `at`, and the start and summary of the slot that was newest
+    /// before it when `at` begins a new period (that period is then over).
+    fn slot(&mut self, at: i64) -> (&mut Slot, Option<(i64, Stats)>) {
+        let start = at.div_euclid(self.width) * self.width;
+        let mut finished = None;
+        if self.slots.back().is_none_or(|s| s.start < start) {
+            finished = self.slots.back().map(|s| (s.start, s.summary()));
+            self.slots.push_back(Slot {
+                start,
+                ..Slot::default()
+            });
+        }
+        let oldest_kept = start - self.width * (self.len as i64 - 1);
+        while self.slots.front().is_some_and(|s| s.start < oldest_kept) {
+            self.slots.pop_front();
+        }
+        // A late sample (clock skew) lands in the newest slot rather than being lost.
+        (
+            self.slots.back_mut().expect("a slot was just ensured"),
+            finished,
+        )
+    }
+
+    fn stats(&self, since: i64) -> Stats {
+        let mut total = Stats::default();
+        let mut merged: Option<Histogram<u32>> = None;
+        for slot in self.slots.iter().filter(|s| s.start + self.width > since) {
+            let c = &slot.counts;
+            total.requests_ok += c.requests_ok;
+            total.requests_failed += c.requests_failed;
+            total.rate_limit_hits += c.rate_limit_hits;
+            total.records += c.records;
+            total.runs_ok += c.runs_ok;
+            total.runs_failed += c.runs_failed;
+            if let Some(h) = &slot.latency {
+                match &mut merged {
+                    Some(m) => m.add(h).expect("same bounds"),
+                    None => merged = Some(h.clone()),
+                }
+            }
+        }
+        with_percentiles(total, merged.as_ref())
+    }
+}
+
+struct IntegrationMetrics {
+    minutes: Ring,
+    five_minutes: Ring,
+    hours: Ring,
+    last_success: Option<DateTime<Utc>>,
+    last_failure: Option<DateTime<Utc>>,
+}
+
+impl IntegrationMetrics {
+    fn new() -> Self {
+        Self {
+            minutes: Ring::new(60, 5),
+            five_minutes: Ring::new(300, 12),
+            hours: Ring::new(3600, 24),
+            last_success: None,
+            last_failure: None,
+        }
+    }
+
+    /// Applies `update` to the slot for `at` in every ring; returns the minute that
+    /// `at` closed, if it closed one.
+    fn update(&mut self, at: i64, update: impl Fn(&mut Slot)) -> Option<(i64, Stats)> {
+        let (minute, finished) = self.minutes.slot(at);
+        update(minute);
+        update(self.five_minutes.slot(at).0);
+        update(self.hours.slot(at).0);
+        finished
+    }
+
+    fn stats(&self, window: Window, now: i64) -> Stats {
+        let since = now - window.seconds();
+        match window {
+            Window::FiveMinutes => self.minutes.stats(since),
+            Window::Hour => self.five_minutes.stats(since),
+            Window::Day => self.hours.stats(since),
+        }
+    }
+}
+
+/// Every integration's metrics. Updated by run tasks, read by the console.
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<MetricsInner>,
+}
+
+#[derive(Default)]
+struct MetricsInner {
+    integrations: HashMap<String, IntegrationMetrics>,
+    finished_minutes: Vec<MinuteRollup>,
+}
+
+impl MetricsInner {
+    fn update(
+        &mut self,
+        name: &str,
+        at: DateTime<Utc>,
+        update: impl Fn(&mut Slot),
+    ) -> &mut IntegrationMetrics {
+        let metrics = self
+            .integrations
+            .entry(name.to_owned())
+            .or_insert_with(IntegrationMetrics::new);
+        if let Some((start, stats)) = metrics.update(at.timestamp(), update) {
+            self.finished_minutes.push(MinuteRollup {
+                integration: name.to_owned(),
+                minute: start / 60,
+                stats,
+            });
+        }
+        self.integrations.get_mut(name).expect("inserted above")
+    }
+}
+
+impl Metrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MetricsInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn record_request(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        ok: bool,
+        latency: Duration,
+        rate_limited: bool,
+    ) {
+        self.lock().update(name, at, |slot| {
+            if ok {
+                slot.counts.requests_ok += 1;
+            } else {
+                slot.counts.requests_failed += 1;
+            }
+            if rate_limited {
+                slot.counts.rate_limit_hits += 1;
+            }
+            slot.record_latency(latency);
+        });
+    }
+
+    pub fn record_run(&self, name: &str, at: DateTime<Utc>, ok: bool, records: u64) {
+        let mut inner = self.lock();
+        let metrics = inner.update(name, at, |slot| {
+            slot.counts.records += records;
+            if ok {
+                slot.counts.runs_ok += 1;
+            } else {
+                slot.counts.runs_failed += 1;
+            }
+        });
+        if ok {
+            metrics.last_success = Some(at);
+        } else {
+            metrics.last_failure = Some(at);
+        }
+    }
+
+    pub fn stats(&self, name: &str, window: Window, now: DateTime<Utc>) -> Stats {
+        self.lock()
+            .integrations
+            .get(name)
+            .map(|m| m.stats(window, now.timestamp()))
+            .unwrap_or_default()
+    }
+
+    pub fn last_success_and_failure(
+        &self,
+        name: &str,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        self.lock()
+            .integrations
+            .get(name)
+            .map_or((None, None), |m| (m.last_success, m.last_failure))
+    }
+
+    /// Minutes that have ended since the last call, for the store.
+    pub fn take_finished_minutes(&self) -> Vec<MinuteRollup> {
+        std::mem::take(&mut self.lock().finished_minutes)
+    }
+
+    pub fn forget(&self, name: &str) {
+        self.lock().integrations.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+    }
+
+    #[test]
+    fn windows_count_what_falls_inside_them() {
+        let metrics = Metrics::default();
+        for i in 0..100u64 {
+            metrics.record_request("a", t(0), true, Duration::from_millis(i + 1), false);
+        }
+        metrics.record_request("a", t(0), false, Duration::from_millis(5), true);
+        metrics.record_run("a", t(10), true, 40);
+        metrics.record_run("a", t(20), false, 0);
+        let five = metrics.stats("a", Window::FiveMinutes, t(30));
+        assert_eq!(
+            (five.requests_ok, five.requests_failed, five.rate_limit_hits),
+            (100, 1, 1)
+        );
+        assert_eq!(five.records, 40);
+        assert_eq!(five.success_rate(), Some(0.5));
+        assert_eq!(five.p50_ms, Some(50));
+        assert!(five.p99_ms.unwrap() >= 99 && five.p99_ms.unwrap() <= 100);
+        // Ten minutes later the 5 m window is empty, the 1 h and 24 h ones are not.
+        let later = t(600);
+        assert_eq!(
+            metrics.stats("a", Window::FiveMinutes, later).requests_ok,
+            0
+        );
+        assert_eq!(metrics.stats("a", Window::Hour, later).requests_ok, 100);
+        assert_eq!(
+            metrics.stats("a", Window::Day, t(20 * 3600)).requests_ok,
+            100
+        );
+        assert_eq!(
+            metrics
+                .stats("a", Window::Day, t(25 * 3600 + 1))
+                .requests_ok,
+            0
+        );
+        assert_eq!(
+            metrics.last_success_and_failure("a"),
+            (Some(t(10)), Some(t(20)))
+        );
+    }
+
+    #[test]
+    fn finished_minutes_become_rollups() {
+        let metrics = Metrics::default();
+        metrics.record_request("a", t(5), true, Duration::from_millis(10), false);
+        metrics.record_request("a", t(50), true, Duration::from_millis(30), false);
+        assert!(
+            metrics.take_finished_minutes().is_empty(),
+            "the minute is not over"
+        );
+        metrics.record_request("a", t(65), true, Duration::from_millis(10), false);
+        let rollups = metrics.take_finished_minutes();
+        assert_eq!(rollups.len(), 1);
+        assert_eq!(rollups[0].minute, t(0).timestamp() / 60);
+        assert_eq!(rollups[0].stats.requests_ok, 2);
+        assert_eq!(rollups[0].stats.p95_ms, Some(30));
+    }
+}

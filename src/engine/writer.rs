@@ -1,0 +1,138 @@
+//! The one task that writes to the store. It takes whatever has queued up while the
+//! previous commit was in flight and commits it as one transaction (group commit), so a
+//! burst of thousands of runs costs a handful of fsyncs, not one each.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::store::{Store, WriteOp};
+
+/// Ops taken into one transaction at most, to bound a commit's size and latency.
+const MAX_BATCH: usize = 4096;
+const QUEUE: usize = 65_536;
+
+enum Message {
+    Op(WriteOp),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Sends writes to the writer task. Cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Message>,
+    stats: Arc<WriterStats>,
+}
+
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub ops: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+impl Writer {
+    pub fn spawn(store: Arc<Store>) -> (Self, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let stats = Arc::new(WriterStats::default());
+        let task = tokio::spawn(run(store, rx, Arc::clone(&stats)));
+        (Self { tx, stats }, task)
+    }
+
+    /// Queues a write; waits only when the queue is full.
+    pub async fn write(&self, op: WriteOp) {
+        if self.tx.send(Message::Op(op)).await.is_err() {
+            tracing::error!("the store writer has stopped; a write was lost");
+        }
+    }
+
+    /// Returns once everything queued before it is committed.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+}
+
+async fn run(store: Arc<Store>, mut rx: mpsc::Receiver<Message>, stats: Arc<WriterStats>) {
+    while let Some(first) = rx.recv().await {
+        let mut ops = Vec::new();
+        let mut flushes = Vec::new();
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Op(op) => ops.push(op),
+                Message::Flush(done) => flushes.push(done),
+            }
+            next = if ops.len() < MAX_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if !ops.is_empty() {
+            let count = ops.len() as u64;
+            let store = Arc::clone(&store);
+            let result = tokio::task::spawn_blocking(move || store.apply(&ops)).await;
+            match result {
+                Ok(Ok(())) => {
+                    stats.commits.fetch_add(1, Ordering::Relaxed);
+                    stats.ops.fetch_add(count, Ordering::Relaxed);
+                }
+                Ok(Err(error)) => {
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(%error, ops = count, "writing to the store failed");
+                }
+                Err(error) => {
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(%error, "the store write task failed");
+                }
+            }
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::{RunRecord, RunStatus, Trigger};
+
+    #[tokio::test]
+    async fn a_burst_is_persisted_whole_in_few_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open_in(dir.path()).unwrap());
+        let (writer, _task) = Writer::spawn(Arc::clone(&store));
+        let start = chrono::Utc::now();
+        for i in 0..5000 {
+            let mut run = RunRecord::start(
+                &format!("i{}", i % 50),
+                Trigger::Schedule,
+                start + chrono::Duration::milliseconds(i),
+            );
+            run.finish(RunStatus::Success, run.started_at);
+            writer
+                .write(WriteOp::Run {
+                    run: Box::new(run),
+                    logs: vec![format!("line {i}")],
+                    cursor: None,
+                })
+                .await;
+        }
+        writer.flush().await;
+        assert_eq!(store.runs(None, 10_000).unwrap().len(), 5000);
+        assert_eq!(store.runs(Some("i7"), 1000).unwrap().len(), 100);
+        let commits = writer.stats().commits.load(Ordering::Relaxed);
+        assert_eq!(writer.stats().ops.load(Ordering::Relaxed), 5000);
+        assert!(commits < 100, "{commits} commits for 5000 runs");
+    }
+}

@@ -1,0 +1,109 @@
+//! Writes that the engine's writer task groups into one transaction each.
+
+use chrono::{DateTime, Utc};
+use redb::WriteTransaction;
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use super::schema::{CURSORS, INTEGRATION_STATE, METRICS};
+use super::{AuditEntry, IntegrationState, Result, Store, encode};
+use crate::run::RunRecord;
+use crate::stats::MinuteRollup;
+
+/// The incremental-sync watermark of an integration and the run that earned it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub value: String,
+    pub run_id: Ulid,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// A run (new or updated), its new log lines, and the cursor it earned: all land in
+    /// the same transaction, so a cursor never advances without its run.
+    Run {
+        run: Box<RunRecord>,
+        logs: Vec<String>,
+        cursor: Option<Cursor>,
+    },
+    State {
+        name: String,
+        state: IntegrationState,
+    },
+    Rollups(Vec<MinuteRollup>),
+    Audit(AuditEntry),
+}
+
+impl Store {
+    /// Applies every op in one transaction: one durable commit for the whole batch.
+    pub fn apply(&self, ops: &[WriteOp]) -> Result<()> {
+        self.write(|txn| {
+            for op in ops {
+                apply(txn, op)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
+    match op {
+        WriteOp::Run { run, logs, cursor } => {
+            super::runs::put_run(txn, run)?;
+            if !logs.is_empty() {
+                super::runs::append_logs(txn, run.id, logs)?;
+            }
+            if let Some(cursor) = cursor {
+                txn.open_table(CURSORS)?
+                    .insert(run.integration.as_str(), encode(cursor).as_slice())?;
+            }
+        }
+        WriteOp::State { name, state } => {
+            txn.open_table(INTEGRATION_STATE)?
+                .insert(name.as_str(), encode(state).as_slice())?;
+        }
+        WriteOp::Rollups(rollups) => {
+            let mut table = txn.open_table(METRICS)?;
+            for rollup in rollups {
+                table.insert(
+                    (rollup.integration.as_str(), rollup.minute),
+                    encode(&rollup.stats).as_slice(),
+                )?;
+            }
+        }
+        WriteOp::Audit(entry) => super::audit::insert(txn, entry)?,
+    }
+    Ok(())
+}
+
+impl Store {
+    pub fn cursor(&self, integration: &str) -> Result<Option<Cursor>> {
+        let txn = self.read()?;
+        let table = txn.open_table(CURSORS)?;
+        table
+            .get(integration)?
+            .map(|bytes| super::decode(bytes.value(), || format!("cursor of {integration}")))
+            .transpose()
+    }
+
+    /// One integration's rollups from `since_minute` on, oldest first.
+    pub fn rollups(&self, integration: &str, since_minute: i64) -> Result<Vec<MinuteRollup>> {
+        let txn = self.read()?;
+        let table = txn.open_table(METRICS)?;
+        table
+            .range((integration, since_minute)..=(integration, i64::MAX))?
+            .map(|entry| {
+                let (key, value) = entry?;
+                let minute = key.value().1;
+                Ok(MinuteRollup {
+                    integration: integration.to_owned(),
+                    minute,
+                    stats: super::decode(value.value(), || {
+                        format!("metrics of {integration} at minute {minute}")
+                    })?,
+                })
+            })
+            .collect()
+    }
+}
