@@ -3,7 +3,7 @@
 //! passes through the secret redactor first.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -78,6 +78,7 @@ pub fn init(options: TelemetryOptions) -> Result<Telemetry, TelemetryError> {
     };
     let stderr_layer = options.stderr.map(|level| {
         tracing_subscriber::fmt::layer()
+            .with_ansi(io::stderr().is_terminal())
             .with_writer(Redacting::new(io::stderr, redact::global().clone()))
             .with_filter(tracing_subscriber::filter::LevelFilter::from_level(level))
     });

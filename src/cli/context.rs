@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Cli, CliError};
+use tokio::task::JoinHandle;
+
 use crate::config::Config;
+use crate::engine::{self, EngineHandle, EngineOptions, clock::SystemClock};
 use crate::paths;
 use crate::secrets::Vault;
 use crate::secrets::identity::EnvOrPrompt;
@@ -30,12 +33,13 @@ impl Context {
         }
     }
 
-    pub fn telemetry(&self) -> Result<Telemetry, CliError> {
+    /// Logs to rolling files; `stderr` also streams events at that level to stderr.
+    pub fn telemetry(&self, stderr: Option<tracing::Level>) -> Result<Telemetry, CliError> {
         telemetry::init(TelemetryOptions {
             log_dir: paths::log_dir(),
             format: self.log_format,
             keep_files: 14,
-            stderr: None,
+            stderr,
             ring_capacity: 10_000,
         })
         .map_err(CliError::runtime)
@@ -81,6 +85,34 @@ impl Context {
 
     pub fn vault(&self, store: Arc<Store>) -> Vault {
         Vault::new(store, self.identity_path(), Box::new(EnvOrPrompt))
+    }
+
+    /// Loads a valid config (problems are a usage error), opens the store and the
+    /// vault, and starts the engine on them.
+    pub async fn start_engine(
+        &self,
+        scheduling: bool,
+    ) -> Result<(EngineHandle, JoinHandle<()>), CliError> {
+        let config = self.load_config()?;
+        if !config.is_valid() {
+            return Err(CliError::usage(format!(
+                "{} has errors:\n\n{}",
+                config.source.path.display(),
+                config.render_problems()
+            )));
+        }
+        let store = self.open_store()?;
+        let vault = Arc::new(self.vault(Arc::clone(&store)));
+        vault.unlock().map_err(CliError::runtime)?;
+        let options = EngineOptions {
+            clock: Arc::new(SystemClock),
+            vault: Some(vault),
+            read_only: self.read_only,
+            scheduling,
+        };
+        engine::start(config, store, options)
+            .await
+            .map_err(CliError::runtime)
     }
 
     /// Refuses a changing action in `--read-only` mode.

@@ -3,7 +3,9 @@
 
 mod check;
 mod context;
+mod headless;
 mod history;
+mod run;
 mod secret;
 mod table;
 
@@ -50,6 +52,24 @@ pub enum Command {
     /// Validate connectors.toml and show each integration's schedule, outputs and secrets
     Check {
         /// Print one JSON document instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the engine without a console, until SIGTERM or SIGINT (SIGHUP reloads the config)
+    Headless {
+        /// How long running runs may take to finish at shutdown before they are interrupted
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        grace: std::time::Duration,
+    },
+    /// Run one integration once, now, and print its run record; exit 0 on success
+    Run {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test one integration's connection without running it
+    Test {
+        name: String,
         #[arg(long)]
         json: bool,
     },
@@ -111,11 +131,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Runtime::new().map_err(CliError::runtime)
+}
+
 fn run(cli: Cli) -> CliResult {
     let context = Context::new(&cli);
     let Some(command) = cli.command else {
         return Err(CliError::usage(
-            "the console is not built yet; use `patchbay check`, `patchbay history` or `patchbay secret` (see --help)",
+            "the console is not built yet; use `patchbay headless`, `patchbay run NAME` or `patchbay check` (see --help)",
         ));
     };
     match command {
@@ -129,15 +153,27 @@ fn run(cli: Cli) -> CliResult {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { json } => {
-            let _telemetry = context.telemetry()?;
+            let _telemetry = context.telemetry(None)?;
             check::run(&context, json)
         }
+        Command::Headless { grace } => {
+            let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;
+            runtime()?.block_on(headless::run(&context, grace))
+        }
+        Command::Run { name, json } => {
+            let _telemetry = context.telemetry(None)?;
+            runtime()?.block_on(run::run(&context, &name, json))
+        }
+        Command::Test { name, json } => {
+            let _telemetry = context.telemetry(None)?;
+            runtime()?.block_on(run::test(&context, &name, json))
+        }
         Command::History { name, json, limit } => {
-            let _telemetry = context.telemetry()?;
+            let _telemetry = context.telemetry(None)?;
             history::run(&context, name.as_deref(), json, limit)
         }
         Command::Secret(command) => {
-            let _telemetry = context.telemetry()?;
+            let _telemetry = context.telemetry(None)?;
             secret::run(&context, command)
         }
     }

@@ -88,10 +88,12 @@ struct Loader {
 impl Loader {
     fn root(&mut self, root: &Spanned<DeTable<'_>>) -> (Settings, Vec<Integration>) {
         let mut settings = Settings::default();
+        let mut settings_fingerprint = 0;
         let mut tables = Vec::new();
         for (key, value) in root.get_ref() {
             match key.get_ref().as_ref() {
                 "settings" => {
+                    settings_fingerprint = fingerprint(value);
                     let decoded = decode::<Settings>(value, OuterKeys::Report);
                     self.problems.extend(decoded.problems);
                     match decoded.value {
@@ -132,7 +134,8 @@ impl Loader {
                 }
                 seen.insert(name.as_str(), index);
             }
-            if let Some(integration) = self.integration(table.value, &settings) {
+            if let Some(mut integration) = self.integration(table.value, &settings) {
+                integration.fingerprint = fingerprint(table.value) ^ settings_fingerprint;
                 integrations.push(integration);
             }
         }
@@ -204,6 +207,7 @@ impl Loader {
         if has_errors {
             return None;
         }
+        let timeout = common.timeout.map_or(DEFAULT_TIMEOUT, Into::into);
         Some(Integration {
             name: common.name,
             kind,
@@ -212,7 +216,11 @@ impl Loader {
             timezone: common.timezone.unwrap_or(settings.timezone).0,
             jitter: common.jitter.map(Into::into),
             catch_up: common.catch_up,
-            timeout: common.timeout.map_or(DEFAULT_TIMEOUT, Into::into),
+            timeout,
+            request_timeout: common
+                .request_timeout
+                .map_or(timeout, Into::into)
+                .min(timeout),
             rate_limit: common.rate_limit,
             retry: common.retry,
             pause_after_failures: common.pause_after_failures,
@@ -222,6 +230,7 @@ impl Loader {
             description: common.description,
             settings: kind_settings,
             secrets,
+            fingerprint: 0,
         })
     }
 
@@ -425,6 +434,31 @@ fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<Secr
         }
     }
     ordered
+}
+
+/// A hash of a value's content (keys, values, nesting), not of its formatting.
+fn fingerprint(value: &Value<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    fn feed(value: &DeValue<'_>, hasher: &mut std::hash::DefaultHasher) {
+        std::mem::discriminant(value).hash(hasher);
+        match value {
+            DeValue::String(s) => s.hash(hasher),
+            DeValue::Integer(i) => (i.as_str(), i.radix()).hash(hasher),
+            DeValue::Float(f) => f.as_str().hash(hasher),
+            DeValue::Boolean(b) => b.hash(hasher),
+            DeValue::Datetime(d) => d.to_string().hash(hasher),
+            DeValue::Array(items) => items.iter().for_each(|item| feed(item.get_ref(), hasher)),
+            DeValue::Table(table) => {
+                for (key, item) in table {
+                    key.get_ref().hash(hasher);
+                    feed(item.get_ref(), hasher);
+                }
+            }
+        }
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    feed(value.get_ref(), &mut hasher);
+    hasher.finish()
 }
 
 fn is_valid_name(name: &str) -> bool {

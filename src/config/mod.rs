@@ -3,6 +3,7 @@
 pub mod credential;
 pub mod de;
 pub mod duration;
+pub mod jsonpath;
 mod load;
 pub mod model;
 pub mod problem;

@@ -20,6 +20,8 @@ pub struct Settings {
     pub data_dir: Option<String>,
     pub timezone: Timezone,
     pub max_concurrent_runs: usize,
+    /// Requests in flight at once to one host, across all integrations.
+    pub max_concurrent_requests_per_host: NonZeroU32,
     pub retention: Retention,
 }
 
@@ -29,6 +31,7 @@ impl Default for Settings {
             data_dir: None,
             timezone: Timezone(Tz::UTC),
             max_concurrent_runs: 64,
+            max_concurrent_requests_per_host: NonZeroU32::new(16).expect("non-zero"),
             retention: Retention::default(),
         }
     }
@@ -193,7 +196,11 @@ pub struct Integration {
     pub timezone: Tz,
     pub jitter: Option<Duration>,
     pub catch_up: CatchUp,
+    /// The longest a whole run may take.
     pub timeout: Duration,
+    /// The longest one request may take before it counts as a `timeout` failure (and
+    /// is retried); at most `timeout`.
+    pub request_timeout: Duration,
     pub rate_limit: Option<RateLimit>,
     pub retry: RetryPolicy,
     pub pause_after_failures: Option<u32>,
@@ -204,6 +211,9 @@ pub struct Integration {
     pub settings: KindSettings,
     /// Every `secret:NAME` this integration references, in file order.
     pub secrets: Vec<SecretUse>,
+    /// Changes whenever the integration's table (or `[settings]`) changes: a config
+    /// reload leaves integrations with the same fingerprint untouched.
+    pub fingerprint: u64,
 }
 
 /// A `secret:NAME` reference and where it is written.
@@ -230,6 +240,7 @@ pub(super) struct CommonKeys {
     #[serde(default)]
     pub catch_up: CatchUp,
     pub timeout: Option<HumanDuration>,
+    pub request_timeout: Option<HumanDuration>,
     pub rate_limit: Option<RateLimit>,
     #[serde(default)]
     pub retry: RetryPolicy,

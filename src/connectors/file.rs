@@ -1,10 +1,18 @@
-//! `kind = "file"`: an output that appends records as JSON lines, rotated by size.
+//! `kind = "file"`: an output that appends records as JSON lines, rotated by size, so a
+//! user can see what flowed without any server.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::{BoxFuture, Output};
+use crate::engine::classify::Failure;
+use crate::engine::context::RunContext;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct FileSettings {
-    pub path: String,
+    pub path: PathBuf,
     /// Rotate to `<path>.1` when the file grows past this many bytes.
     #[serde(default = "default_rotate_bytes")]
     pub rotate_bytes: u64,
@@ -12,4 +20,99 @@ pub struct FileSettings {
 
 fn default_rotate_bytes() -> u64 {
     64 * 1024 * 1024
+}
+
+pub struct FileOutput {
+    settings: FileSettings,
+}
+
+impl FileOutput {
+    pub fn new(settings: FileSettings) -> Self {
+        Self { settings }
+    }
+}
+
+fn io_failure(path: &Path, error: &std::io::Error) -> Failure {
+    Failure::config(
+        format!("cannot write {}: {error}", path.display()),
+        "check that the directory exists and patchbay may write there",
+    )
+}
+
+fn append(path: &Path, rotate_bytes: u64, lines: &[u8]) -> Result<(), Failure> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, &e))?;
+    }
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > 0 && size + lines.len() as u64 > rotate_bytes {
+        let mut rotated = path.as_os_str().to_owned();
+        rotated.push(".1");
+        std::fs::rename(path, &rotated).map_err(|e| io_failure(path, &e))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| io_failure(path, &e))?;
+    file.write_all(lines).map_err(|e| io_failure(path, &e))
+}
+
+impl Output for FileOutput {
+    fn deliver<'a>(
+        &'a self,
+        _ctx: &'a RunContext,
+        _from: &'a str,
+        records: &'a [serde_json::Value],
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            let mut lines = Vec::with_capacity(records.len() * 128);
+            for record in records {
+                serde_json::to_writer(&mut lines, record).expect("JSON values serialise");
+                lines.push(b'\n');
+            }
+            let path = self.settings.path.clone();
+            let rotate_bytes = self.settings.rotate_bytes;
+            tokio::task::spawn_blocking(move || append(&path, rotate_bytes, &lines))
+                .await
+                .map_err(|e| {
+                    Failure::config(format!("the file writer failed: {e}"), "see the logs")
+                })?
+        })
+    }
+
+    fn test<'a>(&'a self, _ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
+        Box::pin(async move {
+            let path = self.settings.path.clone();
+            tokio::task::spawn_blocking(move || append(&path, u64::MAX, b""))
+                .await
+                .map_err(|e| {
+                    Failure::config(format!("the file writer failed: {e}"), "see the logs")
+                })??;
+            Ok(format!("{} is writable", self.settings.path.display()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_and_rotates_by_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/records.jsonl");
+        append(&path, 20, b"{\"a\":1}\n").unwrap();
+        append(&path, 20, b"{\"a\":2}\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
+        append(&path, 20, b"{\"a\":3}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":3}\n");
+        let rotated = dir.path().join("out/records.jsonl.1");
+        assert_eq!(
+            std::fs::read_to_string(rotated).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
+    }
 }

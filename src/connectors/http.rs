@@ -1,10 +1,21 @@
 //! `kind = "http"`: a REST/JSON source with pagination and incremental sync.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
+use reqwest::Url;
+use reqwest::header::LINK;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
+use serde_json::Value;
 
+use super::{BoxFuture, Fetch, Source, auth};
 use crate::config::credential::Credential;
+use crate::config::jsonpath::JsonPathExpr;
+use crate::engine::classify::Failure;
+use crate::engine::context::RunContext;
+use crate::engine::http::Fetched;
+use crate::run::ErrorClass;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
@@ -27,7 +38,7 @@ pub struct RequestSpec {
     /// Header values may be credentials (`secret:NAME`).
     #[serde(default)]
     pub headers: BTreeMap<String, Credential>,
-    /// A minijinja template for the request body (POST).
+    /// A minijinja template for the request body (POST); sees `cursor`, `page`, `offset`.
     pub body: Option<String>,
 }
 
@@ -45,7 +56,7 @@ pub enum Method {
 #[serde(default)]
 pub struct RecordsSpec {
     /// JSONPath to the records of one page.
-    pub path: String,
+    pub path: JsonPathExpr,
     /// The field that identifies a record, for dedupe and change detection.
     pub primary_key: Option<String>,
 }
@@ -53,7 +64,7 @@ pub struct RecordsSpec {
 impl Default for RecordsSpec {
     fn default() -> Self {
         Self {
-            path: "$[*]".to_owned(),
+            path: JsonPathExpr::parse("$[*]").expect("a valid path"),
             primary_key: None,
         }
     }
@@ -66,13 +77,13 @@ pub enum Paginate {
     #[default]
     None,
     Cursor {
-        cursor_path: String,
+        cursor_path: JsonPathExpr,
         param: String,
         #[serde(default = "default_max_pages")]
         max_pages: u32,
     },
     NextUrl {
-        url_path: String,
+        url_path: JsonPathExpr,
         #[serde(default = "default_max_pages")]
         max_pages: u32,
     },
@@ -98,6 +109,19 @@ pub enum Paginate {
     },
 }
 
+impl Paginate {
+    fn max_pages(&self) -> u32 {
+        match self {
+            Self::None => 1,
+            Self::Cursor { max_pages, .. }
+            | Self::NextUrl { max_pages, .. }
+            | Self::LinkHeader { max_pages }
+            | Self::PageNumber { max_pages, .. }
+            | Self::Offset { max_pages, .. } => *max_pages,
+        }
+    }
+}
+
 fn default_max_pages() -> u32 {
     10_000
 }
@@ -115,4 +139,370 @@ pub struct Incremental {
     pub param: String,
     /// The cursor of the very first run.
     pub start: Option<String>,
+}
+
+pub struct HttpSource {
+    settings: HttpSettings,
+}
+
+/// Where the next page is.
+#[derive(Debug, Clone, Default)]
+struct PageState {
+    /// A full URL from `next_url` or a Link header, replacing the configured one.
+    url: Option<Url>,
+    cursor: Option<String>,
+    page: u64,
+    offset: u64,
+}
+
+impl HttpSource {
+    pub fn new(settings: HttpSettings) -> Self {
+        Self { settings }
+    }
+
+    fn first_page(&self) -> PageState {
+        PageState {
+            page: match self.settings.paginate {
+                Paginate::PageNumber { start, .. } => start,
+                _ => 0,
+            },
+            ..PageState::default()
+        }
+    }
+
+    fn request(&self, ctx: &RunContext, page: &PageState) -> Result<reqwest::Request, Failure> {
+        let spec = &self.settings.request;
+        let client = ctx.services.http.reqwest();
+        let url = match &page.url {
+            Some(url) => url.clone(),
+            None => Url::parse(&spec.url).map_err(|e| {
+                Failure::config(
+                    format!("request.url `{}` is not a URL: {e}", spec.url),
+                    "fix request.url",
+                )
+            })?,
+        };
+        let mut builder = match spec.method {
+            Method::GET => client.get(url),
+            Method::POST => client.post(url),
+        };
+        // A URL handed over by the server already carries its own query.
+        if page.url.is_none() {
+            builder = builder
+                .query(&spec.query)
+                .query(&self.page_params(ctx, page));
+        }
+        for (name, value) in &spec.headers {
+            builder = builder.header(name.as_str(), ctx.resolve(value)?.expose_secret());
+        }
+        if let Some(template) = &spec.body {
+            let body = render_body(template, ctx, page)?;
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        builder = auth::apply(ctx, &ctx.integration.auth, builder)?;
+        builder.build().map_err(|e| {
+            Failure::config(
+                format!("cannot build the request: {e}"),
+                "check request.url and headers",
+            )
+        })
+    }
+
+    fn page_params(&self, ctx: &RunContext, page: &PageState) -> Vec<(String, String)> {
+        let mut params = Vec::new();
+        if let Some(incremental) = &self.settings.incremental
+            && let Some(cursor) = ctx.cursor.clone().or_else(|| incremental.start.clone())
+        {
+            params.push((incremental.param.clone(), cursor));
+        }
+        match &self.settings.paginate {
+            Paginate::Cursor { param, .. } => {
+                if let Some(cursor) = &page.cursor {
+                    params.push((param.clone(), cursor.clone()));
+                }
+            }
+            Paginate::PageNumber {
+                param,
+                page_size_param,
+                page_size,
+                ..
+            } => {
+                params.push((param.clone(), page.page.to_string()));
+                if let (Some(name), Some(size)) = (page_size_param, page_size) {
+                    params.push((name.clone(), size.to_string()));
+                }
+            }
+            Paginate::Offset {
+                param,
+                limit_param,
+                limit,
+                ..
+            } => {
+                params.push((param.clone(), page.offset.to_string()));
+                params.push((limit_param.clone(), limit.to_string()));
+            }
+            Paginate::None | Paginate::NextUrl { .. } | Paginate::LinkHeader { .. } => {}
+        }
+        params
+    }
+
+    fn records(&self, fetched: &Fetched, ctx: &RunContext) -> Result<(Value, Vec<Value>), Failure> {
+        let doc: Value = serde_json::from_slice(&fetched.body).map_err(|e| {
+            let host = fetched.url.host_str().unwrap_or("the server");
+            Failure::new(
+                ErrorClass::Decode,
+                format!("the body from {host} is not valid JSON: {e}"),
+                crate::engine::classify::hint(ErrorClass::Decode, &ctx.integration, host),
+            )
+        })?;
+        let records = self
+            .settings
+            .records
+            .path
+            .query(&doc)
+            .into_iter()
+            .cloned()
+            .collect();
+        Ok((doc, records))
+    }
+
+    /// Where the page after `page` is, or `None` when this was the last.
+    fn next_page(
+        &self,
+        page: &PageState,
+        fetched: &Fetched,
+        doc: &Value,
+        count: usize,
+    ) -> Option<PageState> {
+        let mut next = page.clone();
+        match &self.settings.paginate {
+            Paginate::None => return None,
+            Paginate::Cursor { cursor_path, .. } => {
+                next.cursor = Some(scalar_text(cursor_path.first(doc)?)?).filter(|c| !c.is_empty());
+                next.cursor.as_ref()?;
+            }
+            Paginate::NextUrl { url_path, .. } => {
+                let target = scalar_text(url_path.first(doc)?)?;
+                next.url = Some(fetched.url.join(&target).ok()?);
+            }
+            Paginate::LinkHeader { .. } => {
+                let header = fetched
+                    .headers
+                    .get_all(LINK)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok());
+                let target = header
+                    .flat_map(parse_link_header)
+                    .find(|(_, rel)| rel == "next")?
+                    .0;
+                next.url = Some(fetched.url.join(&target).ok()?);
+            }
+            Paginate::PageNumber { page_size, .. } => {
+                if page_size.is_some_and(|size| (count as u64) < size) {
+                    return None;
+                }
+                next.page += 1;
+            }
+            Paginate::Offset { limit, .. } => {
+                if (count as u64) < *limit {
+                    return None;
+                }
+                next.offset += *limit;
+            }
+        }
+        Some(next)
+    }
+
+    /// The largest `cursor_field` among `records`, compared as numbers or times when
+    /// they are, else as text.
+    fn cursor_of(&self, records: &[Value], previous: Option<&str>) -> Option<String> {
+        let field = &self.settings.incremental.as_ref()?.cursor_field;
+        records
+            .iter()
+            .filter_map(|r| r.get(field).and_then(scalar_text))
+            .chain(previous.map(str::to_owned))
+            .max_by(|a, b| compare_cursor(a, b))
+    }
+}
+
+impl Source for HttpSource {
+    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>> {
+        Box::pin(async move {
+            let max_pages = self.settings.paginate.max_pages();
+            let mut fetch = Fetch::default();
+            let mut page = self.first_page();
+            let mut seen_cursors = HashSet::new();
+            let mut previous_page = None;
+            loop {
+                let result = async {
+                    let fetched = ctx.send(self.request(ctx, &page)?).await?;
+                    let (doc, records) = self.records(&fetched, ctx)?;
+                    Ok::<_, Failure>((fetched, doc, records))
+                }
+                .await;
+                let (fetched, doc, records) = match result {
+                    Ok(page) => page,
+                    // Pages already fetched are kept: the run is partial, and the next
+                    // run resumes from the stored cursor.
+                    Err(failure) if fetch.pages > 0 => {
+                        ctx.log(format!(
+                            "page {} failed: {}",
+                            fetch.pages + 1,
+                            failure.message
+                        ));
+                        fetch.partial = Some(failure);
+                        break;
+                    }
+                    Err(failure) => return Err(failure),
+                };
+                fetch.pages += 1;
+                let count = records.len();
+                let body_hash = hash_of(&fetched.body);
+                if previous_page == Some(body_hash) {
+                    ctx.log(format!(
+                        "page {} repeats the previous page; stopping pagination",
+                        fetch.pages
+                    ));
+                    break;
+                }
+                previous_page = Some(body_hash);
+                fetch.records.extend(records);
+                if count == 0 {
+                    break;
+                }
+                let Some(next) = self.next_page(&page, &fetched, &doc, count) else {
+                    break;
+                };
+                let position = next
+                    .cursor
+                    .clone()
+                    .or_else(|| next.url.as_ref().map(Url::to_string));
+                if let Some(position) = position
+                    && !seen_cursors.insert(position)
+                {
+                    ctx.log(format!(
+                        "page {} points back to a page already fetched; stopping pagination",
+                        fetch.pages
+                    ));
+                    break;
+                }
+                if fetch.pages >= max_pages {
+                    ctx.log(format!(
+                        "stopped after max_pages = {max_pages}; raise it to fetch more"
+                    ));
+                    break;
+                }
+                page = next;
+            }
+            fetch.cursor = self.cursor_of(&fetch.records, ctx.cursor.as_deref());
+            ctx.log(format!(
+                "fetched {} records in {} pages",
+                fetch.records.len(),
+                fetch.pages
+            ));
+            Ok(fetch)
+        })
+    }
+
+    fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
+        Box::pin(async move {
+            let fetched = ctx.send(self.request(ctx, &self.first_page())?).await?;
+            let (_, records) = self.records(&fetched, ctx)?;
+            Ok(format!(
+                "{} from {}: {} records on the first page",
+                fetched.status,
+                fetched.url.host_str().unwrap_or("the server"),
+                records.len()
+            ))
+        })
+    }
+}
+
+fn render_body(template: &str, ctx: &RunContext, page: &PageState) -> Result<String, Failure> {
+    let env = minijinja::Environment::new();
+    env.render_str(
+        template,
+        minijinja::context! { cursor => ctx.cursor.as_deref(), page => page.page, offset => page.offset },
+    )
+    .map_err(|e| Failure::config(format!("request.body template: {e}"), "fix the template in request.body"))
+}
+
+/// A string or number as text; other JSON values are not cursors.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn compare_cursor(a: &str, b: &str) -> std::cmp::Ordering {
+    if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
+        return x.total_cmp(&y);
+    }
+    if let (Ok(x), Ok(y)) = (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
+        return x.cmp(&y);
+    }
+    a.cmp(b)
+}
+
+/// `<https://api/x?page=2>; rel="next", <...>; rel="last"` → (url, rel) pairs.
+fn parse_link_header(header: &str) -> Vec<(String, String)> {
+    header
+        .split(',')
+        .filter_map(|part| {
+            let (target, params) = part.split_once(';')?;
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            let rel = params.split(';').find_map(|p| {
+                let (key, value) = p.split_once('=')?;
+                (key.trim() == "rel").then(|| value.trim().trim_matches('"').to_owned())
+            })?;
+            Some((target.to_owned(), rel))
+        })
+        .collect()
+}
+
+fn hash_of(bytes: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers() {
+        let header = r#"<https://api.example.com/x?page=2>; rel="next", <https://api.example.com/x?page=9>; rel="last""#;
+        assert_eq!(
+            parse_link_header(header),
+            [
+                (
+                    "https://api.example.com/x?page=2".to_owned(),
+                    "next".to_owned()
+                ),
+                (
+                    "https://api.example.com/x?page=9".to_owned(),
+                    "last".to_owned()
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn cursors_compare_as_numbers_times_or_text() {
+        use std::cmp::Ordering::*;
+        assert_eq!(compare_cursor("9", "10"), Less);
+        assert_eq!(
+            compare_cursor("2024-01-01T00:00:00Z", "2024-01-01T01:00:00+02:00"),
+            Greater
+        );
+        assert_eq!(compare_cursor("b", "a"), Greater);
+    }
 }

@@ -1,13 +1,113 @@
 //! Connector kinds: each declares its settings (decoded from its integration's table),
 //! which of them are secrets (`Credential` fields), and its roles.
 
+pub mod auth;
 pub mod file;
 pub mod http;
 pub mod webhook;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde::Serialize;
 
+use crate::config::Integration;
 use crate::config::de::{Decoded, OuterKeys, Value, decode};
+use crate::engine::classify::Failure;
+use crate::engine::context::RunContext;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a source produced in one run.
+#[derive(Debug, Default)]
+pub struct Fetch {
+    pub records: Vec<serde_json::Value>,
+    /// The incremental cursor these records earn, stored only if every output accepts them.
+    pub cursor: Option<String>,
+    /// Set when some pages were fetched and a later one failed: the run is `partial`.
+    pub partial: Option<Failure>,
+    pub pages: u32,
+}
+
+/// The result of a connection test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TestReport {
+    pub ok: bool,
+    pub latency_ms: u64,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl TestReport {
+    pub fn from_result(result: Result<String, Failure>, latency: Duration) -> Self {
+        let latency_ms = latency.as_millis() as u64;
+        match result {
+            Ok(message) => Self {
+                ok: true,
+                latency_ms,
+                message,
+                hint: None,
+            },
+            Err(failure) => Self {
+                ok: false,
+                latency_ms,
+                message: failure.message,
+                hint: Some(failure.hint),
+            },
+        }
+    }
+}
+
+/// A kind that produces records.
+pub trait Source: Send + Sync {
+    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>>;
+    /// A cheap check that the source answers: its first page, nothing delivered.
+    fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>>;
+}
+
+/// A kind that accepts records.
+pub trait Output: Send + Sync {
+    /// Delivers `records` from the integration `from`; all or nothing per call.
+    fn deliver<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        from: &'a str,
+        records: &'a [serde_json::Value],
+    ) -> BoxFuture<'a, Result<(), Failure>>;
+    fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>>;
+}
+
+/// An integration's connector, built once per config load.
+#[derive(Clone)]
+pub enum Connector {
+    Source(Arc<dyn Source>),
+    Output(Arc<dyn Output>),
+}
+
+impl Connector {
+    pub fn build(integration: &Integration) -> Self {
+        match &integration.settings {
+            KindSettings::Http(settings) => {
+                Self::Source(Arc::new(http::HttpSource::new((**settings).clone())))
+            }
+            KindSettings::Webhook(settings) => {
+                Self::Output(Arc::new(webhook::WebhookOutput::new(settings.clone())))
+            }
+            KindSettings::File(settings) => {
+                Self::Output(Arc::new(file::FileOutput::new(settings.clone())))
+            }
+        }
+    }
+
+    pub fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
+        match self {
+            Self::Source(source) => source.test(ctx),
+            Self::Output(output) => output.test(ctx),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

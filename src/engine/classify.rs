@@ -107,8 +107,8 @@ pub fn hint(class: ErrorClass, integration: &Integration, host: &str) -> String 
         ErrorClass::Server => format!("{host} failed on its side; it is retried automatically, check its status page if it persists"),
         ErrorClass::Network => format!("could not reach {host}: check the URL, DNS and firewall"),
         ErrorClass::Timeout => format!(
-            "no complete answer from {host} within {}; raise `timeout` or check the endpoint",
-            humantime::format_duration(integration.timeout)
+            "no complete answer from {host} within {}; raise `request_timeout` or check the endpoint",
+            humantime::format_duration(integration.request_timeout)
         ),
         ErrorClass::Client => "the server rejected the request; check the URL, query and body".to_owned(),
         ErrorClass::Decode => "the response was not what this integration expects; check the endpoint and `records.path`".to_owned(),

@@ -36,6 +36,7 @@ pub struct Fetched {
 
 impl HttpClient {
     pub fn new(per_host: NonZeroU32) -> Self {
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .user_agent(concat!("patchbay/", env!("CARGO_PKG_VERSION")))
             // Redirects are followed by reqwest, which drops Authorization on a
@@ -112,7 +113,7 @@ impl HttpClient {
             RunCounters::add(&ctx.counters.rate_limit_waits);
         }
         let _permit = self.hosts.acquire(host).await;
-        *request.timeout_mut() = Some(ctx.integration.timeout);
+        *request.timeout_mut() = Some(ctx.integration.request_timeout);
         let url = request.url().clone();
         RunCounters::add(&ctx.counters.requests);
         let started = Instant::now();
@@ -189,6 +190,16 @@ impl HttpClient {
             url,
         })
     }
+}
+
+/// reqwest is built without a default TLS backend (ring instead of aws-lc halves the
+/// build); rustls needs its provider installed once per process.
+fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err only means another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 enum BodyError {

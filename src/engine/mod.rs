@@ -3,9 +3,19 @@
 pub mod classify;
 pub mod clock;
 pub mod context;
+pub mod core;
 pub mod counters;
+pub mod executor;
+pub mod handle;
 pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod retry;
+pub mod scheduler;
+pub mod transitions;
 pub mod writer;
+
+pub use self::core::{EngineError, EngineOptions, start};
+pub use handle::{
+    CommandError, EngineEvent, EngineHandle, EngineSnapshot, IntegrationView, ReloadSummary,
+};

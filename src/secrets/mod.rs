@@ -137,6 +137,15 @@ impl Vault {
         Ok(value)
     }
 
+    /// Loads the identity now (asking for its passphrase if it has one) when the vault
+    /// holds secrets, so that a long-running process asks at start, not mid-run.
+    pub fn unlock(&self) -> Result<()> {
+        if !self.store.secret_metas()?.is_empty() {
+            self.identity(false)?;
+        }
+        Ok(())
+    }
+
     pub fn contains(&self, name: &str) -> Result<bool> {
         Ok(self.store.secret(name)?.is_some())
     }

@@ -14,6 +14,9 @@ pub struct IntegrationState {
     pub enabled: Option<bool>,
     pub paused: Option<PauseReason>,
     pub consecutive_failures: u32,
+    /// The last failure was an authentication failure: the credential needs fixing.
+    #[serde(default)]
+    pub auth_failed: bool,
     pub last_run_at: Option<DateTime<Utc>>,
     pub last_status: Option<RunStatus>,
     pub next_run_at: Option<DateTime<Utc>>,

@@ -1,0 +1,279 @@
+//! `EngineHandle`: the one door through which the console, the CLI and headless mode
+//! use the engine: commands in, events and snapshots out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use secrecy::SecretString;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use ulid::Ulid;
+
+use crate::connectors::TestReport;
+use crate::run::RunRecord;
+use crate::store::{IntegrationState, PauseReason};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("no integration named `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownIntegration {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("`{0}` is not running")]
+    NotRunning(String),
+    #[error("`{0}` is already running; wait for it or cancel it first")]
+    AlreadyRunning(String),
+    #[error("`{0}` is an output: it runs when a source delivers records to it")]
+    NotRunnable(String),
+    #[error("refused: patchbay is in read-only mode")]
+    ReadOnly,
+    #[error("the engine is shutting down")]
+    Stopping,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// What changed in the engine, for whoever listens.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    RunStarted {
+        integration: String,
+        run: Ulid,
+        at: DateTime<Utc>,
+    },
+    RunFinished(Arc<RunRecord>),
+    /// An integration's state changed: paused, resumed, rescheduled.
+    IntegrationChanged {
+        integration: String,
+    },
+    ConfigReloaded(ReloadSummary),
+    /// Sent every few seconds so views of time-based figures refresh.
+    MetricsTick,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReloadSummary {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationView {
+    pub name: String,
+    pub kind: &'static str,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub schedule: Option<String>,
+    /// Enabled in the config and not disabled by an operator.
+    pub enabled: bool,
+    pub paused: Option<PauseReason>,
+    pub next_run: Option<DateTime<Utc>>,
+    pub running: Option<(Ulid, DateTime<Utc>)>,
+    pub state: IntegrationState,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineSnapshot {
+    pub integrations: Vec<IntegrationView>,
+    pub scheduling: bool,
+    pub stopping: bool,
+    pub lag: LagStats,
+}
+
+/// Scheduling lag (actual start minus due time) over every fire since start.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct LagStats {
+    pub fires: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+pub(crate) enum Command {
+    RunNow {
+        name: String,
+        reply: oneshot::Sender<Result<Ulid, CommandError>>,
+    },
+    Cancel {
+        name: String,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    SetPaused {
+        name: String,
+        paused: bool,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    SetEnabled {
+        name: String,
+        enabled: bool,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    Test {
+        name: String,
+        reply: oneshot::Sender<Result<TestReport, CommandError>>,
+    },
+    Reload {
+        reply: oneshot::Sender<Result<ReloadSummary, CommandError>>,
+    },
+    SetSecret {
+        name: String,
+        value: SecretString,
+        expires_at: Option<NaiveDate>,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    Snapshot {
+        reply: oneshot::Sender<EngineSnapshot>,
+    },
+    Shutdown {
+        grace: Duration,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+#[derive(Clone)]
+pub struct EngineHandle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) events: broadcast::Sender<EngineEvent>,
+    read_only: bool,
+}
+
+impl EngineHandle {
+    pub(crate) fn new(
+        commands: mpsc::Sender<Command>,
+        events: broadcast::Sender<EngineEvent>,
+        read_only: bool,
+    ) -> Self {
+        Self {
+            commands,
+            events,
+            read_only,
+        }
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| CommandError::Stopping)?;
+        answer.await.map_err(|_| CommandError::Stopping)
+    }
+
+    fn writable(&self) -> Result<(), CommandError> {
+        if self.read_only {
+            Err(CommandError::ReadOnly)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub async fn run_now(&self, name: &str) -> Result<Ulid, CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::RunNow {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn cancel(&self, name: &str) -> Result<(), CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::Cancel {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn pause(&self, name: &str) -> Result<(), CommandError> {
+        self.set_paused(name, true).await
+    }
+
+    pub async fn resume(&self, name: &str) -> Result<(), CommandError> {
+        self.set_paused(name, false).await
+    }
+
+    async fn set_paused(&self, name: &str, paused: bool) -> Result<(), CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::SetPaused {
+            name: name.to_owned(),
+            paused,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn enable(&self, name: &str) -> Result<(), CommandError> {
+        self.set_enabled(name, true).await
+    }
+
+    pub async fn disable(&self, name: &str) -> Result<(), CommandError> {
+        self.set_enabled(name, false).await
+    }
+
+    async fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::SetEnabled {
+            name: name.to_owned(),
+            enabled,
+            reply,
+        })
+        .await?
+    }
+
+    /// A connection test sends requests but changes nothing, so viewers may run it.
+    pub async fn test_connection(&self, name: &str) -> Result<TestReport, CommandError> {
+        self.ask(|reply| Command::Test {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn reload(&self) -> Result<ReloadSummary, CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::Reload { reply }).await?
+    }
+
+    pub async fn set_secret(
+        &self,
+        name: &str,
+        value: SecretString,
+        expires_at: Option<NaiveDate>,
+    ) -> Result<(), CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::SetSecret {
+            name: name.to_owned(),
+            value,
+            expires_at,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn snapshot(&self) -> Result<EngineSnapshot, CommandError> {
+        self.ask(|reply| Command::Snapshot { reply }).await
+    }
+
+    /// Stops scheduling, gives running runs `grace` to finish, interrupts the rest and
+    /// flushes the store. Returns when all of that is done.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.ask(|reply| Command::Shutdown { grace, reply }).await;
+    }
+}
