@@ -537,3 +537,76 @@ async fn read_only_handles_refuse_every_action() {
     assert!(engine.snapshot().await.is_ok(), "viewing is allowed");
     engine.shutdown(Duration::ZERO).await;
 }
+
+#[tokio::test]
+async fn timeouts_and_network_failures_are_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/items"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(800)))
+        .mount(&server)
+        .await;
+    let slow = source(
+        "slow",
+        &format!("{}/items", server.uri()),
+        "every = \"1h\"\nrequest_timeout = \"100ms\"",
+    );
+    // Nothing listens on port 9 of the loopback: the connection is refused.
+    let closed = source("closed", "http://127.0.0.1:9/items", "every = \"1h\"");
+    let harness = Harness::new(&format!("{slow}\n{closed}"));
+    let engine = harness.start(false).await;
+    let mut events = engine.subscribe();
+    let ids = [
+        engine.run_now("slow").await.unwrap(),
+        engine.run_now("closed").await.unwrap(),
+    ];
+    let first = finished(&mut events, |r| ids.contains(&r.id)).await;
+    let second = finished(&mut events, |r| ids.contains(&r.id) && r.id != first.id).await;
+    let (slow_run, closed_run) = if first.id == ids[0] {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(
+        (slow_run.error_class, slow_run.requests),
+        (Some(ErrorClass::Timeout), 3)
+    );
+    assert!(
+        slow_run
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("request_timeout")
+    );
+    assert_eq!(
+        (closed_run.error_class, closed_run.requests),
+        (Some(ErrorClass::Network), 3)
+    );
+    engine.shutdown(Duration::ZERO).await;
+}
+
+#[tokio::test]
+async fn jitter_delays_a_fire_by_at_most_its_bound() {
+    let server = server_with(200, r#"{"data": []}"#).await;
+    let harness = Harness::new(&source(
+        "items",
+        &format!("{}/items", server.uri()),
+        "every = \"1h\"\njitter = \"5s\"",
+    ));
+    let config = Config::load(&harness.config_path()).unwrap();
+    let schedule = config.integrations[0].schedule.clone().unwrap();
+    for _ in 0..5 {
+        let before = chrono::Utc::now();
+        let engine = harness.start(true).await;
+        let after = chrono::Utc::now();
+        let next = engine.snapshot().await.unwrap().integrations[0]
+            .next_run
+            .unwrap();
+        let earliest = schedule.next_after(&before).unwrap();
+        let latest = schedule.next_after(&after).unwrap() + chrono::Duration::seconds(5);
+        assert!(
+            next >= earliest && next <= latest,
+            "{next} outside [{earliest}, {latest}]"
+        );
+        engine.shutdown(Duration::ZERO).await;
+    }
+}
