@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod engine;
 pub mod paths;
 pub mod run;
+pub mod sandbox;
 pub mod secrets;
 pub mod stats;
 pub mod store;

@@ -73,6 +73,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the built-in sandbox API alone, for pointing a config at it
+    Sandbox {
+        /// Port on 127.0.0.1; 0 picks a free one
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
     /// Show recorded runs, newest first
     History {
         /// Only this integration's runs
@@ -131,6 +137,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+async fn serve_sandbox(port: u16) -> CliResult {
+    let sandbox = crate::sandbox::Sandbox::start(port)
+        .await
+        .map_err(|e| CliError::runtime(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    println!("sandbox listening on {}; Ctrl-C stops it", sandbox.url());
+    tokio::signal::ctrl_c().await.map_err(CliError::runtime)?;
+    sandbox.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Runtime::new().map_err(CliError::runtime)
 }
@@ -167,6 +183,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Test { name, json } => {
             let _telemetry = context.telemetry(None)?;
             runtime()?.block_on(run::test(&context, &name, json))
+        }
+        Command::Sandbox { port } => {
+            let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;
+            runtime()?.block_on(serve_sandbox(port))
         }
         Command::History { name, json, limit } => {
             let _telemetry = context.telemetry(None)?;

@@ -194,7 +194,7 @@ impl HttpClient {
 
 /// reqwest is built without a default TLS backend (ring instead of aws-lc halves the
 /// build); rustls needs its provider installed once per process.
-fn install_tls_provider() {
+pub fn install_tls_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Err only means another provider is installed already, which serves as well.

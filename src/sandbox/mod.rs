@@ -1,0 +1,140 @@
+//! The sandbox: a local API with realistic, deterministic data and trouble on purpose.
+//! `patchbay demo`, the tests and the benchmarks all run against it; `patchbay sandbox`
+//! serves it alone. It binds 127.0.0.1 only.
+
+mod data;
+mod feeds;
+mod graphql;
+mod health;
+mod oauth;
+mod sinks;
+mod trouble;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use sinks::SinkStats;
+
+/// Credentials the sandbox accepts; `patchbay demo` puts them in its vault.
+pub mod credentials {
+    /// Bearer token for `/api/private`.
+    pub const PRIVATE_TOKEN: &str = "demo-private-token-5d1c9a";
+    /// API key (header `X-Api-Key`) for `/api/users`.
+    pub const API_KEY: &str = "demo-api-key-77ab40";
+    /// `X-Patchbay-Signature` key that `/sink/webhook` verifies with.
+    pub const WEBHOOK_SIGNING_KEY: &str = "demo-signing-key-3e9f12";
+    pub const CLIENT_ID: &str = "patchbay-demo";
+    pub const CLIENT_SECRET: &str = "demo-client-secret-c0ffee";
+    /// The first refresh token of `oauth2_refresh_token`; each use rotates it.
+    pub const INITIAL_REFRESH_TOKEN: &str = "demo-refresh-token-0001";
+    /// Basic auth for `/api/tickets`.
+    pub const BASIC_USER: &str = "ops";
+    pub const BASIC_PASSWORD: &str = "demo-basic-password-42";
+}
+
+pub struct SandboxState {
+    started: Instant,
+    started_at: chrono::DateTime<chrono::Utc>,
+    trouble: Mutex<trouble::TroubleState>,
+    oauth: Mutex<oauth::OAuthState>,
+    sinks: Mutex<SinkStats>,
+}
+
+impl SandboxState {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            started_at: chrono::Utc::now(),
+            trouble: Mutex::default(),
+            oauth: Mutex::default(),
+            sinks: Mutex::default(),
+        }
+    }
+
+    fn elapsed_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    pub fn sink_stats(&self) -> SinkStats {
+        self.sinks.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+type Shared = Arc<SandboxState>;
+
+fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/users", get(data::users))
+        .route("/api/orders", get(data::orders))
+        .route("/api/events", get(data::events))
+        .route("/api/tickets", get(data::tickets))
+        .route("/api/records", get(data::records))
+        .route("/api/secure", get(oauth::secure))
+        .route("/api/private", get(trouble::private))
+        .route("/api/flaky", get(trouble::flaky))
+        .route("/api/limited", get(trouble::limited))
+        .route("/api/slow", get(trouble::slow))
+        .route("/api/broken", get(trouble::broken))
+        .route("/graphql", post(graphql::query))
+        .route("/feed.xml", get(feeds::rss))
+        .route("/atom.xml", get(feeds::atom))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/device", post(oauth::device))
+        .route("/health/ok", get(health::ok))
+        .route("/health/degraded", get(health::degraded))
+        .route("/health/flapping", get(health::flapping))
+        .route("/sink/webhook", post(sinks::webhook))
+        .route("/sink/slack", post(sinks::slack))
+        .route("/sink/discord", post(sinks::discord))
+        .route("/sink/stats", get(sinks::stats))
+        .with_state(state)
+}
+
+/// A running sandbox. Dropping it does not stop it; call [`Sandbox::stop`].
+pub struct Sandbox {
+    pub addr: SocketAddr,
+    pub state: Shared,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Serves on 127.0.0.1:`port` (0 picks a free port).
+    pub async fn start(port: u16) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(SandboxState::new());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = router(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = server.await {
+                tracing::error!(%error, "the sandbox server failed");
+            }
+        });
+        Ok(Self {
+            addr,
+            state,
+            shutdown,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.task.await;
+    }
+}
