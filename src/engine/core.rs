@@ -211,16 +211,18 @@ impl Engine {
                 .as_ref()
                 .filter(|s| !s.interrupted)
                 .map(|s| s.deadline);
+            // Due fires come first: lag is what a schedule is judged by, and a burst of
+            // finishing runs must not hold the next starts back.
             tokio::select! {
                 biased;
-                Some(done) = done_rx.recv() => self.finish_run(done).await,
+                () = sleep_until(next_fire) => self.fire_due(),
                 command = commands.recv() => match command {
                     Some(command) => self.handle(command).await,
                     // Every handle is gone: nobody can ask for anything any more.
                     None if self.stopping.is_none() => self.begin_stop(Duration::from_secs(10), None),
                     None => {}
                 },
-                () = sleep_until(next_fire) => self.fire_due(),
+                Some(done) = done_rx.recv() => self.finish_run(done).await,
                 () = sleep_until(stop_deadline) => self.interrupt_all(),
                 _ = tick.tick() => self.tick().await,
             }

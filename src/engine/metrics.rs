@@ -2,22 +2,18 @@
 //! percentiles from hdrhistogram, and the per-minute rollups that the store keeps so
 //! charts survive a restart.
 //!
-//! Memory is bounded per integration: three rings of slots (5 × 1 min, 12 × 5 min,
-//! 24 × 1 h), each with a histogram allocated only when a request lands in it.
+//! Memory is bounded per integration: three rings of slots (5 × 1 min, 6 × 10 min,
+//! 12 × 2 h), each with a sparse latency histogram (see `latency.rs`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hdrhistogram::Histogram;
+use super::latency::Latency;
 
 pub use crate::stats::{MinuteRollup, Stats};
 
-/// Latencies above this are recorded as this (one minute, in milliseconds).
-const MAX_LATENCY_MS: u64 = 60_000;
-/// Two significant figures: percentiles within 1 %.
-const SIGNIFICANT_FIGURES: u8 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {
@@ -40,7 +36,7 @@ impl Window {
     fn seconds(self) -> i64 {
         match self {
             Self::FiveMinutes => 300,
-            Self::Hour => 3600,
+            Self::Hour => 3_600,
             Self::Day => 86_400,
         }
     }
@@ -50,31 +46,24 @@ impl Window {
 struct Slot {
     start: i64,
     counts: Stats,
-    latency: Option<Histogram<u32>>,
+    latency: Latency,
 }
 
 impl Slot {
     fn record_latency(&mut self, latency: Duration) {
-        let histogram = self.latency.get_or_insert_with(|| {
-            Histogram::new_with_bounds(1, MAX_LATENCY_MS, SIGNIFICANT_FIGURES)
-                .expect("static bounds are valid")
-        });
-        let ms = (latency.as_millis() as u64).clamp(1, MAX_LATENCY_MS);
-        histogram.saturating_record(ms);
+        self.latency.record(latency.as_millis() as u64);
     }
 
     /// The slot's counts with its latency percentiles.
     fn summary(&self) -> Stats {
-        with_percentiles(self.counts.clone(), self.latency.as_ref())
+        with_percentiles(self.counts.clone(), &self.latency)
     }
 }
 
-fn with_percentiles(mut stats: Stats, latency: Option<&Histogram<u32>>) -> Stats {
-    if let Some(h) = latency.filter(|h| !h.is_empty()) {
-        stats.p50_ms = Some(h.value_at_quantile(0.50));
-        stats.p95_ms = Some(h.value_at_quantile(0.95));
-        stats.p99_ms = Some(h.value_at_quantile(0.99));
-    }
+fn with_percentiles(mut stats: Stats, latency: &Latency) -> Stats {
+    stats.p50_ms = latency.quantile(0.50);
+    stats.p95_ms = latency.quantile(0.95);
+    stats.p99_ms = latency.quantile(0.99);
     stats
 }
 
@@ -119,7 +108,7 @@ impl Ring {
 
     fn stats(&self, since: i64) -> Stats {
         let mut total = Stats::default();
-        let mut merged: Option<Histogram<u32>> = None;
+        let mut merged = Latency::default();
         for slot in self.slots.iter().filter(|s| s.start + self.width > since) {
             let c = &slot.counts;
             total.requests_ok += c.requests_ok;
@@ -128,21 +117,16 @@ impl Ring {
             total.records += c.records;
             total.runs_ok += c.runs_ok;
             total.runs_failed += c.runs_failed;
-            if let Some(h) = &slot.latency {
-                match &mut merged {
-                    Some(m) => m.add(h).expect("same bounds"),
-                    None => merged = Some(h.clone()),
-                }
-            }
+            merged.merge(&slot.latency);
         }
-        with_percentiles(total, merged.as_ref())
+        with_percentiles(total, &merged)
     }
 }
 
 struct IntegrationMetrics {
     minutes: Ring,
-    five_minutes: Ring,
-    hours: Ring,
+    ten_minutes: Ring,
+    two_hours: Ring,
     last_success: Option<DateTime<Utc>>,
     last_failure: Option<DateTime<Utc>>,
 }
@@ -151,8 +135,8 @@ impl IntegrationMetrics {
     fn new() -> Self {
         Self {
             minutes: Ring::new(60, 5),
-            five_minutes: Ring::new(300, 12),
-            hours: Ring::new(3600, 24),
+            ten_minutes: Ring::new(600, 6),
+            two_hours: Ring::new(7_200, 12),
             last_success: None,
             last_failure: None,
         }
@@ -163,8 +147,8 @@ impl IntegrationMetrics {
     fn update(&mut self, at: i64, update: impl Fn(&mut Slot)) -> Option<(i64, Stats)> {
         let (minute, finished) = self.minutes.slot(at);
         update(minute);
-        update(self.five_minutes.slot(at).0);
-        update(self.hours.slot(at).0);
+        update(self.ten_minutes.slot(at).0);
+        update(self.two_hours.slot(at).0);
         finished
     }
 
@@ -172,8 +156,8 @@ impl IntegrationMetrics {
         let since = now - window.seconds();
         match window {
             Window::FiveMinutes => self.minutes.stats(since),
-            Window::Hour => self.five_minutes.stats(since),
-            Window::Day => self.hours.stats(since),
+            Window::Hour => self.ten_minutes.stats(since),
+            Window::Day => self.two_hours.stats(since),
         }
     }
 }
@@ -321,9 +305,10 @@ mod tests {
             metrics.stats("a", Window::Day, t(20 * 3600)).requests_ok,
             100
         );
+        // The 24 h window is made of 2 h slots, so it may reach one slot further back.
         assert_eq!(
             metrics
-                .stats("a", Window::Day, t(25 * 3600 + 1))
+                .stats("a", Window::Day, t(26 * 3600 + 1))
                 .requests_ok,
             0
         );

@@ -8,6 +8,7 @@ pub mod counters;
 pub mod executor;
 pub mod handle;
 pub mod http;
+pub mod latency;
 pub mod limits;
 pub mod metrics;
 pub mod retry;
