@@ -18,7 +18,10 @@ use patchbay::sandbox::Sandbox;
 use patchbay::store::Store;
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn config(url: &str, integrations: u64) -> String {
@@ -53,7 +56,9 @@ fn main() {
             read_only: false,
             scheduling: true,
         };
-        let (engine, task) = patchbay::engine::start(config, store, options).await.expect("engine");
+        let (engine, task) = patchbay::engine::start(config, store, options)
+            .await
+            .expect("engine");
         let mut events = engine.subscribe();
         let cpu_before = measure::cpu_time();
         let started = Instant::now();
@@ -93,8 +98,17 @@ fn main() {
                 ("runs_ok", finished.to_string()),
                 ("runs_failed", failed.to_string()),
                 ("runs_skipped", skipped.to_string()),
-                ("runs_per_second", format!("{:.0}", (finished + failed + skipped) as f64 / wall.as_secs_f64())),
-                ("cpu_percent_of_one_core", format!("{:.0}", 100.0 * cpu.as_secs_f64() / wall.as_secs_f64())),
+                (
+                    "runs_per_second",
+                    format!(
+                        "{:.0}",
+                        (finished + failed + skipped) as f64 / wall.as_secs_f64()
+                    ),
+                ),
+                (
+                    "cpu_percent_of_one_core",
+                    format!("{:.0}", 100.0 * cpu.as_secs_f64() / wall.as_secs_f64()),
+                ),
                 ("peak_rss_mib", format!("{:.1}", measure::peak_rss_mib())),
             ],
         );

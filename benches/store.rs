@@ -16,7 +16,10 @@ use patchbay::store::{Store, WriteOp};
 const INTEGRATIONS: usize = 1_000;
 
 fn main() {
-    let runs: usize = std::env::var("PATCHBAY_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let runs: usize = std::env::var("PATCHBAY_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(Store::open_in(dir.path()).expect("store"));
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -26,29 +29,50 @@ fn main() {
         let started = Instant::now();
         for i in 0..runs {
             let at = start_time + chrono::Duration::milliseconds(i as i64);
-            let mut run = RunRecord::start(&format!("integration-{:04}", i % INTEGRATIONS), Trigger::Schedule, at);
+            let mut run = RunRecord::start(
+                &format!("integration-{:04}", i % INTEGRATIONS),
+                Trigger::Schedule,
+                at,
+            );
             run.requests = 3;
             run.records_in = 100;
             run.records_new = 7;
             run.records_delivered = 7;
             run.finish(RunStatus::Success, at + chrono::Duration::milliseconds(120));
-            writer.write(WriteOp::Run { run: Box::new(run), logs: Vec::new(), cursor: None }).await;
+            writer
+                .write(WriteOp::Run {
+                    run: Box::new(run),
+                    logs: Vec::new(),
+                    cursor: None,
+                })
+                .await;
         }
         writer.flush().await;
-        let commits = writer.stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+        let commits = writer
+            .stats()
+            .commits
+            .load(std::sync::atomic::Ordering::Relaxed);
         (started.elapsed(), commits)
     });
     let (elapsed, commits) = elapsed;
-    let bytes = std::fs::metadata(store.path()).map(|m| m.len()).unwrap_or(0);
+    let bytes = std::fs::metadata(store.path())
+        .map(|m| m.len())
+        .unwrap_or(0);
     measure::report(
         "store_append",
         &[
             ("runs", runs.to_string()),
             ("seconds", format!("{:.2}", elapsed.as_secs_f64())),
-            ("runs_per_second", format!("{:.0}", runs as f64 / elapsed.as_secs_f64())),
+            (
+                "runs_per_second",
+                format!("{:.0}", runs as f64 / elapsed.as_secs_f64()),
+            ),
             ("commits", commits.to_string()),
             ("file_bytes", bytes.to_string()),
-            ("bytes_per_run", format!("{:.0}", bytes as f64 / runs as f64)),
+            (
+                "bytes_per_run",
+                format!("{:.0}", bytes as f64 / runs as f64),
+            ),
         ],
     );
 
@@ -70,5 +94,8 @@ fn main() {
             ("max_ms", ms(*samples.last().expect("samples"))),
         ],
     );
-    measure::report("store_process", &[("peak_rss_mib", format!("{:.1}", measure::peak_rss_mib()))]);
+    measure::report(
+        "store_process",
+        &[("peak_rss_mib", format!("{:.1}", measure::peak_rss_mib()))],
+    );
 }

@@ -95,7 +95,10 @@ mod tests {
         for value in [128u64, 129, 500, 812, 1000, 4_095, 4_096, 59_999, 3_600_000] {
             let top = highest_in(bucket_of(value));
             assert!(top >= value, "{value} -> {top}");
-            assert!((top - value) as f64 <= value as f64 / 64.0 + 1.0, "{value} -> {top}");
+            assert!(
+                (top - value) as f64 <= value as f64 / 64.0 + 1.0,
+                "{value} -> {top}"
+            );
         }
         let mut previous = 0;
         for bucket in 0..800u16 {

@@ -9,11 +9,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use super::latency::Latency;
+use chrono::{DateTime, Utc};
 
 pub use crate::stats::{MinuteRollup, Stats};
-
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {

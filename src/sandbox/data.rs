@@ -236,7 +236,7 @@ mod tests {
         let before = order_updated_at(5, started, started);
         assert!(before < started, "not yet touched");
         let touched = order_updated_at(5, started, started + Duration::seconds(200));
-        assert_eq!(touched, started + Duration::seconds(5 * 37 % 300));
+        assert_eq!(touched, started + Duration::seconds(185), "offset 5 * 37 s");
         let later = order_updated_at(5, started, started + Duration::seconds(200 + 300));
         assert_eq!(later - touched, Duration::seconds(300));
     }

@@ -14,8 +14,7 @@ mod state;
 use std::path::{Path, PathBuf};
 
 use redb::{
-    Database, DatabaseError, ReadTransaction, ReadableDatabase, StorageError,
-    WriteTransaction,
+    Database, DatabaseError, ReadTransaction, ReadableDatabase, StorageError, WriteTransaction,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -110,7 +109,10 @@ impl Store {
         // Opening read-write rewrites redb's header, so a store we must refuse is first
         // looked at read-only: a newer store is then left byte for byte as it was.
         if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
-            match Database::builder().set_cache_size(CACHE_BYTES).open_read_only(path) {
+            match Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .open_read_only(path)
+            {
                 Ok(db) => {
                     check_schema(&db.begin_read()?, path)?;
                 }
