@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{BoxFuture, Fetch, Source, auth};
 use crate::config::credential::Credential;
 use crate::config::jsonpath::JsonPathExpr;
+use crate::config::url::ConfigUrl;
 use crate::engine::classify::Failure;
 use crate::engine::context::RunContext;
 use crate::engine::http::Fetched;
@@ -30,7 +31,7 @@ pub struct HttpSettings {
 /// `[integration.request]`
 #[derive(Debug, Clone, Deserialize)]
 pub struct RequestSpec {
-    pub url: String,
+    pub url: ConfigUrl,
     #[serde(default)]
     pub method: Method,
     #[serde(default)]
@@ -173,15 +174,7 @@ impl HttpSource {
     fn request(&self, ctx: &RunContext, page: &PageState) -> Result<reqwest::Request, Failure> {
         let spec = &self.settings.request;
         let client = ctx.services.http.reqwest();
-        let url = match &page.url {
-            Some(url) => url.clone(),
-            None => Url::parse(&spec.url).map_err(|e| {
-                Failure::config(
-                    format!("request.url `{}` is not a URL: {e}", spec.url),
-                    "fix request.url",
-                )
-            })?,
-        };
+        let url = page.url.clone().unwrap_or_else(|| spec.url.url().clone());
         let mut builder = match spec.method {
             Method::GET => client.get(url),
             Method::POST => client.post(url),

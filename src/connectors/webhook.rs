@@ -13,6 +13,7 @@ use sha2::Sha256;
 
 use super::{BoxFuture, Output};
 use crate::config::credential::Credential;
+use crate::config::url::ConfigUrl;
 use crate::engine::classify::Failure;
 use crate::engine::context::RunContext;
 
@@ -20,7 +21,7 @@ pub const SIGNATURE_HEADER: &str = "X-Patchbay-Signature";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct WebhookSettings {
-    pub url: String,
+    pub url: ConfigUrl,
     /// The HMAC-SHA256 key for `X-Patchbay-Signature`.
     pub signing_secret: Option<Credential>,
     #[serde(default = "default_batch_size")]
@@ -80,7 +81,7 @@ impl WebhookOutput {
             .services
             .http
             .reqwest()
-            .post(&self.settings.url)
+            .post(self.settings.url.url().clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json");
         for (name, value) in &self.settings.headers {
             builder = builder.header(name.as_str(), ctx.resolve(value)?.expose_secret());
@@ -125,12 +126,6 @@ impl Output for WebhookOutput {
 
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
         Box::pin(async move {
-            reqwest::Url::parse(&self.settings.url).map_err(|e| {
-                Failure::config(
-                    format!("url `{}` is not a URL: {e}", self.settings.url),
-                    "fix `url`",
-                )
-            })?;
             match &self.settings.signing_secret {
                 Some(secret) => {
                     let key = ctx.resolve(secret)?;
