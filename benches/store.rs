@@ -44,6 +44,7 @@ fn main() {
                     run: Box::new(run),
                     logs: Vec::new(),
                     cursor: None,
+                    seen: Vec::new(),
                 })
                 .await;
         }

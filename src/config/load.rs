@@ -190,6 +190,15 @@ impl Loader {
                 .with_help("use lowercase letters, digits, `-` and `_` only"),
             );
         }
+        if let (Some(common), Some(kind)) = (&common, kind)
+            && common.pipeline.is_some()
+            && !kind.roles.contains(&Role::Source)
+        {
+            problems.push(
+                Problem::error(format!("a `{}` integration has no records to transform", kind.name), span_of(table, "pipeline"))
+                    .with_help("[integration.pipeline] belongs to sources; move it to the integration that fetches the records"),
+            );
+        }
         let schedule = match (&common, kind) {
             (Some(common), Some(kind)) => schedule(common, kind, table, &mut problems),
             _ => None,
@@ -229,6 +238,7 @@ impl Loader {
             tags: common.tags,
             description: common.description,
             settings: kind_settings,
+            pipeline: common.pipeline.unwrap_or_default(),
             secrets,
             fingerprint: 0,
         })

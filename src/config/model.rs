@@ -12,6 +12,7 @@ use super::duration::HumanDuration;
 use super::problem::did_you_mean;
 use super::schedule::Schedule;
 use crate::connectors::{KindSettings, KindSpec};
+use crate::pipeline::PipelineSpec;
 
 /// `[settings]`: every key optional.
 #[derive(Debug, Clone, Deserialize)]
@@ -209,6 +210,8 @@ pub struct Integration {
     pub tags: Vec<String>,
     pub description: Option<String>,
     pub settings: KindSettings,
+    /// Transforms and change detection for the records of a source.
+    pub pipeline: PipelineSpec,
     /// Every `secret:NAME` this integration references, in file order.
     pub secrets: Vec<SecretUse>,
     /// Changes whenever the integration's table (or `[settings]`) changes: a config
@@ -252,6 +255,7 @@ pub(super) struct CommonKeys {
     #[serde(default)]
     pub tags: Vec<String>,
     pub description: Option<String>,
+    pub pipeline: Option<PipelineSpec>,
 }
 
 fn yes() -> bool {

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone};
 
+use crate::fingerprint::fnv1a;
+
 /// A parsed `cron = "..."` expression.
 #[derive(Debug, Clone)]
 pub struct CronExpr {
@@ -430,13 +432,6 @@ impl Schedule {
             }
         }
     }
-}
-
-/// FNV-1a: a hash that is the same in every process (std's hasher is seeded).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 impl fmt::Display for Schedule {

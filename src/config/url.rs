@@ -86,7 +86,10 @@ mod tests {
             "http://127.0.0.1:8080/api"
         );
         let error = expand_env("${PATCHBAY_TEST_SURELY_UNSET}/api").unwrap_err();
-        assert!(error.contains("PATCHBAY_TEST_SURELY_UNSET is not set"), "{error}");
+        assert!(
+            error.contains("PATCHBAY_TEST_SURELY_UNSET is not set"),
+            "{error}"
+        );
         assert!(expand_env("${OOPS").is_err());
         assert!(ConfigUrl::parse("not a url").is_err());
     }

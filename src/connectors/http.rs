@@ -321,6 +321,10 @@ impl HttpSource {
 }
 
 impl Source for HttpSource {
+    fn primary_key(&self) -> Option<&str> {
+        self.settings.records.primary_key.as_deref()
+    }
+
     fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
             let max_pages = self.settings.paginate.max_pages();

@@ -63,6 +63,8 @@ impl TestReport {
 /// A kind that produces records.
 pub trait Source: Send + Sync {
     fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>>;
+    /// The field that identifies a record, for change detection.
+    fn primary_key(&self) -> Option<&str>;
     /// A cheap check that the source answers: its first page, nothing delivered.
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>>;
 }

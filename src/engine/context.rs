@@ -18,10 +18,12 @@ use super::metrics::Metrics;
 use crate::config::credential::Credential;
 use crate::config::{ApiKeyLocation, Auth, Integration};
 use crate::secrets::{Vault, VaultError, redact};
+use crate::store::Store;
 
 /// Shared by every run of the engine.
 pub struct Services {
     pub http: HttpClient,
+    pub store: Arc<Store>,
     pub vault: Option<Arc<Vault>>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,

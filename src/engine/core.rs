@@ -151,6 +151,7 @@ pub async fn start(
     let settings = &config.settings;
     let services = Arc::new(Services {
         http: HttpClient::new(settings.max_concurrent_requests_per_host),
+        store: Arc::clone(&store),
         vault: options.vault,
         clock: options.clock,
         metrics: Arc::new(Metrics::default()),
@@ -363,6 +364,7 @@ impl Engine {
                     run: Box::new(record.clone()),
                     logs: Vec::new(),
                     cursor: None,
+                    seen: Vec::new(),
                 })
                 .await;
             let _ = events.send(EngineEvent::RunFinished(Arc::new(record)));

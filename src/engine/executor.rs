@@ -1,6 +1,7 @@
 //! One run, start to finish: fetch from the source, hand the records to every output,
 //! decide the status, and write the run (with the cursor it earned) to the store.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
@@ -14,6 +15,8 @@ use super::limits::RateLimiter;
 use super::writer::Writer;
 use crate::config::Integration;
 use crate::connectors::{Fetch, Output, Source};
+use crate::pipeline::dedupe::{Classified, classify};
+use crate::pipeline::record_key;
 use crate::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
 use crate::store::{Cursor, WriteOp};
 
@@ -66,11 +69,19 @@ pub struct Plan {
 enum Outcome {
     Fetched {
         fetch: Fetch,
+        records_in: u64,
+        processed: Processed,
         deliveries: Vec<(Delivery, Option<Failure>)>,
     },
     SourceFailed(Failure),
     TimedOut,
     Cancelled(CancelReason),
+}
+
+/// The records after the pipeline.
+struct Processed {
+    classified: Classified,
+    failed_transforms: usize,
 }
 
 /// Runs `plan` and returns the finished record and the cursor it stored, if any.
@@ -88,6 +99,7 @@ pub async fn execute(
             run: Box::new(record.clone()),
             logs: Vec::new(),
             cursor: None,
+            seen: Vec::new(),
         })
         .await;
     let ctx = RunContext::new(
@@ -105,16 +117,17 @@ pub async fn execute(
         }
         () = cancel.token.cancelled() => Outcome::Cancelled(cancel.reason()),
     };
-    let cursor = settle(&mut record, &ctx, outcome, &plan, services.clock.now());
+    let earned = settle(&mut record, &ctx, outcome, &plan, services.clock.now());
     let logs = ctx.take_log();
     writer
         .write(WriteOp::Run {
             run: Box::new(record.clone()),
             logs,
-            cursor: cursor.clone(),
+            cursor: earned.cursor.clone(),
+            seen: earned.seen,
         })
         .await;
-    (record, cursor)
+    (record, earned.cursor)
 }
 
 async fn pipeline(
@@ -123,15 +136,84 @@ async fn pipeline(
     services: &Arc<Services>,
     cancel: &Cancel,
 ) -> Outcome {
-    let fetch = match plan.source.fetch(ctx).await {
+    let mut fetch = match plan.source.fetch(ctx).await {
         Ok(fetch) => fetch,
+        Err(failure) => return Outcome::SourceFailed(failure),
+    };
+    let records = std::mem::take(&mut fetch.records);
+    let records_in = records.len() as u64;
+    let processed = match process(ctx, plan, services, records).await {
+        Ok(processed) => processed,
         Err(failure) => return Outcome::SourceFailed(failure),
     };
     let mut deliveries = Vec::with_capacity(plan.outputs.len());
     for output in &plan.outputs {
-        deliveries.push(deliver(ctx, output, &fetch.records, services, cancel).await);
+        deliveries
+            .push(deliver(ctx, output, &processed.classified.deliver, services, cancel).await);
     }
-    Outcome::Fetched { fetch, deliveries }
+    Outcome::Fetched {
+        fetch,
+        records_in,
+        processed,
+        deliveries,
+    }
+}
+
+/// Transforms, then change detection against the hashes in the store.
+async fn process(
+    ctx: &RunContext,
+    plan: &Plan,
+    services: &Arc<Services>,
+    records: Vec<serde_json::Value>,
+) -> Result<Processed, Failure> {
+    let pipeline = &plan.integration.pipeline;
+    let key_field = plan.source.primary_key().map(str::to_owned);
+    let transformed = pipeline.transform(records, key_field.as_deref());
+    if transformed.dropped > 0 {
+        ctx.log(format!(
+            "{} records dropped by drop_if/keep_if",
+            transformed.dropped
+        ));
+    }
+    for failure in &transformed.failed {
+        ctx.log(format!(
+            "record {} failed a transform: {}",
+            failure.key, failure.reason
+        ));
+    }
+    let keys: Vec<String> = transformed
+        .records
+        .iter()
+        .filter_map(|r| record_key(r, key_field.as_deref()))
+        .collect();
+    let known = if keys.is_empty() {
+        HashMap::new()
+    } else {
+        let store = Arc::clone(&services.store);
+        let name = plan.integration.name.clone();
+        tokio::task::spawn_blocking(move || store.record_hashes(&name, &keys))
+            .await
+            .map_err(|e| {
+                Failure::config(format!("reading record hashes failed: {e}"), "see the logs")
+            })?
+            .map_err(|e| {
+                Failure::config(format!("reading record hashes failed: {e}"), "see the logs")
+            })?
+    };
+    let classified = classify(
+        transformed.records,
+        key_field.as_deref(),
+        &known,
+        pipeline.deliver,
+    );
+    ctx.log(format!(
+        "{} new, {} changed, {} unchanged",
+        classified.new, classified.changed, classified.unchanged
+    ));
+    Ok(Processed {
+        classified,
+        failed_transforms: transformed.failed.len(),
+    })
 }
 
 async fn deliver(
@@ -218,19 +300,27 @@ async fn deliver(
     }
 }
 
-/// Fills the record from the outcome; returns the cursor to store with it.
+/// What a settled run stores next to its record.
+#[derive(Default)]
+pub struct Earned {
+    pub cursor: Option<Cursor>,
+    pub seen: Vec<(String, u64)>,
+}
+
+/// Fills the record from the outcome; returns what it earned, which is stored only
+/// when every output accepted the records.
 fn settle(
     record: &mut RunRecord,
     ctx: &RunContext,
     outcome: Outcome,
     plan: &Plan,
     now: chrono::DateTime<chrono::Utc>,
-) -> Option<Cursor> {
+) -> Earned {
     let counters = &ctx.counters;
     record.requests = RunCounters::get(&counters.requests);
     record.attempts = 1 + RunCounters::get(&counters.retries);
     record.bytes = counters.bytes.load(Ordering::Relaxed);
-    let mut cursor = None;
+    let mut earned = Earned::default();
     let (status, failure) = match outcome {
         Outcome::SourceFailed(failure) => (RunStatus::Failed, Some(failure)),
         Outcome::TimedOut => {
@@ -246,17 +336,26 @@ fn settle(
         }
         Outcome::Cancelled(CancelReason::Operator) => (RunStatus::Cancelled, None),
         Outcome::Cancelled(CancelReason::Shutdown) => (RunStatus::Interrupted, None),
-        Outcome::Fetched { fetch, deliveries } => {
-            let records = fetch.records.len() as u64;
-            record.records_in = records;
-            record.records_new = records;
+        Outcome::Fetched {
+            fetch,
+            records_in,
+            processed,
+            deliveries,
+        } => {
+            let classified = processed.classified;
+            record.records_in = records_in;
+            record.records_new = classified.new;
+            record.records_changed = classified.changed;
+            record.records_unchanged = classified.unchanged;
             record.records_delivered = deliveries.iter().map(|(d, _)| d.records).sum();
+            let to_deliver = classified.deliver.len();
             let failed: Vec<Failure> = deliveries.iter().filter_map(|(_, f)| f.clone()).collect();
             let all_outputs_failed =
-                !deliveries.is_empty() && failed.len() == deliveries.len() && records > 0;
+                !deliveries.is_empty() && failed.len() == deliveries.len() && to_deliver > 0;
             record.deliveries = deliveries.into_iter().map(|(d, _)| d).collect();
             if failed.is_empty() {
-                cursor = fetch
+                earned.seen = classified.seen;
+                earned.cursor = fetch
                     .cursor
                     .filter(|c| Some(c) != plan.cursor.as_ref())
                     .map(|value| Cursor {
@@ -265,7 +364,20 @@ fn settle(
                         updated_at: now,
                     });
             }
-            match (fetch.partial, failed.into_iter().next()) {
+            let transform_failure = (processed.failed_transforms > 0).then(|| {
+                Failure::new(
+                    ErrorClass::Decode,
+                    format!(
+                        "{} records failed a transform (see the run log for their keys)",
+                        processed.failed_transforms
+                    ),
+                    "fix [integration.pipeline] or the records; the other records were processed",
+                )
+            });
+            match (
+                fetch.partial.or(transform_failure),
+                failed.into_iter().next(),
+            ) {
                 (None, None) => (RunStatus::Success, None),
                 (_, Some(failure)) if all_outputs_failed => (RunStatus::Failed, Some(failure)),
                 (Some(failure), _) | (None, Some(failure)) => (RunStatus::Partial, Some(failure)),
@@ -283,5 +395,5 @@ fn settle(
         "run {status} in {} ms",
         record.duration_ms.unwrap_or(0)
     ));
-    cursor
+    earned
 }

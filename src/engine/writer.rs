@@ -125,6 +125,7 @@ mod tests {
                     run: Box::new(run),
                     logs: vec![format!("line {i}")],
                     cursor: None,
+                    seen: Vec::new(),
                 })
                 .await;
         }

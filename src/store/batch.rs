@@ -5,7 +5,9 @@ use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use super::schema::{CURSORS, INTEGRATION_STATE, METRICS};
+use std::collections::HashMap;
+
+use super::schema::{CURSORS, INTEGRATION_STATE, METRICS, RECORD_HASHES};
 use super::{AuditEntry, IntegrationState, Result, Store, encode};
 use crate::run::RunRecord;
 use crate::stats::MinuteRollup;
@@ -20,12 +22,14 @@ pub struct Cursor {
 
 #[derive(Debug, Clone)]
 pub enum WriteOp {
-    /// A run (new or updated), its new log lines, and the cursor it earned: all land in
-    /// the same transaction, so a cursor never advances without its run.
+    /// A run (new or updated), its new log lines, the cursor it earned and the hashes of
+    /// the records its outputs accepted: all land in the same transaction, so neither
+    /// the cursor nor "already delivered" ever gets ahead of the run.
     Run {
         run: Box<RunRecord>,
         logs: Vec<String>,
         cursor: Option<Cursor>,
+        seen: Vec<(String, u64)>,
     },
     State {
         name: String,
@@ -49,7 +53,12 @@ impl Store {
 
 fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
     match op {
-        WriteOp::Run { run, logs, cursor } => {
+        WriteOp::Run {
+            run,
+            logs,
+            cursor,
+            seen,
+        } => {
             super::runs::put_run(txn, run)?;
             if !logs.is_empty() {
                 super::runs::append_logs(txn, run.id, logs)?;
@@ -57,6 +66,12 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
             if let Some(cursor) = cursor {
                 txn.open_table(CURSORS)?
                     .insert(run.integration.as_str(), encode(cursor).as_slice())?;
+            }
+            if !seen.is_empty() {
+                let mut hashes = txn.open_table(RECORD_HASHES)?;
+                for (key, hash) in seen {
+                    hashes.insert((run.integration.as_str(), key.as_str()), *hash)?;
+                }
             }
         }
         WriteOp::State { name, state } => {
@@ -78,6 +93,23 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
 }
 
 impl Store {
+    /// The stored content hashes of the records with these keys.
+    pub fn record_hashes(
+        &self,
+        integration: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, u64>> {
+        let txn = self.read()?;
+        let table = txn.open_table(RECORD_HASHES)?;
+        let mut found = HashMap::with_capacity(keys.len());
+        for key in keys {
+            if let Some(hash) = table.get((integration, key.as_str()))? {
+                found.insert(key.clone(), hash.value());
+            }
+        }
+        Ok(found)
+    }
+
     pub fn cursor(&self, integration: &str) -> Result<Option<Cursor>> {
         let txn = self.read()?;
         let table = txn.open_table(CURSORS)?;
