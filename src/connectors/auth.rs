@@ -1,14 +1,18 @@
-//! `[integration.auth]` applied to an outgoing request.
+//! `[integration.auth]` applied to an outgoing request, and the one retry after a 401
+//! that an OAuth2 integration gets with a fresh token.
 
 use reqwest::RequestBuilder;
 use secrecy::ExposeSecret;
 
+use super::oauth;
 use crate::config::{ApiKeyLocation, Auth};
 use crate::engine::classify::Failure;
 use crate::engine::context::RunContext;
+use crate::engine::http::{Fetched, RequestPolicy};
+use crate::run::ErrorClass;
 
 /// Adds the integration's credentials to `request`.
-pub fn apply(
+pub async fn apply(
     ctx: &RunContext,
     auth: &Auth,
     request: RequestBuilder,
@@ -33,13 +37,43 @@ pub fn apply(
         Auth::OAuth2ClientCredentials { .. }
         | Auth::OAuth2RefreshToken { .. }
         | Auth::OAuth2Device { .. } => {
-            return Err(Failure::config(
-                format!(
-                    "auth type `{}` is not supported by this build yet",
-                    auth.type_name()
-                ),
-                "use bearer, basic or api_key auth for now",
-            ));
+            request.bearer_auth(oauth::access_token(ctx, auth).await?.expose_secret())
         }
     })
+}
+
+/// Builds, authorizes and sends a request. An OAuth2 integration whose token is
+/// refused gets one more try with a new token before the failure stands.
+pub async fn send(
+    ctx: &RunContext,
+    policy: &RequestPolicy<'_>,
+    build: impl Fn() -> Result<RequestBuilder, Failure>,
+) -> Result<Fetched, Failure> {
+    let auth = &ctx.integration.auth;
+    let request = apply(ctx, auth, build()?)
+        .await?
+        .build()
+        .map_err(build_failure)?;
+    match ctx.send_with(request, policy).await {
+        Err(failure) if failure.class == ErrorClass::Auth && oauth::is_oauth(auth) => {
+            ctx.log("the access token was refused; fetching a new one and trying once more");
+            ctx.services.tokens.invalidate(&ctx.integration.name);
+            if let Some(vault) = &ctx.services.vault {
+                let _ = vault.forget(&oauth::access_secret(&ctx.integration.name));
+            }
+            let request = apply(ctx, auth, build()?)
+                .await?
+                .build()
+                .map_err(build_failure)?;
+            ctx.send_with(request, policy).await
+        }
+        other => other,
+    }
+}
+
+fn build_failure(error: reqwest::Error) -> Failure {
+    Failure::config(
+        format!("cannot build the request: {error}"),
+        "check the URL and headers",
+    )
 }

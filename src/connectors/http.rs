@@ -15,7 +15,7 @@ use crate::config::jsonpath::JsonPathExpr;
 use crate::config::url::ConfigUrl;
 use crate::engine::classify::Failure;
 use crate::engine::context::RunContext;
-use crate::engine::http::Fetched;
+use crate::engine::http::{Fetched, OnRateLimit, RequestPolicy, ResponseAction};
 use crate::run::ErrorClass;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +26,11 @@ pub struct HttpSettings {
     #[serde(default)]
     pub paginate: Paginate,
     pub incremental: Option<Incremental>,
+    /// Overrides for how some statuses are treated.
+    #[serde(default)]
+    pub response_actions: Vec<ResponseAction>,
+    #[serde(default)]
+    pub on_rate_limit: OnRateLimit,
 }
 
 /// `[integration.request]`
@@ -171,7 +176,12 @@ impl HttpSource {
         }
     }
 
-    fn request(&self, ctx: &RunContext, page: &PageState) -> Result<reqwest::Request, Failure> {
+    /// The request for `page`, without credentials (`auth::send` adds them).
+    fn request(
+        &self,
+        ctx: &RunContext,
+        page: &PageState,
+    ) -> Result<reqwest::RequestBuilder, Failure> {
         let spec = &self.settings.request;
         let client = ctx.services.http.reqwest();
         let url = page.url.clone().unwrap_or_else(|| spec.url.url().clone());
@@ -194,13 +204,24 @@ impl HttpSource {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
         }
-        builder = auth::apply(ctx, &ctx.integration.auth, builder)?;
-        builder.build().map_err(|e| {
-            Failure::config(
-                format!("cannot build the request: {e}"),
-                "check request.url and headers",
-            )
-        })
+        Ok(builder)
+    }
+
+    fn policy(&self) -> RequestPolicy<'_> {
+        RequestPolicy {
+            response_actions: &self.settings.response_actions,
+            on_rate_limit: self.settings.on_rate_limit,
+        }
+    }
+
+    async fn page(
+        &self,
+        ctx: &RunContext,
+        page: &PageState,
+    ) -> Result<(Fetched, Value, Vec<Value>), Failure> {
+        let fetched = auth::send(ctx, &self.policy(), || self.request(ctx, page)).await?;
+        let (doc, records) = self.records(&fetched, ctx)?;
+        Ok((fetched, doc, records))
     }
 
     fn page_params(&self, ctx: &RunContext, page: &PageState) -> Vec<(String, String)> {
@@ -242,6 +263,10 @@ impl HttpSource {
     }
 
     fn records(&self, fetched: &Fetched, ctx: &RunContext) -> Result<(Value, Vec<Value>), Failure> {
+        if fetched.body.is_empty() {
+            // An ignored status (response_actions) or an empty answer: no records.
+            return Ok((Value::Null, Vec::new()));
+        }
         let doc: Value = serde_json::from_slice(&fetched.body).map_err(|e| {
             let host = fetched.url.host_str().unwrap_or("the server");
             Failure::new(
@@ -333,17 +358,16 @@ impl Source for HttpSource {
             let mut seen_cursors = HashSet::new();
             let mut previous_page = None;
             loop {
-                let result = async {
-                    let fetched = ctx.send(self.request(ctx, &page)?).await?;
-                    let (doc, records) = self.records(&fetched, ctx)?;
-                    Ok::<_, Failure>((fetched, doc, records))
-                }
-                .await;
-                let (fetched, doc, records) = match result {
+                let (fetched, doc, records) = match self.page(ctx, &page).await {
                     Ok(page) => page,
                     // Pages already fetched are kept: the run is partial, and the next
-                    // run resumes from the stored cursor.
-                    Err(failure) if fetch.pages > 0 => {
+                    // run resumes from the stored cursor. `on_rate_limit = "stop"`
+                    // ends the run the same way even on the first page.
+                    Err(failure)
+                        if fetch.pages > 0
+                            || (failure.class == ErrorClass::RateLimited
+                                && self.settings.on_rate_limit == OnRateLimit::Stop) =>
+                    {
                         ctx.log(format!(
                             "page {} failed: {}",
                             fetch.pages + 1,
@@ -405,8 +429,7 @@ impl Source for HttpSource {
 
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
         Box::pin(async move {
-            let fetched = ctx.send(self.request(ctx, &self.first_page())?).await?;
-            let (_, records) = self.records(&fetched, ctx)?;
+            let (fetched, _, records) = self.page(ctx, &self.first_page()).await?;
             Ok(format!(
                 "{} from {}: {} records on the first page",
                 fetched.status,

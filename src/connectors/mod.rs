@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod file;
 pub mod http;
+pub mod oauth;
 pub mod webhook;
 
 use std::future::Future;

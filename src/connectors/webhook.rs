@@ -16,6 +16,7 @@ use crate::config::credential::Credential;
 use crate::config::url::ConfigUrl;
 use crate::engine::classify::Failure;
 use crate::engine::context::RunContext;
+use crate::engine::http::RequestPolicy;
 
 pub const SIGNATURE_HEADER: &str = "X-Patchbay-Signature";
 
@@ -76,7 +77,8 @@ impl WebhookOutput {
         Self { settings }
     }
 
-    fn request(&self, ctx: &RunContext, body: Vec<u8>) -> Result<reqwest::Request, Failure> {
+    /// A delivery request, without credentials (`auth::send` adds them).
+    fn request(&self, ctx: &RunContext, body: &[u8]) -> Result<reqwest::RequestBuilder, Failure> {
         let mut builder = ctx
             .services
             .http
@@ -90,16 +92,10 @@ impl WebhookOutput {
             let key = ctx.resolve(secret)?;
             builder = builder.header(
                 SIGNATURE_HEADER,
-                signature(key.expose_secret().as_bytes(), ctx.now().timestamp(), &body),
+                signature(key.expose_secret().as_bytes(), ctx.now().timestamp(), body),
             );
         }
-        builder = super::auth::apply(ctx, &ctx.integration.auth, builder)?;
-        builder.body(body).build().map_err(|e| {
-            Failure::config(
-                format!("cannot build the webhook request: {e}"),
-                "check `url` and `headers`",
-            )
-        })
+        Ok(builder.body(body.to_vec()))
     }
 }
 
@@ -118,7 +114,8 @@ impl Output for WebhookOutput {
                     serde_json::to_vec(batch)
                 }
                 .expect("JSON values serialise");
-                ctx.send(self.request(ctx, body)?).await?;
+                super::auth::send(ctx, &RequestPolicy::default(), || self.request(ctx, &body))
+                    .await?;
             }
             Ok(())
         })

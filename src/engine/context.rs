@@ -12,11 +12,12 @@ use ulid::Ulid;
 use super::classify::Failure;
 use super::clock::Clock;
 use super::counters::RunCounters;
-use super::http::{Fetched, HttpClient};
+use super::http::{Fetched, HttpClient, RequestPolicy};
 use super::limits::RateLimiter;
 use super::metrics::Metrics;
 use crate::config::credential::Credential;
 use crate::config::{ApiKeyLocation, Auth, Integration};
+use crate::connectors::oauth::TokenCache;
 use crate::secrets::{Vault, VaultError, redact};
 use crate::store::Store;
 
@@ -24,6 +25,7 @@ use crate::store::Store;
 pub struct Services {
     pub http: HttpClient,
     pub store: Arc<Store>,
+    pub tokens: TokenCache,
     pub vault: Option<Arc<Vault>>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
@@ -140,6 +142,17 @@ impl RunContext {
     }
 
     pub async fn send(&self, request: reqwest::Request) -> Result<Fetched, Failure> {
-        self.services.http.send(self, request).await
+        self.services
+            .http
+            .send(self, request, &RequestPolicy::default())
+            .await
+    }
+
+    pub async fn send_with(
+        &self,
+        request: reqwest::Request,
+        policy: &RequestPolicy<'_>,
+    ) -> Result<Fetched, Failure> {
+        self.services.http.send(self, request, policy).await
     }
 }

@@ -152,6 +152,7 @@ pub async fn start(
     let services = Arc::new(Services {
         http: HttpClient::new(settings.max_concurrent_requests_per_host),
         store: Arc::clone(&store),
+        tokens: Default::default(),
         vault: options.vault,
         clock: options.clock,
         metrics: Arc::new(Metrics::default()),

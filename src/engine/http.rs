@@ -25,6 +25,43 @@ pub struct HttpClient {
     max_body: usize,
 }
 
+/// How a source wants some responses treated, overriding the default classes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestPolicy<'a> {
+    pub response_actions: &'a [ResponseAction],
+    pub on_rate_limit: OnRateLimit,
+}
+
+/// `response_actions = [{ status = 404, action = "ignore" }]`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub struct ResponseAction {
+    pub status: u16,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Treat the response as an empty success.
+    Ignore,
+    /// Retry it like a server error.
+    Retry,
+    /// Fail at once, without retrying.
+    Fail,
+    /// Wait and retry like a 429.
+    RateLimited,
+}
+
+/// What a rate limit answer does: wait as the server asks, or stop the run (`partial`)
+/// so the next run resumes from the cursor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRateLimit {
+    #[default]
+    Wait,
+    Stop,
+}
+
 /// A successful response, read whole.
 #[derive(Debug)]
 pub struct Fetched {
@@ -61,9 +98,13 @@ impl HttpClient {
     }
 
     /// Sends `request`, retrying what is worth retrying under the integration's policy.
-    pub async fn send(&self, ctx: &RunContext, request: Request) -> Result<Fetched, Failure> {
-        let integration = &ctx.integration;
-        let policy = integration.retry;
+    pub async fn send(
+        &self,
+        ctx: &RunContext,
+        request: Request,
+        policy: &RequestPolicy<'_>,
+    ) -> Result<Fetched, Failure> {
+        let retry = ctx.integration.retry;
         let host = request.url().host_str().unwrap_or("the server").to_owned();
         let shown_url = display_url(request.url(), &ctx.secret_query_params());
         let mut attempt = 0;
@@ -75,16 +116,23 @@ impl HttpClient {
                     "use a buffered body",
                 ));
             };
-            let outcome = self.attempt(ctx, attempt_request, &host, &shown_url).await;
+            let outcome = self
+                .attempt(ctx, attempt_request, &host, &shown_url, policy)
+                .await;
             let (failure, wait) = match outcome {
                 Ok(fetched) => return Ok(fetched),
                 Err(failed) => failed,
             };
-            if !failure.class.is_retryable() || attempt >= policy.max_attempts.max(1) {
+            let stop_on_limit = failure.class == ErrorClass::RateLimited
+                && policy.on_rate_limit == OnRateLimit::Stop;
+            if !failure.class.is_retryable()
+                || stop_on_limit
+                || attempt >= retry.max_attempts.max(1)
+            {
                 return Err(failure);
             }
-            let wait = wait.unwrap_or_else(|| backoff(&policy, attempt, &mut rand::rng()));
-            let wait = wait.min(policy.max_delay.as_std());
+            let wait = wait.unwrap_or_else(|| backoff(&retry, attempt, &mut rand::rng()));
+            let wait = wait.min(retry.max_delay.as_std());
             RunCounters::add(&ctx.counters.retries);
             ctx.log(format!(
                 "attempt {attempt} failed ({}): {}; retrying in {}",
@@ -106,6 +154,7 @@ impl HttpClient {
         mut request: Request,
         host: &str,
         shown_url: &str,
+        policy: &RequestPolicy<'_>,
     ) -> Result<Fetched, (Failure, Option<Duration>)> {
         if let Some(limiter) = &ctx.limiter
             && limiter.acquire().await
@@ -139,13 +188,41 @@ impl HttpClient {
             }
         };
         let status = response.status();
+        let action = policy
+            .response_actions
+            .iter()
+            .find(|a| a.status == status.as_u16())
+            .map(|a| a.action);
+        if action == Some(Action::Ignore) {
+            ctx.metrics_request(true, started.elapsed(), false);
+            ctx.log(format!(
+                "{} from {shown_url} ignored (response_actions)",
+                status_text(status)
+            ));
+            return Ok(Fetched {
+                status,
+                headers: response.headers().clone(),
+                body: Bytes::new(),
+                url,
+            });
+        }
         if !status.is_success() {
-            let retry_after = response
+            let header_wait = response
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, ctx.now()));
-            let class = class_of_status(status, retry_after.is_some());
+            let class = match action {
+                Some(Action::Retry) => ErrorClass::Server,
+                Some(Action::Fail) => ErrorClass::Client,
+                Some(Action::RateLimited) => ErrorClass::RateLimited,
+                Some(Action::Ignore) | None => class_of_status(status, header_wait.is_some()),
+            };
+            // Some APIs (Discord) say how long to wait in the body instead of a header.
+            let retry_after = match header_wait {
+                None if status == StatusCode::TOO_MANY_REQUESTS => body_retry_after(response).await,
+                wait => wait,
+            };
             ctx.metrics_request(false, started.elapsed(), class == ErrorClass::RateLimited);
             if class == ErrorClass::RateLimited {
                 RunCounters::add(&ctx.counters.rate_limit_hits);
@@ -200,6 +277,14 @@ pub fn install_tls_provider() {
         // Err only means another provider is installed already, which serves as well.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// `{"retry_after": 0.4}` in a 429 body, in seconds.
+async fn body_retry_after(response: reqwest::Response) -> Option<Duration> {
+    let body = read_limited(response, 64 * 1024).await.ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    let seconds = json.get("retry_after")?.as_f64()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
 enum BodyError {

@@ -122,6 +122,32 @@ impl Vault {
         Ok(())
     }
 
+    /// Stores a value that patchbay itself maintains (a cached access token, a rotated
+    /// refresh token): like `set`, but not an operator action, so not audited.
+    pub fn cache(&self, name: &str, value: &SecretString) -> Result<()> {
+        redact::global().add(value);
+        let identity = self.identity(true)?;
+        let now = Utc::now();
+        let existing = self.store.secret(name)?;
+        self.store.put_secret(&SecretRow {
+            name: name.to_owned(),
+            ciphertext: encrypt(&identity.identity.to_public(), value),
+            meta: SecretMeta {
+                created_at: existing.as_ref().map_or(now, |row| row.meta.created_at),
+                updated_at: now,
+                expires_at: existing.and_then(|row| row.meta.expires_at),
+                last_used_at: None,
+            },
+        })?;
+        Ok(())
+    }
+
+    /// Removes a value that patchbay maintains; not audited, and no error if absent.
+    pub fn forget(&self, name: &str) -> Result<()> {
+        self.store.remove_secret(name)?;
+        Ok(())
+    }
+
     /// Decrypts a secret and records that it was used.
     pub fn get(&self, name: &str) -> Result<SecretString> {
         let row = self
