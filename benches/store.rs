@@ -43,8 +43,7 @@ fn main() {
                 .write(WriteOp::Run {
                     run: Box::new(run),
                     logs: Vec::new(),
-                    cursor: None,
-                    seen: Vec::new(),
+                    progress: Default::default(),
                 })
                 .await;
         }

@@ -1,6 +1,7 @@
 //! The command line: one reporting layer at the edge that turns errors into a message
 //! on stderr and an exit code.
 
+mod auth;
 mod check;
 mod context;
 mod headless;
@@ -79,6 +80,9 @@ pub enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+    /// Authorize an oauth2_device integration: shows a URL and a code to enter there,
+    /// waits for approval, and stores the tokens in the vault
+    Auth { name: String },
     /// Show recorded runs, newest first
     History {
         /// Only this integration's runs
@@ -187,6 +191,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Sandbox { port } => {
             let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;
             runtime()?.block_on(serve_sandbox(port))
+        }
+        Command::Auth { name } => {
+            let _telemetry = context.telemetry(None)?;
+            runtime()?.block_on(auth::run(&context, &name))
         }
         Command::History { name, json, limit } => {
             let _telemetry = context.telemetry(None)?;

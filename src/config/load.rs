@@ -395,7 +395,7 @@ fn schedule(
         (None, Some(every)) => Some(Schedule::every(every.as_std(), &common.name)),
         (None, None) => None,
     };
-    match (kind.scheduled(), &schedule) {
+    match (kind.scheduled, &schedule) {
         (true, None) => problems.push(
             Problem::error(
                 format!("a `{}` integration needs a schedule", kind.name),

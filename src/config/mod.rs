@@ -8,6 +8,7 @@ mod load;
 pub mod model;
 pub mod problem;
 pub mod schedule;
+pub mod template;
 pub mod url;
 
 pub use load::Config;

@@ -23,6 +23,10 @@ pub struct Settings {
     pub max_concurrent_runs: usize,
     /// Requests in flight at once to one host, across all integrations.
     pub max_concurrent_requests_per_host: NonZeroU32,
+    /// Where `webhook_in` integrations receive events.
+    pub webhook_listen: std::net::SocketAddr,
+    /// The largest response body accepted; a larger one fails the request (`decode`).
+    pub max_response_bytes: usize,
     pub retention: Retention,
 }
 
@@ -33,6 +37,8 @@ impl Default for Settings {
             timezone: Timezone(Tz::UTC),
             max_concurrent_runs: 64,
             max_concurrent_requests_per_host: NonZeroU32::new(16).expect("non-zero"),
+            webhook_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8787)),
+            max_response_bytes: crate::engine::http::DEFAULT_MAX_BODY,
             retention: Retention::default(),
         }
     }

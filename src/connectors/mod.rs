@@ -2,10 +2,14 @@
 //! which of them are secrets (`Credential` fields), and its roles.
 
 pub mod auth;
+pub mod chat;
+pub mod feed;
 pub mod file;
+pub mod graphql;
 pub mod http;
 pub mod oauth;
 pub mod webhook;
+pub mod webhook_in;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +34,8 @@ pub struct Fetch {
     /// Set when some pages were fetched and a later one failed: the run is `partial`.
     pub partial: Option<Failure>,
     pub pages: u32,
+    /// Inbound events these records came from, removed once the outputs accepted them.
+    pub consumed: Vec<u128>,
 }
 
 /// The result of a connection test.
@@ -91,16 +97,26 @@ pub enum Connector {
 
 impl Connector {
     pub fn build(integration: &Integration) -> Self {
+        use chat::{ChatOutput, Flavor};
         match &integration.settings {
-            KindSettings::Http(settings) => {
-                Self::Source(Arc::new(http::HttpSource::new((**settings).clone())))
+            KindSettings::Http(s) => Self::Source(Arc::new(http::HttpSource::new((**s).clone()))),
+            KindSettings::Graphql(s) => {
+                Self::Source(Arc::new(graphql::GraphqlSource::new((**s).clone())))
             }
-            KindSettings::Webhook(settings) => {
-                Self::Output(Arc::new(webhook::WebhookOutput::new(settings.clone())))
+            KindSettings::Feed(s) => Self::Source(Arc::new(feed::FeedSource::new(s.clone()))),
+            KindSettings::WebhookIn(s) => {
+                Self::Source(Arc::new(webhook_in::WebhookInSource::new(s.clone())))
             }
-            KindSettings::File(settings) => {
-                Self::Output(Arc::new(file::FileOutput::new(settings.clone())))
+            KindSettings::Webhook(s) => {
+                Self::Output(Arc::new(webhook::WebhookOutput::new(s.clone())))
             }
+            KindSettings::Slack(s) => {
+                Self::Output(Arc::new(ChatOutput::new(Flavor::Slack, s.clone())))
+            }
+            KindSettings::Discord(s) => {
+                Self::Output(Arc::new(ChatOutput::new(Flavor::Discord, s.clone())))
+            }
+            KindSettings::File(s) => Self::Output(Arc::new(file::FileOutput::new(s.clone()))),
         }
     }
 
@@ -129,23 +145,22 @@ pub enum Role {
 pub struct KindSpec {
     pub name: &'static str,
     pub roles: &'static [Role],
+    /// Runs on `cron`/`every`. Outputs run when records reach them, `webhook_in` when
+    /// events arrive.
+    pub scheduled: bool,
     pub decode: fn(&Value<'_>) -> Decoded<KindSettings>,
-}
-
-impl KindSpec {
-    /// Sources and checks run on a schedule; outputs run when records reach them.
-    pub fn scheduled(&self) -> bool {
-        self.roles
-            .iter()
-            .any(|r| matches!(r, Role::Source | Role::Check))
-    }
 }
 
 /// The typed, kind-specific settings of one integration.
 #[derive(Debug, Clone)]
 pub enum KindSettings {
     Http(Box<http::HttpSettings>),
+    Graphql(Box<graphql::GraphqlSettings>),
+    Feed(feed::FeedSettings),
+    WebhookIn(webhook_in::WebhookInSettings),
     Webhook(webhook::WebhookSettings),
+    Slack(chat::ChatSettings),
+    Discord(chat::ChatSettings),
     File(file::FileSettings),
 }
 
@@ -165,16 +180,49 @@ pub static KINDS: &[KindSpec] = &[
     KindSpec {
         name: "http",
         roles: &[Role::Source],
+        scheduled: true,
         decode: |v| decode_into(v, |s| KindSettings::Http(Box::new(s))),
+    },
+    KindSpec {
+        name: "graphql",
+        roles: &[Role::Source],
+        scheduled: true,
+        decode: |v| decode_into(v, |s| KindSettings::Graphql(Box::new(s))),
+    },
+    KindSpec {
+        name: "feed",
+        roles: &[Role::Source],
+        scheduled: true,
+        decode: |v| decode_into(v, KindSettings::Feed),
+    },
+    KindSpec {
+        name: "webhook_in",
+        roles: &[Role::Source],
+        scheduled: false,
+        decode: |v| decode_into(v, KindSettings::WebhookIn),
     },
     KindSpec {
         name: "webhook",
         roles: &[Role::Output],
+        scheduled: false,
         decode: |v| decode_into(v, KindSettings::Webhook),
+    },
+    KindSpec {
+        name: "slack",
+        roles: &[Role::Output],
+        scheduled: false,
+        decode: |v| decode_into(v, KindSettings::Slack),
+    },
+    KindSpec {
+        name: "discord",
+        roles: &[Role::Output],
+        scheduled: false,
+        decode: |v| decode_into(v, KindSettings::Discord),
     },
     KindSpec {
         name: "file",
         roles: &[Role::Output],
+        scheduled: false,
         decode: |v| decode_into(v, KindSettings::File),
     },
 ];

@@ -26,6 +26,8 @@ pub struct Services {
     pub http: HttpClient,
     pub store: Arc<Store>,
     pub tokens: TokenCache,
+    /// Where the inbound webhook listener listens, once it does.
+    pub inbound_addr: std::sync::OnceLock<std::net::SocketAddr>,
     pub vault: Option<Arc<Vault>>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,

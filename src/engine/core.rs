@@ -29,7 +29,8 @@ use super::transitions::apply_run;
 use super::writer::Writer;
 use crate::config::problem::did_you_mean;
 use crate::config::{CatchUp, Config, Integration};
-use crate::connectors::{Connector, TestReport};
+use crate::connectors::webhook_in::{self, Route, Routes};
+use crate::connectors::{Connector, KindSettings, TestReport};
 use crate::run::{RunRecord, RunStatus, Trigger};
 use crate::secrets::Vault;
 use crate::store::{
@@ -116,6 +117,9 @@ struct Stopping {
 
 struct Engine {
     config: Config,
+    /// Paths of the inbound webhook listener, by path.
+    routes: Routes,
+    arrived_tx: mpsc::UnboundedSender<String>,
     slots: HashMap<String, Slot>,
     queue: DueQueue,
     generation: u64,
@@ -150,9 +154,11 @@ pub async fn start(
     }
     let settings = &config.settings;
     let services = Arc::new(Services {
-        http: HttpClient::new(settings.max_concurrent_requests_per_host),
+        http: HttpClient::new(settings.max_concurrent_requests_per_host)
+            .with_max_body(settings.max_response_bytes),
         store: Arc::clone(&store),
         tokens: Default::default(),
+        inbound_addr: Default::default(),
         vault: options.vault,
         clock: options.clock,
         metrics: Arc::new(Metrics::default()),
@@ -168,9 +174,12 @@ pub async fn start(
     let (commands_tx, commands) = mpsc::channel(256);
     let (events, _) = broadcast::channel(4096);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let (arrived_tx, arrived_rx) = mpsc::unbounded_channel();
     let pruner =
         crate::store::retention::spawn_pruner(Arc::clone(&store), settings.retention, PRUNE_EVERY);
     let mut engine = Engine {
+        routes: Routes::default(),
+        arrived_tx,
         run_slots: Arc::new(Semaphore::new(settings.max_concurrent_runs.max(1))),
         config,
         slots,
@@ -187,9 +196,10 @@ pub async fn start(
     };
     if engine.scheduling {
         engine.schedule_all_at_start(now);
+        engine.update_inbound().await;
     }
     let task = tokio::spawn(async move {
-        engine.run(commands, done_rx).await;
+        engine.run(commands, done_rx, arrived_rx).await;
         pruner.abort();
     });
     Ok((
@@ -203,6 +213,7 @@ impl Engine {
         &mut self,
         mut commands: mpsc::Receiver<Command>,
         mut done_rx: mpsc::UnboundedReceiver<RunDone>,
+        mut arrived_rx: mpsc::UnboundedReceiver<String>,
     ) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -224,7 +235,8 @@ impl Engine {
                     None if self.stopping.is_none() => self.begin_stop(Duration::from_secs(10), None),
                     None => {}
                 },
-                Some(done) = done_rx.recv() => self.finish_run(done).await,
+                                Some(done) = done_rx.recv() => self.finish_run(done).await,
+                Some(name) = arrived_rx.recv() => self.events_arrived(&name),
                 () = sleep_until(stop_deadline) => self.interrupt_all(),
                 _ = tick.tick() => self.tick().await,
             }
@@ -364,12 +376,65 @@ impl Engine {
                 .write(WriteOp::Run {
                     run: Box::new(record.clone()),
                     logs: Vec::new(),
-                    cursor: None,
-                    seen: Vec::new(),
+                    progress: Default::default(),
                 })
                 .await;
             let _ = events.send(EngineEvent::RunFinished(Arc::new(record)));
         });
+    }
+
+    // ---- inbound webhooks ----
+
+    /// Points the listener's routes at the current `webhook_in` integrations, and
+    /// starts the listener the first time one exists.
+    async fn update_inbound(&mut self) {
+        let routes: HashMap<String, Route> = self
+            .slots
+            .values()
+            .filter_map(|slot| match &slot.integration.settings {
+                KindSettings::WebhookIn(settings) => Some((
+                    settings.path.clone(),
+                    Route {
+                        integration: slot.integration.name.clone(),
+                        settings: settings.clone(),
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
+        let needed = !routes.is_empty();
+        *self.routes.write().unwrap_or_else(|e| e.into_inner()) = routes;
+        if needed && self.services.inbound_addr.get().is_none() {
+            let addr = self.config.settings.webhook_listen;
+            let listening = webhook_in::listen(
+                addr,
+                Arc::clone(&self.routes),
+                Arc::clone(&self.services),
+                self.arrived_tx.clone(),
+            )
+            .await;
+            match listening {
+                Ok(bound) => {
+                    let _ = self.services.inbound_addr.set(bound);
+                    tracing::info!(%bound, "receiving inbound webhooks");
+                }
+                Err(error) => {
+                    tracing::error!(%addr, %error, "cannot listen for inbound webhooks; check settings.webhook_listen")
+                }
+            }
+        }
+    }
+
+    /// New events for a `webhook_in` integration: run it, unless it is running (then
+    /// the run that finishes starts the next).
+    fn events_arrived(&mut self, name: &str) {
+        let idle = self
+            .slots
+            .get(name)
+            .is_some_and(|s| s.active.is_none() && s.enabled() && s.state.paused.is_none());
+        if idle && let Err(error) = self.start_run(name, Trigger::Webhook) {
+            tracing::warn!(integration = %name, %error, "inbound events not processed yet");
+        }
     }
 
     // ---- runs ----
@@ -491,6 +556,18 @@ impl Engine {
                 })
                 .await;
         }
+        let inbox_waiting = record.status == RunStatus::Success
+            && self
+                .slots
+                .get(&name)
+                .is_some_and(|s| matches!(s.integration.settings, KindSettings::WebhookIn(_)))
+            && self
+                .store
+                .inbox(&name, 1)
+                .is_ok_and(|events| !events.is_empty());
+        if inbox_waiting {
+            self.events_arrived(&name);
+        }
         if tripped {
             tracing::warn!(integration = %name, "paused by the circuit breaker after repeated failures");
             self.unschedule(&name);
@@ -554,6 +631,9 @@ impl Engine {
             Command::Test { name, reply } => self.test(&name, reply).await,
             Command::Reload { reply } => {
                 let result = self.reload();
+                if result.is_ok() && self.scheduling {
+                    self.update_inbound().await;
+                }
                 if let Ok(summary) = &result {
                     self.audit("config.reload", None).await;
                     let _ = self
@@ -771,6 +851,7 @@ impl Engine {
             .sort_by_key(|view| order.get(view.name.as_str()).copied().unwrap_or(usize::MAX));
         EngineSnapshot {
             integrations,
+            webhook_listen: self.services.inbound_addr.get().copied(),
             scheduling: self.scheduling,
             stopping: self.stopping.is_some(),
             lag: LagStats {

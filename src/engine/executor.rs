@@ -18,7 +18,7 @@ use crate::connectors::{Fetch, Output, Source};
 use crate::pipeline::dedupe::{Classified, classify};
 use crate::pipeline::record_key;
 use crate::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
-use crate::store::{Cursor, WriteOp};
+use crate::store::{Cursor, Progress, WriteOp};
 
 /// Why a run was cancelled: by an operator (`cancelled`) or by shutdown (`interrupted`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +98,7 @@ pub async fn execute(
         .write(WriteOp::Run {
             run: Box::new(record.clone()),
             logs: Vec::new(),
-            cursor: None,
-            seen: Vec::new(),
+            progress: Progress::default(),
         })
         .await;
     let ctx = RunContext::new(
@@ -117,17 +116,17 @@ pub async fn execute(
         }
         () = cancel.token.cancelled() => Outcome::Cancelled(cancel.reason()),
     };
-    let earned = settle(&mut record, &ctx, outcome, &plan, services.clock.now());
+    let progress = settle(&mut record, &ctx, outcome, &plan, services.clock.now());
     let logs = ctx.take_log();
+    let cursor = progress.cursor.clone();
     writer
         .write(WriteOp::Run {
             run: Box::new(record.clone()),
             logs,
-            cursor: earned.cursor.clone(),
-            seen: earned.seen,
+            progress,
         })
         .await;
-    (record, earned.cursor)
+    (record, cursor)
 }
 
 async fn pipeline(
@@ -300,13 +299,6 @@ async fn deliver(
     }
 }
 
-/// What a settled run stores next to its record.
-#[derive(Default)]
-pub struct Earned {
-    pub cursor: Option<Cursor>,
-    pub seen: Vec<(String, u64)>,
-}
-
 /// Fills the record from the outcome; returns what it earned, which is stored only
 /// when every output accepted the records.
 fn settle(
@@ -315,12 +307,12 @@ fn settle(
     outcome: Outcome,
     plan: &Plan,
     now: chrono::DateTime<chrono::Utc>,
-) -> Earned {
+) -> Progress {
     let counters = &ctx.counters;
     record.requests = RunCounters::get(&counters.requests);
     record.attempts = 1 + RunCounters::get(&counters.retries);
     record.bytes = counters.bytes.load(Ordering::Relaxed);
-    let mut earned = Earned::default();
+    let mut earned = Progress::default();
     let (status, failure) = match outcome {
         Outcome::SourceFailed(failure) => (RunStatus::Failed, Some(failure)),
         Outcome::TimedOut => {
@@ -355,6 +347,7 @@ fn settle(
             record.deliveries = deliveries.into_iter().map(|(d, _)| d).collect();
             if failed.is_empty() {
                 earned.seen = classified.seen;
+                earned.consumed = fetch.consumed;
                 earned.cursor = fetch
                     .cursor
                     .filter(|c| Some(c) != plan.cursor.as_ref())

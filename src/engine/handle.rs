@@ -80,6 +80,8 @@ pub struct IntegrationView {
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineSnapshot {
     pub integrations: Vec<IntegrationView>,
+    /// Where inbound webhooks are received, when a `webhook_in` integration exists.
+    pub webhook_listen: Option<std::net::SocketAddr>,
     pub scheduling: bool,
     pub stopping: bool,
     pub lag: LagStats,

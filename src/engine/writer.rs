@@ -124,8 +124,7 @@ mod tests {
                 .write(WriteOp::Run {
                     run: Box::new(run),
                     logs: vec![format!("line {i}")],
-                    cursor: None,
-                    seen: Vec::new(),
+                    progress: Default::default(),
                 })
                 .await;
         }

@@ -7,7 +7,7 @@ use ulid::Ulid;
 
 use std::collections::HashMap;
 
-use super::schema::{CURSORS, INTEGRATION_STATE, METRICS, RECORD_HASHES};
+use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRICS, RECORD_HASHES};
 use super::{AuditEntry, IntegrationState, Result, Store, encode};
 use crate::run::RunRecord;
 use crate::stats::MinuteRollup;
@@ -20,6 +20,15 @@ pub struct Cursor {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a run earned, stored with it only when every output accepted its records: the
+/// cursor, the hashes of the records delivered, the inbound events it consumed.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub cursor: Option<Cursor>,
+    pub seen: Vec<(String, u64)>,
+    pub consumed: Vec<u128>,
+}
+
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     /// A run (new or updated), its new log lines, the cursor it earned and the hashes of
@@ -28,8 +37,7 @@ pub enum WriteOp {
     Run {
         run: Box<RunRecord>,
         logs: Vec<String>,
-        cursor: Option<Cursor>,
-        seen: Vec<(String, u64)>,
+        progress: Progress,
     },
     State {
         name: String,
@@ -56,9 +64,13 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
         WriteOp::Run {
             run,
             logs,
-            cursor,
-            seen,
+            progress,
         } => {
+            let Progress {
+                cursor,
+                seen,
+                consumed,
+            } = progress;
             super::runs::put_run(txn, run)?;
             if !logs.is_empty() {
                 super::runs::append_logs(txn, run.id, logs)?;
@@ -71,6 +83,12 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
                 let mut hashes = txn.open_table(RECORD_HASHES)?;
                 for (key, hash) in seen {
                     hashes.insert((run.integration.as_str(), key.as_str()), *hash)?;
+                }
+            }
+            if !consumed.is_empty() {
+                let mut inbox = txn.open_table(INBOX)?;
+                for id in consumed {
+                    inbox.remove((run.integration.as_str(), *id))?;
                 }
             }
         }
@@ -93,6 +111,29 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
 }
 
 impl Store {
+    /// Stores an inbound event and commits at once: the sender gets its 2xx only
+    /// after this returns.
+    pub fn put_inbox_event(&self, integration: &str, id: u128, event: &[u8]) -> Result<()> {
+        self.write(|txn| {
+            txn.open_table(INBOX)?.insert((integration, id), event)?;
+            Ok(())
+        })
+    }
+
+    /// Up to `limit` pending inbound events of an integration, oldest first.
+    pub fn inbox(&self, integration: &str, limit: usize) -> Result<Vec<(u128, Vec<u8>)>> {
+        let txn = self.read()?;
+        let table = txn.open_table(INBOX)?;
+        table
+            .range((integration, 0)..=(integration, u128::MAX))?
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((key.value().1, value.value().to_vec()))
+            })
+            .collect()
+    }
+
     /// The stored content hashes of the records with these keys.
     pub fn record_hashes(
         &self,

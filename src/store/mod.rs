@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use audit::{AuditEntry, operator};
-pub use batch::{Cursor, WriteOp};
+pub use batch::{Cursor, Progress, WriteOp};
 pub use secrets::{SecretMeta, SecretRow};
 pub use state::{IntegrationState, PauseReason};
 

@@ -21,6 +21,9 @@ pub const RUNS_BY_TIME: TableDefinition<u128, &str> = TableDefinition::new("runs
 pub const ACTIVE_RUNS: TableDefinition<u128, &str> = TableDefinition::new("active_runs");
 /// (integration, primary key) → content hash of the record last delivered.
 pub const RECORD_HASHES: TableDefinition<(&str, &str), u64> = TableDefinition::new("record_hashes");
+/// (integration, event id) → an inbound webhook event (JSON), kept until a run's
+/// outputs accepted it.
+pub const INBOX: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("inbox");
 /// (run id, line number) → log line.
 pub const RUN_LOGS: TableDefinition<(u128, u32), &str> = TableDefinition::new("run_logs");
 /// Integration name → JSON cursor (the incremental-sync watermark).
@@ -49,6 +52,7 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(RUN_LOGS)?;
     txn.open_table(CURSORS)?;
     txn.open_table(RECORD_HASHES)?;
+    txn.open_table(INBOX)?;
     txn.open_table(METRICS)?;
     txn.open_table(ALERTS)?;
     txn.open_table(AUDIT)?;

@@ -1,0 +1,124 @@
+//! `kind = "slack"` and `kind = "discord"`: one message per batch to an incoming-webhook
+//! URL (a secret), its text rendered from a minijinja `template` over the batch.
+//! Discord's rate limits (429 with `retry_after` in the body) are honoured by the
+//! engine's request executor.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{BoxFuture, Output, auth};
+use crate::config::credential::Credential;
+use crate::config::template::Template;
+use crate::engine::classify::Failure;
+use crate::engine::context::RunContext;
+use crate::engine::http::RequestPolicy;
+use secrecy::ExposeSecret;
+
+/// Discord rejects longer messages.
+const DISCORD_LIMIT: usize = 2000;
+const DEFAULT_TEMPLATE: &str = "{{ records | length }} new records from {{ source }}";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Slack,
+    Discord,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatSettings {
+    /// The incoming-webhook URL; it grants posting, so keep it in the vault.
+    pub url: Credential,
+    /// Message text over `records`, `source` and `count`.
+    pub template: Option<Template>,
+    /// Records per message.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+}
+
+fn default_batch() -> usize {
+    100
+}
+
+pub struct ChatOutput {
+    flavor: Flavor,
+    settings: ChatSettings,
+    template: Template,
+}
+
+impl ChatOutput {
+    pub fn new(flavor: Flavor, settings: ChatSettings) -> Self {
+        let template = settings.template.clone().unwrap_or_else(|| {
+            Template::parse(DEFAULT_TEMPLATE).expect("the default template is valid")
+        });
+        Self {
+            flavor,
+            settings,
+            template,
+        }
+    }
+
+    fn text(&self, source: &str, records: &[serde_json::Value]) -> Result<String, Failure> {
+        let context = minijinja::context! {
+            records => minijinja::Value::from(minijinja::value::Serde(records)),
+            source => source,
+            count => records.len(),
+        };
+        let mut text = self
+            .template
+            .render(context)
+            .map_err(|e| Failure::config(e, "fix `template`"))?;
+        if self.flavor == Flavor::Discord && text.chars().count() > DISCORD_LIMIT {
+            text = text.chars().take(DISCORD_LIMIT - 1).collect::<String>() + "…";
+        }
+        Ok(text)
+    }
+
+    fn payload(&self, text: String) -> serde_json::Value {
+        match self.flavor {
+            Flavor::Slack => json!({ "text": text }),
+            Flavor::Discord => json!({ "content": text }),
+        }
+    }
+
+    async fn post(&self, ctx: &RunContext, payload: &serde_json::Value) -> Result<(), Failure> {
+        let url = ctx.resolve(&self.settings.url)?;
+        auth::send(ctx, &RequestPolicy::default(), || {
+            Ok(ctx
+                .services
+                .http
+                .reqwest()
+                .post(url.expose_secret())
+                .json(payload))
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+impl Output for ChatOutput {
+    fn deliver<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        from: &'a str,
+        records: &'a [serde_json::Value],
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            for batch in records.chunks(self.settings.batch_size.max(1)) {
+                let payload = self.payload(self.text(from, batch)?);
+                self.post(ctx, &payload).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
+        Box::pin(async move {
+            let url = ctx.resolve(&self.settings.url)?;
+            reqwest::Url::parse(url.expose_secret()).map_err(|_| {
+                Failure::config("the webhook URL in the vault is not a URL", "set it again")
+            })?;
+            self.text("test", &[])?;
+            Ok("webhook URL readable and template renders; nothing was posted".to_owned())
+        })
+    }
+}

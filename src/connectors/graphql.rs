@@ -1,0 +1,233 @@
+//! `kind = "graphql"`: a GraphQL query, paginated through a connection's
+//! `pageInfo { endCursor hasNextPage }`; GraphQL `errors` are reported.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{BoxFuture, Fetch, Source, auth};
+use crate::config::credential::Credential;
+use crate::config::jsonpath::JsonPathExpr;
+use crate::config::url::ConfigUrl;
+use crate::engine::classify::Failure;
+use crate::engine::context::RunContext;
+use crate::engine::http::{Fetched, RequestPolicy};
+use crate::run::ErrorClass;
+use secrecy::ExposeSecret;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GraphqlSettings {
+    pub url: ConfigUrl,
+    pub query: String,
+    /// Variables sent with every page; the cursor variable is added per page.
+    #[serde(default)]
+    pub variables: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Credential>,
+    pub records: GraphqlRecords,
+    pub paginate: Option<GraphqlPaginate>,
+}
+
+/// `[integration.records]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct GraphqlRecords {
+    /// JSONPath to the records, e.g. `$.data.repositories.nodes[*]`.
+    pub path: JsonPathExpr,
+    pub primary_key: Option<String>,
+}
+
+/// `[integration.paginate]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct GraphqlPaginate {
+    /// JSONPath to the connection's `pageInfo`.
+    pub page_info_path: JsonPathExpr,
+    /// The query variable that takes `endCursor`.
+    #[serde(default = "after")]
+    pub cursor_variable: String,
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+}
+
+fn after() -> String {
+    "after".to_owned()
+}
+
+fn default_max_pages() -> u32 {
+    10_000
+}
+
+pub struct GraphqlSource {
+    settings: GraphqlSettings,
+}
+
+impl GraphqlSource {
+    pub fn new(settings: GraphqlSettings) -> Self {
+        Self { settings }
+    }
+
+    fn request(
+        &self,
+        ctx: &RunContext,
+        cursor: Option<&str>,
+    ) -> Result<reqwest::RequestBuilder, Failure> {
+        let mut variables: serde_json::Map<String, Value> = self
+            .settings
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null)))
+            .collect();
+        if let (Some(paginate), Some(cursor)) = (&self.settings.paginate, cursor) {
+            variables.insert(
+                paginate.cursor_variable.clone(),
+                Value::String(cursor.to_owned()),
+            );
+        }
+        let mut builder = ctx
+            .services
+            .http
+            .reqwest()
+            .post(self.settings.url.url().clone())
+            .json(&json!({ "query": self.settings.query, "variables": variables }));
+        for (name, value) in &self.settings.headers {
+            builder = builder.header(name.as_str(), ctx.resolve(value)?.expose_secret());
+        }
+        Ok(builder)
+    }
+
+    /// One page: its records, the next cursor, and the GraphQL errors it reported.
+    async fn page(
+        &self,
+        ctx: &RunContext,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Value>, Option<String>, Vec<String>), Failure> {
+        let fetched: Fetched =
+            auth::send(ctx, &RequestPolicy::default(), || self.request(ctx, cursor)).await?;
+        let doc: Value = serde_json::from_slice(&fetched.body).map_err(|e| {
+            Failure::new(
+                ErrorClass::Decode,
+                format!(
+                    "the GraphQL answer from {} is not JSON: {e}",
+                    self.settings.url.host()
+                ),
+                "check `url`: it should be the GraphQL endpoint",
+            )
+        })?;
+        let errors: Vec<String> = doc
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| {
+                        e.get("message")
+                            .and_then(Value::as_str)
+                            .unwrap_or("unknown error")
+                            .to_owned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let records: Vec<Value> = self
+            .settings
+            .records
+            .path
+            .query(&doc)
+            .into_iter()
+            .cloned()
+            .collect();
+        let next = self.settings.paginate.as_ref().and_then(|p| {
+            let info = p.page_info_path.first(&doc)?;
+            let more = info
+                .get("hasNextPage")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            more.then(|| {
+                info.get("endCursor")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .flatten()
+        });
+        Ok((records, next, errors))
+    }
+}
+
+fn graphql_failure(errors: &[String]) -> Failure {
+    Failure::new(
+        ErrorClass::Client,
+        format!("GraphQL errors: {}", errors.join("; ")),
+        "fix the query; the errors name the fields the server rejects",
+    )
+}
+
+impl Source for GraphqlSource {
+    fn primary_key(&self) -> Option<&str> {
+        self.settings.records.primary_key.as_deref()
+    }
+
+    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>> {
+        Box::pin(async move {
+            let max_pages = self.settings.paginate.as_ref().map_or(1, |p| p.max_pages);
+            let mut fetch = Fetch::default();
+            let mut cursor: Option<String> = None;
+            loop {
+                let (records, next, errors) = match self.page(ctx, cursor.as_deref()).await {
+                    Ok(page) => page,
+                    Err(failure) if fetch.pages > 0 => {
+                        fetch.partial = Some(failure);
+                        break;
+                    }
+                    Err(failure) => return Err(failure),
+                };
+                fetch.pages += 1;
+                let got_records = !records.is_empty();
+                fetch.records.extend(records);
+                if !errors.is_empty() {
+                    // Data with errors is a partial answer; errors alone fail the run.
+                    if fetch.records.is_empty() && !got_records {
+                        return Err(graphql_failure(&errors));
+                    }
+                    fetch.partial = Some(graphql_failure(&errors));
+                    break;
+                }
+                match next {
+                    Some(next) if Some(&next) == cursor.as_ref() => {
+                        ctx.log(
+                            "the server returned the same endCursor again; stopping pagination",
+                        );
+                        break;
+                    }
+                    Some(next) if fetch.pages < max_pages => cursor = Some(next),
+                    Some(_) => {
+                        ctx.log(format!(
+                            "stopped after max_pages = {max_pages}; raise it to fetch more"
+                        ));
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            ctx.log(format!(
+                "fetched {} records in {} pages",
+                fetch.records.len(),
+                fetch.pages
+            ));
+            Ok(fetch)
+        })
+    }
+
+    fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
+        Box::pin(async move {
+            let (records, _, errors) = self.page(ctx, None).await?;
+            if !errors.is_empty() {
+                return Err(graphql_failure(&errors));
+            }
+            Ok(format!(
+                "{} answered: {} records on the first page",
+                self.settings.url.host(),
+                records.len()
+            ))
+        })
+    }
+}

@@ -1,0 +1,267 @@
+//! `kind = "webhook_in"`: events POSTed to patchbay become records. One listener
+//! (`settings.webhook_listen`) serves every webhook_in integration at its own `path`.
+//! An event is verified (HMAC, constant-time), size-limited, and committed to the store
+//! before the sender gets its 202; a run then delivers it to the outputs, and it is
+//! removed in that run's transaction once every output accepted it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::Sha256;
+use tokio::sync::mpsc;
+use ulid::Ulid;
+
+use super::{BoxFuture, Fetch, Source};
+use crate::config::credential::Credential;
+use crate::engine::classify::Failure;
+use crate::engine::context::{RunContext, Services};
+
+/// Events handed to one run at most; the rest wait for the next.
+const EVENTS_PER_RUN: usize = 1000;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookInSettings {
+    /// Where events arrive, e.g. `/hooks/github`.
+    pub path: String,
+    pub verify: Option<Verify>,
+    /// Larger bodies get 413.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// The field that identifies an event, for change detection.
+    pub primary_key: Option<String>,
+}
+
+fn default_max_body() -> usize {
+    1024 * 1024
+}
+
+/// `verify = { type = "hmac_sha256", header = "X-Hub-Signature-256", secret = "secret:gh_hook" }`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Verify {
+    #[serde(rename = "type")]
+    pub kind: VerifyKind,
+    pub header: String,
+    pub secret: Credential,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyKind {
+    /// The hex HMAC-SHA256 of the body, optionally prefixed `sha256=` (GitHub's form).
+    HmacSha256,
+    /// patchbay's own `t=<unix>,v1=<hex>` (what the `webhook` output sends).
+    Patchbay,
+}
+
+impl Verify {
+    fn check(&self, key: &[u8], header: &str, body: &[u8]) -> bool {
+        match self.kind {
+            VerifyKind::HmacSha256 => {
+                let given = header
+                    .trim()
+                    .strip_prefix("sha256=")
+                    .unwrap_or(header.trim());
+                let Ok(given) = hex::decode(given) else {
+                    return false;
+                };
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+                mac.update(body);
+                mac.verify_slice(&given).is_ok()
+            }
+            VerifyKind::Patchbay => super::webhook::verify(key, header, body),
+        }
+    }
+}
+
+pub struct WebhookInSource {
+    settings: WebhookInSettings,
+}
+
+impl WebhookInSource {
+    pub fn new(settings: WebhookInSettings) -> Self {
+        Self { settings }
+    }
+}
+
+impl Source for WebhookInSource {
+    fn primary_key(&self) -> Option<&str> {
+        self.settings.primary_key.as_deref()
+    }
+
+    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>> {
+        Box::pin(async move {
+            let store = Arc::clone(&ctx.services.store);
+            let name = ctx.integration.name.clone();
+            let events = tokio::task::spawn_blocking(move || store.inbox(&name, EVENTS_PER_RUN))
+                .await
+                .map_err(|e| {
+                    Failure::config(format!("reading the inbox failed: {e}"), "see the logs")
+                })?
+                .map_err(|e| {
+                    Failure::config(format!("reading the inbox failed: {e}"), "see the logs")
+                })?;
+            let mut fetch = Fetch {
+                pages: 1,
+                ..Fetch::default()
+            };
+            for (id, body) in events {
+                fetch.consumed.push(id);
+                fetch
+                    .records
+                    .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+            }
+            ctx.log(format!("{} inbound events to process", fetch.records.len()));
+            Ok(fetch)
+        })
+    }
+
+    fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
+        Box::pin(async move {
+            if let Some(verify) = &self.settings.verify {
+                ctx.resolve(&verify.secret)?;
+            }
+            match ctx.services.inbound_addr.get() {
+                Some(addr) => Ok(format!("listening on http://{addr}{}", self.settings.path)),
+                None => Err(Failure::config(
+                    "the inbound webhook listener is not running",
+                    "check settings.webhook_listen and the logs",
+                )),
+            }
+        })
+    }
+}
+
+/// One route of the listener.
+#[derive(Clone)]
+pub struct Route {
+    pub integration: String,
+    pub settings: WebhookInSettings,
+}
+
+/// Routes by path; replaced whole on a config reload.
+pub type Routes = Arc<RwLock<HashMap<String, Route>>>;
+
+#[derive(Clone)]
+struct Listener {
+    routes: Routes,
+    services: Arc<Services>,
+    /// Tells the engine which integration has new events.
+    arrived: mpsc::UnboundedSender<String>,
+}
+
+/// Starts the listener on `addr` (port 0 picks one); returns the bound address.
+pub async fn listen(
+    addr: SocketAddr,
+    routes: Routes,
+    services: Arc<Services>,
+    arrived: mpsc::UnboundedSender<String>,
+) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = Router::new().fallback(receive).with_state(Listener {
+        routes,
+        services,
+        arrived,
+    });
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the inbound webhook listener failed");
+        }
+    });
+    Ok(bound)
+}
+
+async fn receive(
+    State(listener): State<Listener>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let route = listener
+        .routes
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(uri.path())
+        .cloned();
+    let Some(route) = route else {
+        return (
+            StatusCode::NOT_FOUND,
+            "no webhook_in integration at this path",
+        )
+            .into_response();
+    };
+    if method != Method::POST {
+        return (StatusCode::METHOD_NOT_ALLOWED, "POST events here").into_response();
+    }
+    let name = route.integration.as_str();
+    let now = listener.services.clock.now();
+    let started = std::time::Instant::now();
+    let record = |ok: bool| {
+        listener
+            .services
+            .metrics
+            .record_request(name, now, ok, started.elapsed(), false)
+    };
+    let body: Bytes = match axum::body::to_bytes(body, route.settings.max_body_bytes).await {
+        Ok(body) => body,
+        Err(_) => {
+            record(false);
+            tracing::warn!(integration = %name, limit = route.settings.max_body_bytes, "inbound event over the size limit refused");
+            return (StatusCode::PAYLOAD_TOO_LARGE, "body over max_body_bytes").into_response();
+        }
+    };
+    if let Some(verify) = &route.settings.verify {
+        let signature = headers
+            .get(verify.header.as_str())
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let verified = match listener.services.resolve(&verify.secret) {
+            Ok(key) => verify.check(key.expose_secret().as_bytes(), signature, &body),
+            Err(failure) => {
+                tracing::error!(integration = %name, error = %failure, "cannot read the webhook secret");
+                false
+            }
+        };
+        if !verified {
+            record(false);
+            tracing::warn!(integration = %name, "inbound event with a bad signature refused");
+            return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+        }
+    }
+    let event = match serde_json::from_slice::<Value>(&body) {
+        Ok(_) => body.to_vec(),
+        Err(_) => {
+            serde_json::to_vec(&serde_json::json!({ "body": String::from_utf8_lossy(&body) }))
+                .expect("JSON serialises")
+        }
+    };
+    let id = Ulid::from_datetime(now.into()).0;
+    let store = Arc::clone(&listener.services.store);
+    let integration = name.to_owned();
+    let stored =
+        tokio::task::spawn_blocking(move || store.put_inbox_event(&integration, id, &event)).await;
+    if !matches!(stored, Ok(Ok(()))) {
+        record(false);
+        tracing::error!(integration = %name, "could not store an inbound event; the sender should retry");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "could not store the event; retry",
+        )
+            .into_response();
+    }
+    record(true);
+    let _ = listener.arrived.send(name.to_owned());
+    (StatusCode::ACCEPTED, "accepted").into_response()
+}
