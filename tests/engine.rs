@@ -1,78 +1,17 @@
 //! The engine against local HTTP servers: scheduling, no overlap, retries per error
 //! class, Retry-After, the circuit breaker, cancellation, shutdown, restarts, reloads.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::harness::{Harness, finished};
 use patchbay::config::Config;
-use patchbay::engine::clock::SystemClock;
-use patchbay::engine::{EngineEvent, EngineHandle, EngineOptions};
 use patchbay::run::{ErrorClass, RunRecord, RunStatus, Trigger};
-use patchbay::store::{PauseReason, Store};
-use tokio::sync::broadcast;
+use patchbay::store::PauseReason;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-struct Harness {
-    dir: tempfile::TempDir,
-    store: Arc<Store>,
-}
-
-impl Harness {
-    fn new(config: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("connectors.toml"), config).unwrap();
-        let store = Arc::new(Store::open_in(&dir.path().join("data")).unwrap());
-        Self { dir, store }
-    }
-
-    fn config_path(&self) -> PathBuf {
-        self.dir.path().join("connectors.toml")
-    }
-
-    fn write_config(&self, config: &str) {
-        std::fs::write(self.config_path(), config).unwrap();
-    }
-
-    async fn start(&self, scheduling: bool) -> EngineHandle {
-        let config = Config::load(&self.config_path()).unwrap();
-        assert!(config.is_valid(), "{}", config.render_problems());
-        let options = EngineOptions {
-            clock: Arc::new(SystemClock),
-            vault: None,
-            read_only: false,
-            scheduling,
-        };
-        patchbay::engine::start(config, Arc::clone(&self.store), options)
-            .await
-            .unwrap()
-            .0
-    }
-
-    fn runs(&self, name: &str) -> Vec<RunRecord> {
-        self.store.runs(Some(name), 1000).unwrap()
-    }
-}
-
-/// Waits (up to 20 s) for a finished run matching `want`.
-async fn finished(
-    events: &mut broadcast::Receiver<EngineEvent>,
-    want: impl Fn(&RunRecord) -> bool,
-) -> Arc<RunRecord> {
-    let wait = async {
-        loop {
-            match events.recv().await {
-                Ok(EngineEvent::RunFinished(run)) if want(&run) => return run,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => panic!("engine stopped"),
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .expect("run finished in time")
-}
 
 fn source(name: &str, url: &str, extra: &str) -> String {
     format!(
@@ -518,15 +457,13 @@ async fn read_only_handles_refuse_every_action() {
         "every = \"1h\"",
     ));
     let config = Config::load(&harness.config_path()).unwrap();
-    let options = EngineOptions {
-        clock: Arc::new(SystemClock),
-        vault: None,
-        read_only: true,
-        scheduling: true,
-    };
-    let (engine, _) = patchbay::engine::start(config, Arc::clone(&harness.store), options)
-        .await
-        .unwrap();
+    let (engine, _) = patchbay::engine::start(
+        config,
+        Arc::clone(&harness.store),
+        harness.options(true, true),
+    )
+    .await
+    .unwrap();
     use patchbay::engine::CommandError::ReadOnly;
     assert_eq!(engine.run_now("items").await, Err(ReadOnly));
     assert_eq!(engine.pause("items").await, Err(ReadOnly));

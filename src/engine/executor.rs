@@ -126,6 +126,10 @@ pub async fn execute(
             progress,
         })
         .await;
+    // A run is finished once it is durable: whoever hears of it (the next run reading
+    // the record hashes, the console, `patchbay run`) sees it in the store. Flushes of
+    // concurrent runs are answered by the same commit, so this stays group commit.
+    writer.flush().await;
     (record, cursor)
 }
 

@@ -1,0 +1,236 @@
+//! OAuth2 for integrations: tokens cached, refreshed before expiry and after a 401,
+//! rotated refresh tokens kept, and the device flow.
+
+mod common;
+
+use std::time::Duration;
+
+use common::harness::{Harness, run_once};
+use patchbay::connectors::oauth;
+use patchbay::run::{ErrorClass, RunStatus};
+use patchbay::sandbox::{Sandbox, credentials};
+use secrecy::ExposeSecret;
+use wiremock::matchers::{body_string_contains, header, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client_credentials(name: &str, base: &str) -> String {
+    format!(
+        "[[integration]]\nname = \"{name}\"\nkind = \"http\"\nevery = \"1h\"\n\
+         [integration.auth]\ntype = \"oauth2_client_credentials\"\ntoken_url = \"{base}/token\"\nclient_id = \"patchbay\"\nclient_secret = \"secret:client_secret\"\nscopes = [\"read\"]\n\
+         [integration.request]\nurl = \"{base}/data\"\n[integration.records]\npath = \"$.data[*]\"\n"
+    )
+}
+
+async fn token_server(expires_in: u64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path("/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("client_secret=client-secret-xyz"))
+        .and(body_string_contains("scope=read"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "access-token-1", "token_type": "Bearer", "expires_in": expires_in
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn token_calls(requests: &[wiremock::Request]) -> usize {
+    requests.iter().filter(|r| r.url.path() == "/token").count()
+}
+
+#[tokio::test]
+async fn client_credentials_are_exchanged_once_and_the_token_is_cached() {
+    let server = token_server(3600).await;
+    Mock::given(path("/data"))
+        .and(header("authorization", "Bearer access-token-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [{"id": 1}]})),
+        )
+        .mount(&server)
+        .await;
+    let harness = Harness::new(&client_credentials("cc", &server.uri()));
+    harness.set_secret("client_secret", "client-secret-xyz");
+    let engine = harness.start(false).await;
+    assert_eq!(run_once(&engine, "cc").await.status, RunStatus::Success);
+    assert_eq!(run_once(&engine, "cc").await.status, RunStatus::Success);
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        token_calls(&server.received_requests().await.unwrap()),
+        1,
+        "the second run used the cached token"
+    );
+    // The token is cached encrypted in the vault, for the next start.
+    let cached = harness.vault.get(&oauth::access_secret("cc")).unwrap();
+    assert!(cached.expose_secret().contains("access-token-1"));
+    let secret_actions: Vec<_> = harness
+        .store
+        .audit(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .filter(|a| a.starts_with("secret."))
+        .collect();
+    assert_eq!(
+        secret_actions,
+        ["secret.set"],
+        "only the operator's own set; token caching is not audited"
+    );
+}
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_refreshed_before_use() {
+    let server = token_server(1).await;
+    Mock::given(path("/data"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": []})))
+        .mount(&server)
+        .await;
+    let harness = Harness::new(&client_credentials("cc", &server.uri()));
+    harness.set_secret("client_secret", "client-secret-xyz");
+    let engine = harness.start(false).await;
+    run_once(&engine, "cc").await;
+    run_once(&engine, "cc").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(token_calls(&server.received_requests().await.unwrap()), 2);
+}
+
+#[tokio::test]
+async fn a_refused_token_is_replaced_once_before_the_run_fails_as_auth() {
+    let server = token_server(3600).await;
+    Mock::given(path("/data"))
+        .respond_with(ResponseTemplate::new(401))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/data"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [{"id": 1}]})),
+        )
+        .mount(&server)
+        .await;
+    let harness = Harness::new(&client_credentials("cc", &server.uri()));
+    harness.set_secret("client_secret", "client-secret-xyz");
+    let engine = harness.start(false).await;
+    let recovered = run_once(&engine, "cc").await;
+    assert_eq!(recovered.status, RunStatus::Success, "{recovered:?}");
+    assert_eq!(
+        token_calls(&server.received_requests().await.unwrap()),
+        2,
+        "a new token after the 401"
+    );
+    engine.shutdown(Duration::ZERO).await;
+
+    let refusing = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&refusing)
+        .await;
+    let harness = Harness::new(&client_credentials("cc", &refusing.uri()));
+    harness.set_secret("client_secret", "client-secret-xyz");
+    let engine = harness.start(false).await;
+    let failed = run_once(&engine, "cc").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        (failed.status, failed.error_class),
+        (RunStatus::Failed, Some(ErrorClass::Auth))
+    );
+    assert!(
+        failed
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("client id, secret"),
+        "{:?}",
+        failed.hint
+    );
+}
+
+fn sandbox_oauth(name: &str, base: &str, auth: &str) -> String {
+    format!(
+        "[[integration]]\nname = \"{name}\"\nkind = \"http\"\nevery = \"1h\"\n[integration.auth]\n{auth}\n\
+         [integration.request]\nurl = \"{base}/api/secure\"\n[integration.records]\npath = \"$.data[*]\"\n"
+    )
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_is_kept_in_the_vault() {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let base = sandbox.url();
+    let auth = format!(
+        "type = \"oauth2_refresh_token\"\ntoken_url = \"{base}/oauth/token\"\nclient_id = \"{}\"\nrefresh_token = \"secret:crm_refresh\"",
+        credentials::CLIENT_ID
+    );
+    let harness = Harness::new(&sandbox_oauth("crm", &base, &auth));
+    harness.set_secret("crm_refresh", credentials::INITIAL_REFRESH_TOKEN);
+    let engine = harness.start(false).await;
+    assert_eq!(run_once(&engine, "crm").await.status, RunStatus::Success);
+    engine.shutdown(Duration::ZERO).await;
+    let rotated = harness.vault.get("crm_refresh").unwrap();
+    assert_ne!(
+        rotated.expose_secret(),
+        credentials::INITIAL_REFRESH_TOKEN,
+        "the new refresh token replaced the spent one"
+    );
+
+    // A fresh engine without a cached access token must refresh with the rotated token
+    // (the sandbox refuses the spent initial one).
+    harness.vault.forget(&oauth::access_secret("crm")).unwrap();
+    let engine = harness.start(false).await;
+    let run = run_once(&engine, "crm").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(run.status, RunStatus::Success, "{run:?}");
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn the_device_flow_stores_tokens_that_runs_then_use() {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let base = sandbox.url();
+    let auth = format!(
+        "type = \"oauth2_device\"\ndevice_authorization_url = \"{base}/oauth/device\"\ntoken_url = \"{base}/oauth/token\"\nclient_id = \"{}\"",
+        credentials::CLIENT_ID
+    );
+    let harness = Harness::new(&sandbox_oauth("device", &base, &auth));
+    let engine = harness.start(false).await;
+    let before = run_once(&engine, "device").await;
+    assert_eq!(
+        (before.status, before.error_class),
+        (RunStatus::Failed, Some(ErrorClass::Auth))
+    );
+    assert!(
+        before
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("patchbay auth device")
+    );
+    engine.shutdown(Duration::ZERO).await;
+
+    let config = patchbay::config::Config::load(&harness.config_path()).unwrap();
+    let integration = config.integration("device").unwrap();
+    patchbay::engine::http::install_tls_provider();
+    let client = reqwest::Client::new();
+    let code = oauth::start_device_flow(&client, &integration.auth)
+        .await
+        .unwrap();
+    assert!(code.user_code.starts_with("PBAY-"));
+    oauth::finish_device_flow(&client, &integration.auth, "device", &code, &harness.vault)
+        .await
+        .unwrap();
+    assert!(
+        harness
+            .vault
+            .contains(&oauth::refresh_secret("device"))
+            .unwrap()
+    );
+
+    let engine = harness.start(false).await;
+    let after = run_once(&engine, "device").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        (after.status, after.records_in),
+        (RunStatus::Success, 20),
+        "{after:?}"
+    );
+    sandbox.stop().await;
+}
