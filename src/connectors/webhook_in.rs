@@ -265,3 +265,33 @@ async fn receive(
     let _ = listener.arrived.send(name.to_owned());
     (StatusCode::ACCEPTED, "accepted").into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verify(kind: VerifyKind) -> Verify {
+        Verify {
+            kind,
+            header: "X-Sig".to_owned(),
+            secret: Credential::parse("key"),
+        }
+    }
+
+    #[test]
+    fn both_signature_forms_verify_and_reject_tampering() {
+        let body = br#"{"a":1}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
+        mac.update(body);
+        let hex = hex::encode(mac.finalize().into_bytes());
+        let github = verify(VerifyKind::HmacSha256);
+        assert!(github.check(b"key", &format!("sha256={hex}"), body));
+        assert!(github.check(b"key", &hex, body), "the prefix is optional");
+        assert!(!github.check(b"key", &format!("sha256={hex}"), b"{}"));
+        assert!(!github.check(b"key", "sha256=zz", body));
+        let own = verify(VerifyKind::Patchbay);
+        let header = super::super::webhook::signature(b"key", 1_700_000_000, body);
+        assert!(own.check(b"key", &header, body));
+        assert!(!own.check(b"other", &header, body));
+    }
+}

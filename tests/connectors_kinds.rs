@@ -1,0 +1,251 @@
+//! graphql, feed, the outputs (webhook, slack, discord) and webhook_in.
+
+mod common;
+
+use std::time::Duration;
+
+use common::harness::{Harness, run_once};
+
+use patchbay::run::{ErrorClass, RunStatus};
+use patchbay::sandbox::{Sandbox, credentials};
+
+#[tokio::test]
+async fn graphql_paginates_by_page_info_and_reports_errors() {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let base = sandbox.url();
+    let config = format!(
+        "[[integration]]\nname = \"repos\"\nkind = \"graphql\"\nevery = \"1h\"\nurl = \"{base}/graphql\"\n\
+         query = \"query($first: Int, $after: String) {{ repositories(first: $first, after: $after) {{ nodes {{ id name }} pageInfo {{ endCursor hasNextPage }} }} }}\"\n\
+         variables = {{ first = 50 }}\n[integration.records]\npath = \"$.data.repositories.nodes[*]\"\nprimary_key = \"id\"\n\
+         [integration.paginate]\npage_info_path = \"$.data.repositories.pageInfo\"\n\
+         [[integration]]\nname = \"broken\"\nkind = \"graphql\"\nevery = \"1h\"\nurl = \"{base}/graphql\"\nquery = \"{{ brokenField }}\"\n\
+         [integration.records]\npath = \"$.data.items[*]\"\n"
+    );
+    let harness = Harness::new(&config);
+    let engine = harness.start(false).await;
+    let repos = run_once(&engine, "repos").await;
+    assert_eq!(
+        (repos.status, repos.records_in, repos.requests),
+        (RunStatus::Success, 240, 5)
+    );
+    let broken = run_once(&engine, "broken").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        (broken.status, broken.error_class),
+        (RunStatus::Failed, Some(ErrorClass::Client))
+    );
+    assert!(
+        broken
+            .error_message
+            .as_deref()
+            .unwrap()
+            .contains("Cannot query field \"brokenField\"")
+    );
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn feeds_pass_on_only_new_items() {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let base = sandbox.url();
+    let config = format!(
+        "[[integration]]\nname = \"releases\"\nkind = \"feed\"\nevery = \"1h\"\nurl = \"{base}/feed.xml\"\n\
+         [[integration]]\nname = \"incidents\"\nkind = \"feed\"\nevery = \"1h\"\nurl = \"{base}/atom.xml\"\n"
+    );
+    let harness = Harness::new(&config);
+    let engine = harness.start(false).await;
+    for name in ["releases", "incidents"] {
+        let first = run_once(&engine, name).await;
+        assert_eq!(
+            (first.status, first.records_in, first.records_new),
+            (RunStatus::Success, 20, 20),
+            "{name}"
+        );
+        let second = run_once(&engine, name).await;
+        assert_eq!(
+            (second.records_new, second.records_unchanged),
+            (0, 20),
+            "{name}"
+        );
+    }
+    engine.shutdown(Duration::ZERO).await;
+    sandbox.stop().await;
+}
+
+fn source_with_outputs(base: &str, outputs: &str) -> String {
+    format!(
+        "[[integration]]\nname = \"events\"\nkind = \"http\"\nevery = \"1h\"\noutputs = [{outputs}]\n\
+         [integration.request]\nurl = \"{base}/api/events\"\nquery = {{ page = \"3\" }}\n[integration.records]\npath = \"$[0:5]\"\nprimary_key = \"id\"\n"
+    )
+}
+
+#[tokio::test]
+async fn outputs_batch_sign_and_template_their_deliveries() {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let base = sandbox.url();
+    let config = source_with_outputs(&base, "\"hook\", \"team-slack\", \"team-discord\"")
+        + &format!(
+            "[[integration]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{base}/sink/webhook\"\nsigning_secret = \"secret:hook_key\"\nbatch_size = 2\n\
+             [[integration]]\nname = \"team-slack\"\nkind = \"slack\"\nurl = \"secret:slack_url\"\ntemplate = \"{{{{ count }}}} events from {{{{ source }}}}: {{{{ records | map(attribute='id') | join(', ') }}}}\"\n\
+             [[integration]]\nname = \"team-discord\"\nkind = \"discord\"\nurl = \"secret:discord_url\"\nbatch_size = 1\nretry = {{ max_attempts = 3, base_delay = \"10ms\", max_delay = \"2s\" }}\n"
+        );
+    let harness = Harness::new(&config);
+    harness.set_secret("hook_key", credentials::WEBHOOK_SIGNING_KEY);
+    harness.set_secret("slack_url", &format!("{base}/sink/slack"));
+    harness.set_secret("discord_url", &format!("{base}/sink/discord"));
+    let engine = harness.start(false).await;
+    let run = run_once(&engine, "events").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(run.status, RunStatus::Success, "{run:?}");
+    assert_eq!(run.records_delivered, 15, "5 records to each of 3 outputs");
+    let stats = sandbox.state.sink_stats();
+    assert_eq!(
+        (
+            stats.webhook_deliveries,
+            stats.webhook_records,
+            stats.webhook_rejected
+        ),
+        (3, 5, 0),
+        "batches of 2, every signature valid"
+    );
+    assert_eq!(stats.slack_messages, 1);
+    assert_eq!(
+        stats.last_slack_text.as_deref(),
+        Some("5 events from events: evt_00201, evt_00202, evt_00203, evt_00204, evt_00205")
+    );
+    assert_eq!(stats.discord_messages, 5, "one message per record");
+    assert!(
+        stats.discord_rate_limited >= 1,
+        "Discord's 429 was met and waited out"
+    );
+    let discord = run
+        .deliveries
+        .iter()
+        .find(|d| d.output == "team-discord")
+        .unwrap();
+    assert!(discord.ok && discord.attempts > 1, "{discord:?}");
+    sandbox.stop().await;
+}
+
+fn inbound(listen: &str, output_path: &std::path::Path) -> String {
+    format!(
+        "[settings]\nwebhook_listen = \"{listen}\"\n\
+         [[integration]]\nname = \"github\"\nkind = \"webhook_in\"\npath = \"/hooks/github\"\nmax_body_bytes = 2048\noutputs = [\"archive\"]\n\
+         verify = {{ type = \"hmac_sha256\", header = \"X-Hub-Signature-256\", secret = \"secret:gh_hook\" }}\n\
+         [[integration]]\nname = \"archive\"\nkind = \"file\"\npath = \"{}\"\n",
+        output_path.display()
+    )
+}
+
+fn github_signature(body: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"gh-hook-secret-123").unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn inbound_webhooks_verify_limit_and_deliver() {
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("events.jsonl");
+    let harness = Harness::new(&inbound("127.0.0.1:0", &file));
+    harness.set_secret("gh_hook", "gh-hook-secret-123");
+    let engine = harness.start(true).await;
+    let mut events = engine.subscribe();
+    let addr = engine
+        .snapshot()
+        .await
+        .unwrap()
+        .webhook_listen
+        .expect("listening");
+    let url = format!("http://{addr}/hooks/github");
+    patchbay::engine::http::install_tls_provider();
+    let client = reqwest::Client::new();
+
+    let body = br#"{"action":"opened","number":42}"#;
+    let good = client
+        .post(&url)
+        .header("X-Hub-Signature-256", github_signature(body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.status(), 202);
+    let run = common::harness::finished(&mut events, |r| r.integration == "github").await;
+    assert_eq!(
+        (run.status, run.records_in, run.records_delivered),
+        (RunStatus::Success, 1, 1),
+        "{run:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap().trim(),
+        r#"{"action":"opened","number":42}"#
+    );
+
+    let bad = client
+        .post(&url)
+        .header("X-Hub-Signature-256", github_signature(b"other"))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let unsigned = client.post(&url).body(body.to_vec()).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let big = vec![b'x'; 4096];
+    let oversize = client
+        .post(&url)
+        .header("X-Hub-Signature-256", github_signature(&big))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversize.status(), 413);
+    let elsewhere = client
+        .post(format!("http://{addr}/hooks/nope"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 404);
+    engine.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(
+        harness.runs("github").len(),
+        1,
+        "refused events are never processed"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
+}
+
+#[tokio::test]
+async fn an_inbound_event_is_stored_before_the_sender_hears_yes() {
+    // The output cannot accept anything, so the event must stay in the store.
+    let harness = Harness::new(&inbound(
+        "127.0.0.1:0",
+        std::path::Path::new("/proc/patchbay-cannot-write-here/x.jsonl"),
+    ));
+    harness.set_secret("gh_hook", "gh-hook-secret-123");
+    let engine = harness.start(true).await;
+    let mut events = engine.subscribe();
+    let addr = engine.snapshot().await.unwrap().webhook_listen.unwrap();
+    patchbay::engine::http::install_tls_provider();
+    let body = br#"{"id":"evt-1"}"#;
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/hooks/github"))
+        .header("X-Hub-Signature-256", github_signature(body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let pending = harness.store.inbox("github", 10).unwrap();
+    assert_eq!(pending.len(), 1, "committed before the 202");
+    let run = common::harness::finished(&mut events, |r| r.integration == "github").await;
+    assert_eq!(run.status, RunStatus::Failed);
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        harness.store.inbox("github", 10).unwrap().len(),
+        1,
+        "kept for a later run, not lost"
+    );
+}
