@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{BoxFuture, Fetch, Source, auth};
+use super::{BoxFuture, Fetch, Pages, Source, auth};
 use crate::config::credential::Credential;
 use crate::config::url::ConfigUrl;
 use crate::engine::classify::Failure;
@@ -77,12 +77,16 @@ impl Source for FeedSource {
         Some("id")
     }
 
-    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>> {
+    fn fetch<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        pages: Pages,
+    ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
             let records = self.items(ctx).await?;
             ctx.log(format!("the feed has {} items", records.len()));
+            pages.send(records).await;
             Ok(Fetch {
-                records,
                 pages: 1,
                 ..Fetch::default()
             })

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{BoxFuture, Fetch, Source, auth};
+use super::{BoxFuture, Fetch, Pages, Source, auth};
 use crate::config::credential::Credential;
 use crate::config::jsonpath::JsonPathExpr;
 use crate::config::url::ConfigUrl;
@@ -166,11 +166,16 @@ impl Source for GraphqlSource {
         self.settings.records.primary_key.as_deref()
     }
 
-    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>> {
+    fn fetch<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        pages: Pages,
+    ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
             let max_pages = self.settings.paginate.as_ref().map_or(1, |p| p.max_pages);
             let mut fetch = Fetch::default();
             let mut cursor: Option<String> = None;
+            let mut records_total = 0usize;
             loop {
                 let (records, next, errors) = match self.page(ctx, cursor.as_deref()).await {
                     Ok(page) => page,
@@ -181,14 +186,17 @@ impl Source for GraphqlSource {
                     Err(failure) => return Err(failure),
                 };
                 fetch.pages += 1;
-                let got_records = !records.is_empty();
-                fetch.records.extend(records);
+                records_total += records.len();
                 if !errors.is_empty() {
                     // Data with errors is a partial answer; errors alone fail the run.
-                    if fetch.records.is_empty() && !got_records {
+                    if records_total == 0 {
                         return Err(graphql_failure(&errors));
                     }
+                    pages.send(records).await;
                     fetch.partial = Some(graphql_failure(&errors));
+                    break;
+                }
+                if !pages.send(records).await {
                     break;
                 }
                 match next {
@@ -209,8 +217,7 @@ impl Source for GraphqlSource {
                 }
             }
             ctx.log(format!(
-                "fetched {} records in {} pages",
-                fetch.records.len(),
+                "fetched {records_total} records in {} pages",
                 fetch.pages
             ));
             Ok(fetch)

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{BoxFuture, Fetch, Source, auth};
+use super::{BoxFuture, Fetch, Pages, Source, auth};
 use crate::config::credential::Credential;
 use crate::config::jsonpath::JsonPathExpr;
 use crate::config::url::ConfigUrl;
@@ -350,13 +350,19 @@ impl Source for HttpSource {
         self.settings.records.primary_key.as_deref()
     }
 
-    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>> {
+    fn fetch<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        pages: Pages,
+    ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
             let max_pages = self.settings.paginate.max_pages();
             let mut fetch = Fetch::default();
             let mut page = self.first_page();
             let mut seen_cursors = HashSet::new();
             let mut previous_page = None;
+            let mut records_total = 0usize;
+            fetch.cursor = ctx.cursor.clone();
             loop {
                 let (fetched, doc, records) = match self.page(ctx, &page).await {
                     Ok(page) => page,
@@ -389,8 +395,12 @@ impl Source for HttpSource {
                     break;
                 }
                 previous_page = Some(body_hash);
-                fetch.records.extend(records);
                 if count == 0 {
+                    break;
+                }
+                records_total += count;
+                fetch.cursor = self.cursor_of(&records, fetch.cursor.as_deref());
+                if !pages.send(records).await {
                     break;
                 }
                 let Some(next) = self.next_page(&page, &fetched, &doc, count) else {
@@ -417,10 +427,8 @@ impl Source for HttpSource {
                 }
                 page = next;
             }
-            fetch.cursor = self.cursor_of(&fetch.records, ctx.cursor.as_deref());
             ctx.log(format!(
-                "fetched {} records in {} pages",
-                fetch.records.len(),
+                "fetched {records_total} records in {} pages",
                 fetch.pages
             ));
             Ok(fetch)

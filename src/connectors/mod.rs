@@ -25,10 +25,27 @@ use crate::engine::context::RunContext;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What a source produced in one run.
+/// Where a source sends each page of records as soon as it has it, so the run can
+/// process one page while the next is fetched, and memory holds a few pages, not a run.
+pub struct Pages {
+    tx: tokio::sync::mpsc::Sender<Vec<serde_json::Value>>,
+}
+
+impl Pages {
+    pub fn new(tx: tokio::sync::mpsc::Sender<Vec<serde_json::Value>>) -> Self {
+        Self { tx }
+    }
+
+    /// Hands a page on. `false` means the run stopped taking pages (an output failed):
+    /// the source should stop fetching.
+    pub async fn send(&self, records: Vec<serde_json::Value>) -> bool {
+        records.is_empty() || self.tx.send(records).await.is_ok()
+    }
+}
+
+/// How a source's fetching went; the records themselves went through [`Pages`].
 #[derive(Debug, Default)]
 pub struct Fetch {
-    pub records: Vec<serde_json::Value>,
     /// The incremental cursor these records earn, stored only if every output accepts them.
     pub cursor: Option<String>,
     /// Set when some pages were fetched and a later one failed: the run is `partial`.
@@ -69,7 +86,13 @@ impl TestReport {
 
 /// A kind that produces records.
 pub trait Source: Send + Sync {
-    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>>;
+    /// Fetches every page, sending each to `pages`. `Err` only when nothing was fetched;
+    /// a failure after some pages is `Fetch::partial`.
+    fn fetch<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        pages: Pages,
+    ) -> BoxFuture<'a, Result<Fetch, Failure>>;
     /// The field that identifies a record, for change detection.
     fn primary_key(&self) -> Option<&str>;
     /// A cheap check that the source answers: its first page, nothing delivered.

@@ -21,7 +21,7 @@ use sha2::Sha256;
 use tokio::sync::mpsc;
 use ulid::Ulid;
 
-use super::{BoxFuture, Fetch, Source};
+use super::{BoxFuture, Fetch, Pages, Source};
 use crate::config::credential::Credential;
 use crate::engine::classify::Failure;
 use crate::engine::context::{RunContext, Services};
@@ -99,7 +99,11 @@ impl Source for WebhookInSource {
         self.settings.primary_key.as_deref()
     }
 
-    fn fetch<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<Fetch, Failure>> {
+    fn fetch<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        pages: Pages,
+    ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
             let store = Arc::clone(&ctx.services.store);
             let name = ctx.integration.name.clone();
@@ -115,13 +119,13 @@ impl Source for WebhookInSource {
                 pages: 1,
                 ..Fetch::default()
             };
+            let mut records = Vec::with_capacity(events.len());
             for (id, body) in events {
                 fetch.consumed.push(id);
-                fetch
-                    .records
-                    .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                records.push(serde_json::from_slice(&body).unwrap_or(Value::Null));
             }
-            ctx.log(format!("{} inbound events to process", fetch.records.len()));
+            ctx.log(format!("{} inbound events to process", records.len()));
+            pages.send(records).await;
             Ok(fetch)
         })
     }

@@ -1,10 +1,14 @@
-//! One run, start to finish: fetch from the source, hand the records to every output,
-//! decide the status, and write the run (with the cursor it earned) to the store.
+//! One run, start to finish: the source fetches pages while the run transforms,
+//! classifies and delivers the page before; then the status is decided and the run is
+//! written to the store with what it earned (cursor, record hashes, consumed events),
+//! which is kept only when every output accepted every page.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
+use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
@@ -14,11 +18,14 @@ use super::counters::RunCounters;
 use super::limits::RateLimiter;
 use super::writer::Writer;
 use crate::config::Integration;
-use crate::connectors::{Fetch, Output, Source};
-use crate::pipeline::dedupe::{Classified, classify};
-use crate::pipeline::record_key;
+use crate::connectors::{Fetch, Output, Pages, Source};
+use crate::pipeline::dedupe::ChangeDetector;
 use crate::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
 use crate::store::{Cursor, Progress, WriteOp};
+
+/// Pages in flight between the source and the outputs: enough to overlap fetching
+/// with processing, few enough that memory holds pages, not runs.
+const PAGES_IN_FLIGHT: usize = 2;
 
 /// Why a run was cancelled: by an operator (`cancelled`) or by shutdown (`interrupted`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,21 +74,25 @@ pub struct Plan {
 }
 
 enum Outcome {
-    Fetched {
-        fetch: Fetch,
-        records_in: u64,
-        processed: Processed,
-        deliveries: Vec<(Delivery, Option<Failure>)>,
-    },
+    Fetched { fetch: Fetch, tally: Tally },
     SourceFailed(Failure),
     TimedOut,
     Cancelled(CancelReason),
 }
 
-/// The records after the pipeline.
-struct Processed {
-    classified: Classified,
+/// What one output did during a run.
+struct OutputTally {
+    ctx: RunContext,
+    records: u64,
+    failure: Option<Failure>,
+}
+
+/// What a run's pages came to, page after page.
+struct Tally {
+    records_in: u64,
     failed_transforms: usize,
+    detector: ChangeDetector,
+    outputs: Vec<OutputTally>,
 }
 
 /// Runs `plan` and returns the finished record and the cursor it stored, if any.
@@ -139,116 +150,167 @@ async fn pipeline(
     services: &Arc<Services>,
     cancel: &Cancel,
 ) -> Outcome {
-    let mut fetch = match plan.source.fetch(ctx).await {
-        Ok(fetch) => fetch,
-        Err(failure) => return Outcome::SourceFailed(failure),
-    };
-    let records = std::mem::take(&mut fetch.records);
-    let records_in = records.len() as u64;
-    let processed = match process(ctx, plan, services, records).await {
-        Ok(processed) => processed,
-        Err(failure) => return Outcome::SourceFailed(failure),
-    };
-    let mut deliveries = Vec::with_capacity(plan.outputs.len());
-    for output in &plan.outputs {
-        deliveries
-            .push(deliver(ctx, output, &processed.classified.deliver, services, cancel).await);
-    }
-    Outcome::Fetched {
-        fetch,
-        records_in,
-        processed,
-        deliveries,
-    }
-}
-
-/// Transforms, then change detection against the hashes in the store.
-async fn process(
-    ctx: &RunContext,
-    plan: &Plan,
-    services: &Arc<Services>,
-    records: Vec<serde_json::Value>,
-) -> Result<Processed, Failure> {
-    let pipeline = &plan.integration.pipeline;
-    let key_field = plan.source.primary_key().map(str::to_owned);
-    let transformed = pipeline.transform(records, key_field.as_deref());
-    if transformed.dropped > 0 {
-        ctx.log(format!(
-            "{} records dropped by drop_if/keep_if",
-            transformed.dropped
-        ));
-    }
-    for failure in &transformed.failed {
-        ctx.log(format!(
-            "record {} failed a transform: {}",
-            failure.key, failure.reason
-        ));
-    }
-    let keys: Vec<String> = transformed
-        .records
+    let (tx, rx) = mpsc::channel(PAGES_IN_FLIGHT);
+    let outputs = plan
+        .outputs
         .iter()
-        .filter_map(|r| record_key(r, key_field.as_deref()))
+        .map(|output| OutputTally {
+            // Each output runs under its own policies (retries, rate limit).
+            ctx: RunContext::new(
+                Arc::clone(&output.integration),
+                ctx.run_id,
+                Arc::clone(services),
+                output.limiter.clone(),
+                None,
+                cancel.token(),
+            ),
+            records: 0,
+            failure: None,
+        })
         .collect();
-    let known = if keys.is_empty() {
-        HashMap::new()
-    } else {
-        let store = Arc::clone(&services.store);
-        let name = plan.integration.name.clone();
-        tokio::task::spawn_blocking(move || store.record_hashes(&name, &keys))
-            .await
-            .map_err(|e| {
-                Failure::config(format!("reading record hashes failed: {e}"), "see the logs")
-            })?
-            .map_err(|e| {
-                Failure::config(format!("reading record hashes failed: {e}"), "see the logs")
-            })?
+    let mut tally = Tally {
+        records_in: 0,
+        failed_transforms: 0,
+        detector: ChangeDetector::new(
+            plan.source.primary_key().map(str::to_owned),
+            plan.integration.pipeline.deliver,
+        ),
+        outputs,
     };
-    let classified = classify(
-        transformed.records,
-        key_field.as_deref(),
-        &known,
-        pipeline.deliver,
+    let (fetched, ()) = tokio::join!(
+        plan.source.fetch(ctx, Pages::new(tx)),
+        tally.consume(rx, ctx, plan, services)
     );
-    ctx.log(format!(
-        "{} new, {} changed, {} unchanged",
-        classified.new, classified.changed, classified.unchanged
-    ));
-    Ok(Processed {
-        classified,
-        failed_transforms: transformed.failed.len(),
-    })
+    match fetched {
+        Ok(fetch) => Outcome::Fetched { fetch, tally },
+        Err(failure) => Outcome::SourceFailed(failure),
+    }
 }
 
-async fn deliver(
-    source: &RunContext,
-    plan: &OutputPlan,
-    records: &[serde_json::Value],
-    services: &Arc<Services>,
-    cancel: &Cancel,
-) -> (Delivery, Option<Failure>) {
-    let name = plan.integration.name.clone();
-    if records.is_empty() {
-        let delivery = Delivery {
-            output: name,
-            ok: true,
-            records: 0,
-            attempts: 0,
-            error: None,
-        };
-        return (delivery, None);
+impl Tally {
+    /// Takes pages until the source is done, or until an output fails: returning then
+    /// drops the receiver, which tells the source to stop.
+    async fn consume(
+        &mut self,
+        mut pages: mpsc::Receiver<Vec<Value>>,
+        ctx: &RunContext,
+        plan: &Plan,
+        services: &Arc<Services>,
+    ) {
+        let pipeline = &plan.integration.pipeline;
+        while let Some(page) = pages.recv().await {
+            self.records_in += page.len() as u64;
+            let transformed = pipeline.transform(page, plan.source.primary_key());
+            if transformed.dropped > 0 {
+                ctx.log(format!(
+                    "{} records dropped by drop_if/keep_if",
+                    transformed.dropped
+                ));
+            }
+            for failure in &transformed.failed {
+                ctx.log(format!(
+                    "record {} failed a transform: {}",
+                    failure.key, failure.reason
+                ));
+            }
+            self.failed_transforms += transformed.failed.len();
+            let keys = self.detector.keys_to_look_up(&transformed.records);
+            let known = match stored_hashes(services, &plan.integration.name, keys).await {
+                Ok(known) => known,
+                Err(failure) => {
+                    for output in &mut self.outputs {
+                        output.failure.get_or_insert_with(|| failure.clone());
+                    }
+                    return;
+                }
+            };
+            let deliver = self.detector.page(transformed.records, &known);
+            if deliver.is_empty() {
+                continue;
+            }
+            for (output, tally) in plan.outputs.iter().zip(&mut self.outputs) {
+                match deliver_page(&tally.ctx, output, &plan.integration.name, &deliver).await {
+                    Ok(()) => tally.records += deliver.len() as u64,
+                    Err(failure) => {
+                        tally.failure = Some(failure);
+                        return;
+                    }
+                }
+            }
+        }
     }
-    // The output runs under its own policies (retries, rate limit, timeout).
-    let ctx = RunContext::new(
-        Arc::clone(&plan.integration),
-        source.run_id,
-        Arc::clone(services),
-        plan.limiter.clone(),
-        None,
-        cancel.token(),
-    );
-    let result = match tokio::time::timeout(
+
+    /// Each output's result; its log lines and request counts join the run's.
+    fn deliveries(&self, ctx: &RunContext) -> Vec<(Delivery, Option<Failure>)> {
+        self.outputs
+            .iter()
+            .map(|output| {
+                let name = &output.ctx.integration.name;
+                for line in output.ctx.take_log() {
+                    let line = line.split_once(' ').map_or(line.as_str(), |(_, rest)| rest);
+                    ctx.log(format!("{name}: {line}"));
+                }
+                let counters = &output.ctx.counters;
+                ctx.counters
+                    .requests
+                    .fetch_add(RunCounters::get(&counters.requests), Ordering::Relaxed);
+                ctx.counters
+                    .retries
+                    .fetch_add(RunCounters::get(&counters.retries), Ordering::Relaxed);
+                ctx.counters
+                    .bytes
+                    .fetch_add(counters.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+                match &output.failure {
+                    Some(failure) => {
+                        ctx.log(format!("delivery to {name} failed: {}", failure.message))
+                    }
+                    None if output.records > 0 => {
+                        ctx.log(format!("delivered {} records to {name}", output.records))
+                    }
+                    None => {}
+                }
+                let delivery = Delivery {
+                    output: name.clone(),
+                    ok: output.failure.is_none(),
+                    records: output.records,
+                    attempts: 1 + RunCounters::get(&counters.retries),
+                    error: output.failure.as_ref().map(|f| f.message.clone()),
+                };
+                (delivery, output.failure.clone())
+            })
+            .collect()
+    }
+}
+
+/// The stored content hashes for `keys`, read off the async runtime.
+async fn stored_hashes(
+    services: &Arc<Services>,
+    integration: &str,
+    keys: Vec<String>,
+) -> Result<HashMap<String, u64>, Failure> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let store = Arc::clone(&services.store);
+    let name = integration.to_owned();
+    let failure =
+        |e: String| Failure::config(format!("reading record hashes failed: {e}"), "see the logs");
+    tokio::task::spawn_blocking(move || store.record_hashes(&name, &keys))
+        .await
+        .map_err(|e| failure(e.to_string()))?
+        .map_err(|e| failure(e.to_string()))
+}
+
+async fn deliver_page(
+    ctx: &RunContext,
+    plan: &OutputPlan,
+    from: &str,
+    records: &[Value],
+) -> Result<(), Failure> {
+    let name = &plan.integration.name;
+    match tokio::time::timeout(
         plan.integration.timeout,
-        plan.output.deliver(&ctx, &source.integration.name, records),
+        plan.output.deliver(ctx, from, records),
     )
     .await
     {
@@ -258,48 +320,6 @@ async fn deliver(
             format!("delivery to `{name}` exceeded its timeout"),
             format!("raise `timeout` of `{name}`"),
         )),
-    };
-    for line in ctx.take_log() {
-        source.log(format!(
-            "{name}: {}",
-            line.split_once(' ').map_or(line.as_str(), |(_, rest)| rest)
-        ));
-    }
-    let counters = &source.counters;
-    counters
-        .requests
-        .fetch_add(RunCounters::get(&ctx.counters.requests), Ordering::Relaxed);
-    counters
-        .retries
-        .fetch_add(RunCounters::get(&ctx.counters.retries), Ordering::Relaxed);
-    counters.bytes.fetch_add(
-        ctx.counters.bytes.load(Ordering::Relaxed),
-        Ordering::Relaxed,
-    );
-    let attempts = 1 + RunCounters::get(&ctx.counters.retries);
-    match result {
-        Ok(()) => {
-            source.log(format!("delivered {} records to {name}", records.len()));
-            let delivery = Delivery {
-                output: name,
-                ok: true,
-                records: records.len() as u64,
-                attempts,
-                error: None,
-            };
-            (delivery, None)
-        }
-        Err(failure) => {
-            source.log(format!("delivery to {name} failed: {}", failure.message));
-            let delivery = Delivery {
-                output: name,
-                ok: false,
-                records: 0,
-                attempts,
-                error: Some(failure.message.clone()),
-            };
-            (delivery, Some(failure))
-        }
     }
 }
 
@@ -312,10 +332,6 @@ fn settle(
     plan: &Plan,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Progress {
-    let counters = &ctx.counters;
-    record.requests = RunCounters::get(&counters.requests);
-    record.attempts = 1 + RunCounters::get(&counters.retries);
-    record.bytes = counters.bytes.load(Ordering::Relaxed);
     let mut earned = Progress::default();
     let (status, failure) = match outcome {
         Outcome::SourceFailed(failure) => (RunStatus::Failed, Some(failure)),
@@ -332,25 +348,30 @@ fn settle(
         }
         Outcome::Cancelled(CancelReason::Operator) => (RunStatus::Cancelled, None),
         Outcome::Cancelled(CancelReason::Shutdown) => (RunStatus::Interrupted, None),
-        Outcome::Fetched {
-            fetch,
-            records_in,
-            processed,
-            deliveries,
-        } => {
-            let classified = processed.classified;
-            record.records_in = records_in;
-            record.records_new = classified.new;
-            record.records_changed = classified.changed;
-            record.records_unchanged = classified.unchanged;
+        Outcome::Fetched { fetch, tally } => {
+            let deliveries = tally.deliveries(ctx);
+            record.records_in = tally.records_in;
+            record.records_new = tally.detector.new;
+            record.records_changed = tally.detector.changed;
+            record.records_unchanged = tally.detector.unchanged;
             record.records_delivered = deliveries.iter().map(|(d, _)| d.records).sum();
-            let to_deliver = classified.deliver.len();
             let failed: Vec<Failure> = deliveries.iter().filter_map(|(_, f)| f.clone()).collect();
+            let nothing_delivered = deliveries.iter().all(|(d, _)| d.records == 0);
             let all_outputs_failed =
-                !deliveries.is_empty() && failed.len() == deliveries.len() && to_deliver > 0;
+                !deliveries.is_empty() && failed.len() == deliveries.len() && nothing_delivered;
             record.deliveries = deliveries.into_iter().map(|(d, _)| d).collect();
+            let transform_failure = (tally.failed_transforms > 0).then(|| {
+                Failure::new(
+                    ErrorClass::Decode,
+                    format!(
+                        "{} records failed a transform (see the run log for their keys)",
+                        tally.failed_transforms
+                    ),
+                    "fix [integration.pipeline] or the records; the other records were processed",
+                )
+            });
             if failed.is_empty() {
-                earned.seen = classified.seen;
+                earned.seen = tally.detector.into_seen();
                 earned.consumed = fetch.consumed;
                 earned.cursor = fetch
                     .cursor
@@ -361,16 +382,6 @@ fn settle(
                         updated_at: now,
                     });
             }
-            let transform_failure = (processed.failed_transforms > 0).then(|| {
-                Failure::new(
-                    ErrorClass::Decode,
-                    format!(
-                        "{} records failed a transform (see the run log for their keys)",
-                        processed.failed_transforms
-                    ),
-                    "fix [integration.pipeline] or the records; the other records were processed",
-                )
-            });
             match (
                 fetch.partial.or(transform_failure),
                 failed.into_iter().next(),
@@ -381,6 +392,10 @@ fn settle(
             }
         }
     };
+    let counters = &ctx.counters;
+    record.requests = RunCounters::get(&counters.requests);
+    record.attempts = 1 + RunCounters::get(&counters.retries);
+    record.bytes = counters.bytes.load(Ordering::Relaxed);
     if let Some(failure) = failure {
         ctx.log(format!("{}: {}", failure.class, failure.message));
         record.error_class = Some(failure.class);

@@ -1,5 +1,6 @@
 //! Change detection: each record's content hash is kept by primary key, so a run knows
 //! which records are new, changed or unchanged, and passes on only what changed.
+//! Pages arrive one at a time; the detector carries what this run has seen across them.
 
 use std::collections::HashMap;
 
@@ -8,63 +9,77 @@ use serde_json::Value;
 use super::{Deliver, record_key};
 use crate::fingerprint::fnv1a;
 
-#[derive(Debug, Default, PartialEq)]
-pub struct Classified {
-    /// What the outputs receive.
-    pub deliver: Vec<Value>,
-    pub new: u64,
-    pub changed: u64,
-    pub unchanged: u64,
-    /// (key, hash) of every keyed record, to store once the outputs accepted them.
-    pub seen: Vec<(String, u64)>,
-}
-
 pub fn content_hash(record: &Value) -> u64 {
     fnv1a(&serde_json::to_vec(record).expect("JSON values serialise"))
 }
 
-/// Classifies `records` against the hashes stored for their keys. Records without a
-/// key cannot be recognised again: they count as new.
-pub fn classify(
-    records: Vec<Value>,
-    key_field: Option<&str>,
-    known: &HashMap<String, u64>,
+#[derive(Debug, Default)]
+pub struct ChangeDetector {
+    key_field: Option<String>,
     deliver: Deliver,
-) -> Classified {
-    let mut out = Classified::default();
-    let mut this_run: HashMap<String, u64> = HashMap::new();
-    for record in records {
-        let Some(key) = record_key(&record, key_field) else {
-            out.new += 1;
-            out.deliver.push(record);
-            continue;
-        };
-        let hash = content_hash(&record);
-        let previous = this_run.get(&key).or_else(|| known.get(&key)).copied();
-        let is_change = match previous {
-            None => {
-                out.new += 1;
-                true
-            }
-            Some(old) if old != hash => {
-                out.changed += 1;
-                true
-            }
-            Some(_) => {
-                out.unchanged += 1;
-                false
-            }
-        };
-        if is_change || deliver == Deliver::All {
-            out.deliver.push(record);
-        }
-        if this_run.insert(key.clone(), hash).is_none() {
-            out.seen.push((key, hash));
-        } else if let Some(entry) = out.seen.iter_mut().find(|(k, _)| *k == key) {
-            entry.1 = hash;
+    /// Key → hash of every keyed record this run, latest first-hand.
+    this_run: HashMap<String, u64>,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+}
+
+impl ChangeDetector {
+    pub fn new(key_field: Option<String>, deliver: Deliver) -> Self {
+        Self {
+            key_field,
+            deliver,
+            ..Self::default()
         }
     }
-    out
+
+    /// The keys of `records` whose stored hashes are needed (not seen yet this run).
+    pub fn keys_to_look_up(&self, records: &[Value]) -> Vec<String> {
+        records
+            .iter()
+            .filter_map(|r| record_key(r, self.key_field.as_deref()))
+            .filter(|k| !self.this_run.contains_key(k))
+            .collect()
+    }
+
+    /// Classifies one page against `known` (stored hashes by key) and what this run saw
+    /// before; returns what the outputs should receive. Records without a key cannot be
+    /// recognised again: they count as new.
+    pub fn page(&mut self, records: Vec<Value>, known: &HashMap<String, u64>) -> Vec<Value> {
+        let mut deliver = Vec::with_capacity(records.len());
+        for record in records {
+            let Some(key) = record_key(&record, self.key_field.as_deref()) else {
+                self.new += 1;
+                deliver.push(record);
+                continue;
+            };
+            let hash = content_hash(&record);
+            let is_change = match self.this_run.get(&key).or_else(|| known.get(&key)) {
+                None => {
+                    self.new += 1;
+                    true
+                }
+                Some(old) if *old != hash => {
+                    self.changed += 1;
+                    true
+                }
+                Some(_) => {
+                    self.unchanged += 1;
+                    false
+                }
+            };
+            self.this_run.insert(key, hash);
+            if is_change || self.deliver == Deliver::All {
+                deliver.push(record);
+            }
+        }
+        deliver
+    }
+
+    /// (key, hash) of every keyed record of the run, to store once the outputs accepted them.
+    pub fn into_seen(self) -> Vec<(String, u64)> {
+        self.this_run.into_iter().collect()
+    }
 }
 
 #[cfg(test)]
@@ -84,26 +99,31 @@ mod tests {
             json!({"id": 3, "v": "c"}),
             json!({"v": "no key"}),
         ];
-        let out = classify(records, Some("id"), &known, Deliver::Changes);
-        assert_eq!((out.new, out.changed, out.unchanged), (2, 1, 1));
-        assert_eq!(out.deliver.len(), 3);
-        assert_eq!(out.seen.len(), 3);
-        let all = classify(
-            vec![json!({"id": 1, "v": "a"})],
-            Some("id"),
-            &known,
-            Deliver::All,
+        let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
+        assert_eq!(detector.keys_to_look_up(&records), ["1", "2", "3"]);
+        let out = detector.page(records, &known);
+        assert_eq!(
+            (detector.new, detector.changed, detector.unchanged),
+            (2, 1, 1)
         );
-        assert_eq!((all.unchanged, all.deliver.len()), (1, 1));
+        assert_eq!(out.len(), 3);
+        assert_eq!(detector.into_seen().len(), 3);
+        let mut all = ChangeDetector::new(Some("id".into()), Deliver::All);
+        let out = all.page(vec![json!({"id": 1, "v": "a"})], &known);
+        assert_eq!((all.unchanged, out.len()), (1, 1));
     }
 
     #[test]
-    fn a_record_repeated_within_a_run_is_delivered_once() {
-        let records = vec![json!({"id": 1}), json!({"id": 1})];
-        let out = classify(records, Some("id"), &HashMap::new(), Deliver::Changes);
-        assert_eq!(
-            (out.new, out.unchanged, out.deliver.len(), out.seen.len()),
-            (1, 1, 1, 1)
+    fn a_record_repeated_on_a_later_page_is_delivered_once() {
+        let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
+        let first = detector.page(vec![json!({"id": 1})], &HashMap::new());
+        assert!(
+            detector.keys_to_look_up(&[json!({"id": 1})]).is_empty(),
+            "already known this run"
         );
+        let second = detector.page(vec![json!({"id": 1})], &HashMap::new());
+        assert_eq!((first.len(), second.len()), (1, 0));
+        assert_eq!((detector.new, detector.unchanged), (1, 1));
+        assert_eq!(detector.into_seen().len(), 1);
     }
 }
