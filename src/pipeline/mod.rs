@@ -78,19 +78,12 @@ impl PipelineSpec {
         record: Value,
         set: &Map<String, Value>,
     ) -> Result<Option<Value>, String> {
-        let Value::Object(mut fields) = record else {
-            return Err("the record is not a JSON object".to_owned());
+        let reshapes = !self.select.is_empty() || !self.rename.is_empty() || !set.is_empty();
+        let record = if reshapes {
+            self.reshape(record, set)?
+        } else {
+            record
         };
-        if !self.select.is_empty() {
-            fields.retain(|name, _| self.select.contains(name));
-        }
-        for (old, new) in &self.rename {
-            if let Some(value) = fields.remove(old) {
-                fields.insert(new.clone(), value);
-            }
-        }
-        fields.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let record = Value::Object(fields);
         if let Some(drop_if) = &self.drop_if
             && drop_if.eval(&record).map_err(|e| format!("drop_if: {e}"))?
         {
@@ -102,6 +95,23 @@ impl PipelineSpec {
             return Ok(None);
         }
         Ok(Some(record))
+    }
+
+    /// select, rename, set: these need a record with fields.
+    fn reshape(&self, record: Value, set: &Map<String, Value>) -> Result<Value, String> {
+        let Value::Object(mut fields) = record else {
+            return Err("select, rename and set need records that are JSON objects".to_owned());
+        };
+        if !self.select.is_empty() {
+            fields.retain(|name, _| self.select.contains(name));
+        }
+        for (old, new) in &self.rename {
+            if let Some(value) = fields.remove(old) {
+                fields.insert(new.clone(), value);
+            }
+        }
+        fields.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(Value::Object(fields))
     }
 }
 
@@ -144,6 +154,19 @@ mod tests {
     }
 
     #[test]
+    fn records_that_are_not_objects_pass_when_nothing_reshapes_them() {
+        let out = PipelineSpec::default().transform(vec![json!("UP"), json!(3)], None);
+        assert_eq!((out.records.len(), out.failed.len()), (2, 0));
+        let out = spec("set = { a = 1 }\n").transform(vec![json!("UP")], Some("id"));
+        assert_eq!(out.failed[0].key, "#1");
+        assert!(
+            out.failed[0]
+                .reason
+                .contains("need records that are JSON objects")
+        );
+    }
+
+    #[test]
     fn keep_if_and_failures_are_counted_with_their_key() {
         let spec = spec("keep_if = 'amount >= 10'\n");
         let records = vec![
@@ -154,10 +177,10 @@ mod tests {
         ];
         let out = spec.transform(records, Some("id"));
         assert_eq!(out.records, [json!({"id": "b", "amount": 50})]);
-        assert_eq!(out.dropped, 1);
-        assert_eq!(out.failed.len(), 2);
+        // `[1]` has no `amount`: a missing field is null, so keep_if drops it.
+        assert_eq!(out.dropped, 2);
+        assert_eq!(out.failed.len(), 1);
         assert_eq!(out.failed[0].key, "c");
         assert!(out.failed[0].reason.starts_with("keep_if:"));
-        assert_eq!(out.failed[1].key, "#4");
     }
 }
