@@ -349,3 +349,43 @@ async fn an_api_key_in_the_query_is_sent_but_never_shown() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn credentials_are_not_forwarded_on_a_redirect_to_another_host() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(path("/landing"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [{"id": 1}]})),
+        )
+        .mount(&elsewhere)
+        .await;
+    let origin = MockServer::start().await;
+    Mock::given(path("/start"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/landing", elsewhere.uri())),
+        )
+        .mount(&origin)
+        .await;
+    let config = http(
+        "moved",
+        &format!("{}/start", origin.uri()),
+        "[integration.auth]\ntype = \"bearer\"\ntoken = \"secret:token\"",
+    ) + "[integration.records]\npath = \"$.data[*]\"\n";
+    let harness = Harness::new(&config);
+    harness.set_secret("token", "redirect-token-4d4d4d");
+    let engine = harness.start(false).await;
+    let run = run_once(&engine, "moved").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!((run.status, run.records_in), (RunStatus::Success, 1));
+    let at_origin = &origin.received_requests().await.unwrap()[0];
+    assert_eq!(
+        at_origin.headers.get("authorization").unwrap(),
+        "Bearer redirect-token-4d4d4d"
+    );
+    let landed = &elsewhere.received_requests().await.unwrap()[0];
+    assert!(
+        landed.headers.get("authorization").is_none(),
+        "the token followed the redirect to another host"
+    );
+}
