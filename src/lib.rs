@@ -17,3 +17,4 @@ pub mod secrets;
 pub mod stats;
 pub mod store;
 pub mod telemetry;
+pub mod tui;

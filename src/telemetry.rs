@@ -156,6 +156,8 @@ pub struct LogEvent {
 #[derive(Clone)]
 pub struct LogRing {
     inner: Arc<Mutex<RingInner>>,
+    /// Wakes a reader waiting for new events (the console's Logs pane).
+    pushed: Arc<tokio::sync::Notify>,
 }
 
 struct RingInner {
@@ -172,6 +174,7 @@ impl LogRing {
                 capacity: capacity.max(1),
                 next_seq: 0,
             })),
+            pushed: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -183,6 +186,13 @@ impl LogRing {
             inner.events.pop_front();
         }
         inner.events.push_back(event);
+        drop(inner);
+        self.pushed.notify_one();
+    }
+
+    /// Resolves when an event was pushed since the last wake-up.
+    pub async fn pushed(&self) {
+        self.pushed.notified().await;
     }
 
     /// Events with `seq >= from`, oldest first.

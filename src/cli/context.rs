@@ -35,12 +35,21 @@ impl Context {
 
     /// Logs to rolling files; `stderr` also streams events at that level to stderr.
     pub fn telemetry(&self, stderr: Option<tracing::Level>) -> Result<Telemetry, CliError> {
+        self.telemetry_with_ring(stderr, 1)
+    }
+
+    /// Like `telemetry`, keeping the last `ring_capacity` events in memory.
+    pub fn telemetry_with_ring(
+        &self,
+        stderr: Option<tracing::Level>,
+        ring_capacity: usize,
+    ) -> Result<Telemetry, CliError> {
         telemetry::init(TelemetryOptions {
             log_dir: paths::log_dir(),
             format: self.log_format,
             keep_files: 14,
             stderr,
-            ring_capacity: 10_000,
+            ring_capacity,
         })
         .map_err(CliError::runtime)
     }

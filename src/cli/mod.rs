@@ -3,6 +3,7 @@
 
 mod auth;
 mod check;
+mod console;
 mod context;
 mod headless;
 mod history;
@@ -158,9 +159,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 fn run(cli: Cli) -> CliResult {
     let context = Context::new(&cli);
     let Some(command) = cli.command else {
-        return Err(CliError::usage(
-            "the console is not built yet; use `patchbay headless`, `patchbay run NAME` or `patchbay check` (see --help)",
-        ));
+        return runtime()?.block_on(console::run(&context));
     };
     match command {
         Command::Completions { shell } => {

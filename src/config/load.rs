@@ -55,7 +55,7 @@ impl Config {
     pub fn parse(source: SourceFile) -> Self {
         let mut loader = Loader::default();
         let (settings, integrations) = match DeTable::parse(&source.text) {
-            Ok(root) => loader.root(&root),
+            Ok(root) => loader.root(&root, &source.text),
             Err(error) => {
                 loader.problems.push(
                     Problem::error(
@@ -86,7 +86,7 @@ struct Loader {
 }
 
 impl Loader {
-    fn root(&mut self, root: &Spanned<DeTable<'_>>) -> (Settings, Vec<Integration>) {
+    fn root(&mut self, root: &Spanned<DeTable<'_>>, text: &str) -> (Settings, Vec<Integration>) {
         let mut settings = Settings::default();
         let mut settings_fingerprint = 0;
         let mut tables = Vec::new();
@@ -136,6 +136,8 @@ impl Loader {
             }
             if let Some(mut integration) = self.integration(table.value, &settings) {
                 integration.fingerprint = fingerprint(table.value) ^ settings_fingerprint;
+                integration.source_text =
+                    mask_credentials(&integration_text(text, table.value.span().start));
                 integrations.push(integration);
             }
         }
@@ -241,6 +243,7 @@ impl Loader {
             pipeline: common.pipeline.unwrap_or_default(),
             secrets,
             fingerprint: 0,
+            source_text: String::new(),
         })
     }
 
@@ -446,6 +449,61 @@ fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<Secr
     ordered
 }
 
+/// The text of the integration whose `[[integration]]` header starts at `start`: up
+/// to the next table that is not one of its own `[integration.*]` sub-tables.
+fn integration_text(text: &str, start: usize) -> String {
+    let rest = &text[start..];
+    let mut end = rest.len();
+    let mut offset = 0;
+    for (index, line) in rest.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start();
+        let own = trimmed.starts_with("[integration.") || trimmed.starts_with("[ integration.");
+        if index > 0 && trimmed.starts_with('[') && !own {
+            end = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    rest[..end].trim_end().to_owned()
+}
+
+/// Masks literal values of credential-like keys; `secret:` and `env:` references stay,
+/// they name where a value lives and are no secret themselves.
+fn mask_credentials(text: &str) -> String {
+    const WORDS: [&str; 6] = [
+        "token",
+        "password",
+        "secret",
+        "key",
+        "credential",
+        "authorization",
+    ];
+    text.lines()
+        .map(|line| {
+            let Some((key, value)) = line.split_once('=') else {
+                return line.to_owned();
+            };
+            let key_lower = key.trim().to_ascii_lowercase();
+            let value = value.trim();
+            let reference = value
+                .trim_matches(['"', '\''])
+                .starts_with(crate::config::credential::SECRET_PREFIX)
+                || value
+                    .trim_matches(['"', '\''])
+                    .starts_with(crate::config::credential::ENV_PREFIX);
+            if WORDS.iter().any(|w| key_lower.contains(w))
+                && value.starts_with(['"', '\''])
+                && !reference
+            {
+                format!("{} = \"***\"", key.trim_end())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A hash of a value's content (keys, values, nesting), not of its formatting.
 fn fingerprint(value: &Value<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -496,4 +554,30 @@ fn table_span(table: &DeTable<'_>) -> Option<Range<usize>> {
 
 fn string_at(table: &DeTable<'_>, key: &str) -> Option<String> {
     entry(table, key)?.get_ref().as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_integrations_text_is_its_tables_with_literal_credentials_masked() {
+        let text = "[[integration]]\nname = \"a\"\nkind = \"http\"\nevery = \"1m\"\n[integration.auth]\ntype = \"bearer\"\ntoken = \"literal-token\"\n[integration.request]\nurl = \"http://x\"\n\n[[integration]]\nname = \"b\"\nkind = \"webhook\"\nurl = \"http://y\"\nsigning_secret = \"secret:k\"\n";
+        let config = Config::parse(SourceFile::new("c.toml", text));
+        let a = &config.integrations[0].source_text;
+        assert!(config.is_valid(), "{}", config.render_problems());
+        assert!(
+            a.starts_with("[[integration]]\nname = \"a\"") && a.ends_with("url = \"http://x\""),
+            "{a}"
+        );
+        assert!(
+            a.contains("token = \"***\"") && !a.contains("literal-token"),
+            "{a}"
+        );
+        let b = &config.integrations[1].source_text;
+        assert!(
+            b.contains("signing_secret = \"secret:k\""),
+            "references stay: {b}"
+        );
+    }
 }

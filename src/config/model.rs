@@ -27,6 +27,10 @@ pub struct Settings {
     pub webhook_listen: std::net::SocketAddr,
     /// The largest response body accepted; a larger one fails the request (`decode`).
     pub max_response_bytes: usize,
+    /// The console's theme: a built-in one or `$XDG_CONFIG_HOME/patchbay/themes/NAME.toml`.
+    pub theme: String,
+    /// Log events the console keeps in memory for its Logs pane.
+    pub log_buffer: usize,
     pub retention: Retention,
 }
 
@@ -39,6 +43,8 @@ impl Default for Settings {
             max_concurrent_requests_per_host: NonZeroU32::new(16).expect("non-zero"),
             webhook_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8787)),
             max_response_bytes: crate::engine::http::DEFAULT_MAX_BODY,
+            theme: "default".to_owned(),
+            log_buffer: 5_000,
             retention: Retention::default(),
         }
     }
@@ -223,6 +229,9 @@ pub struct Integration {
     /// Changes whenever the integration's table (or `[settings]`) changes: a config
     /// reload leaves integrations with the same fingerprint untouched.
     pub fingerprint: u64,
+    /// The integration's tables as written in the file, literal credentials masked,
+    /// for the console's detail view.
+    pub source_text: String,
 }
 
 /// A `secret:NAME` reference and where it is written.

@@ -175,6 +175,9 @@ pub async fn start(
     let (events, _) = broadcast::channel(4096);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (arrived_tx, arrived_rx) = mpsc::unbounded_channel();
+    let store_for_handle = Arc::clone(&store);
+    let metrics = Arc::clone(&services.metrics);
+    let config_path = config.source.path.clone();
     let pruner =
         crate::store::retention::spawn_pruner(Arc::clone(&store), settings.retention, PRUNE_EVERY);
     let mut engine = Engine {
@@ -202,10 +205,15 @@ pub async fn start(
         engine.run(commands, done_rx, arrived_rx).await;
         pruner.abort();
     });
-    Ok((
-        EngineHandle::new(commands_tx, events, options.read_only),
-        task,
-    ))
+    let handle = EngineHandle::new(
+        commands_tx,
+        events,
+        options.read_only,
+        store_for_handle,
+        metrics,
+        config_path,
+    );
+    Ok((handle, task))
 }
 
 impl Engine {
@@ -668,7 +676,11 @@ impl Engine {
     }
 
     async fn set_paused(&mut self, name: &str, paused: bool) -> Result<(), CommandError> {
-        self.lookup(name)?;
+        if let (Connector::Output(_), true) = (&self.lookup(name)?.connector, paused) {
+            return Err(CommandError::Failed(format!(
+                "`{name}` is an output and runs only when sources deliver to it; pause those sources instead"
+            )));
+        }
         let now = self.services.clock.now();
         let slot = self.slots.get_mut(name).expect("looked up");
         if paused {
@@ -830,6 +842,10 @@ impl Engine {
             .map(|slot| IntegrationView {
                 name: slot.integration.name.clone(),
                 kind: slot.integration.kind.name,
+                auth: slot.integration.auth.type_name(),
+                outputs: slot.integration.outputs.clone(),
+                source_text: slot.integration.source_text.clone(),
+                cursor: slot.cursor.clone(),
                 description: slot.integration.description.clone(),
                 tags: slot.integration.tags.clone(),
                 schedule: slot.integration.schedule.as_ref().map(|s| s.describe()),

@@ -10,8 +10,11 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use ulid::Ulid;
 
+use super::metrics::{Metrics, Window};
 use crate::connectors::TestReport;
 use crate::run::RunRecord;
+use crate::stats::{MinuteRollup, Stats};
+use crate::store::Store;
 use crate::store::{IntegrationState, PauseReason};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +69,12 @@ pub struct ReloadSummary {
 pub struct IntegrationView {
     pub name: String,
     pub kind: &'static str,
+    pub auth: &'static str,
+    pub outputs: Vec<String>,
+    /// The integration's tables as written, literal credentials masked.
+    pub source_text: String,
+    /// The incremental cursor stored with the last run that earned one.
+    pub cursor: Option<String>,
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub schedule: Option<String>,
@@ -142,6 +151,10 @@ pub struct EngineHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) events: broadcast::Sender<EngineEvent>,
     read_only: bool,
+    /// Read side for queries (history, logs, metrics); writes go through commands.
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    config_path: std::path::PathBuf,
 }
 
 impl EngineHandle {
@@ -149,12 +162,68 @@ impl EngineHandle {
         commands: mpsc::Sender<Command>,
         events: broadcast::Sender<EngineEvent>,
         read_only: bool,
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+        config_path: std::path::PathBuf,
     ) -> Self {
         Self {
             commands,
             events,
             read_only,
+            store,
+            metrics,
+            config_path,
         }
+    }
+
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
+    }
+
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.store.path().parent()
+    }
+
+    /// A page of run history, newest first, older than `before`.
+    pub async fn runs(
+        &self,
+        integration: Option<String>,
+        before: Option<Ulid>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, CommandError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            store.runs_before(integration.as_deref(), before, limit)
+        })
+        .await
+        .map_err(|e| CommandError::Failed(e.to_string()))?
+        .map_err(|e| CommandError::Failed(e.to_string()))
+    }
+
+    pub async fn run_logs(&self, run: Ulid) -> Result<Vec<String>, CommandError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.run_logs(run))
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?
+            .map_err(|e| CommandError::Failed(e.to_string()))
+    }
+
+    /// Live figures of one integration over a window.
+    pub fn stats(&self, integration: &str, window: Window, now: DateTime<Utc>) -> Stats {
+        self.metrics.stats(integration, window, now)
+    }
+
+    /// Stored per-minute figures of one integration since `since_minute` (unix minutes).
+    pub async fn rollups(
+        &self,
+        integration: String,
+        since_minute: i64,
+    ) -> Result<Vec<MinuteRollup>, CommandError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.rollups(&integration, since_minute))
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?
+            .map_err(|e| CommandError::Failed(e.to_string()))
     }
 
     pub fn read_only(&self) -> bool {

@@ -44,14 +44,21 @@ impl Store {
             .transpose()
     }
 
-    /// The newest `limit` runs, of one integration or of all, newest first.
-    pub fn runs(&self, integration: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
+    /// Up to `limit` runs older than `before` (all when `None`), of one integration or
+    /// of all, newest first: the console pages through history with this.
+    pub fn runs_before(
+        &self,
+        integration: Option<&str>,
+        before: Option<Ulid>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>> {
+        let below = before.map_or(u128::MAX, |id| id.0.saturating_sub(1));
         let txn = self.read()?;
         let runs = txn.open_table(RUNS)?;
         let decode_run = |bytes: &[u8], id: u128| decode(bytes, || format!("run {}", Ulid(id)));
         match integration {
             Some(name) => runs
-                .range((name, 0)..=(name, u128::MAX))?
+                .range((name, 0)..=(name, below))?
                 .rev()
                 .take(limit)
                 .map(|entry| {
@@ -62,7 +69,7 @@ impl Store {
             None => {
                 let by_time = txn.open_table(RUNS_BY_TIME)?;
                 let mut found = Vec::with_capacity(limit.min(1024));
-                for entry in by_time.iter()?.rev().take(limit) {
+                for entry in by_time.range(0..=below)?.rev().take(limit) {
                     let (id, name) = entry?;
                     let id = id.value();
                     if let Some(bytes) = runs.get((name.value(), id))? {
@@ -72,6 +79,11 @@ impl Store {
                 Ok(found)
             }
         }
+    }
+
+    /// The newest `limit` runs, of one integration or of all, newest first.
+    pub fn runs(&self, integration: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
+        self.runs_before(integration, None, limit)
     }
 
     /// Marks every run still `running` as `interrupted`: at start, these are the runs a
@@ -175,6 +187,16 @@ mod tests {
         );
         assert_eq!(store.runs(Some("nope"), 5).unwrap(), []);
         assert_eq!(store.run("a", runs[0].id).unwrap().unwrap(), runs[0]);
+        let older = store.runs_before(Some("a"), Some(runs[6].id), 2).unwrap();
+        assert_eq!(
+            older.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [runs[4].id, runs[2].id]
+        );
+        let older_all = store.runs_before(None, Some(runs[2].id), 5).unwrap();
+        assert_eq!(
+            older_all.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [runs[1].id, runs[0].id]
+        );
     }
 
     #[test]

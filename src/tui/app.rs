@@ -1,0 +1,718 @@
+//! The console's state and what keys do to it. Anything that needs the engine becomes
+//! an [`Effect`] for the runner, whose answer comes back as a toast or as model data.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+use secrecy::SecretString;
+use tracing::Level;
+
+use super::keymap::{self, Action};
+use super::model::{Health, Model, health};
+use super::theme::Theme;
+use crate::engine::IntegrationView;
+use crate::engine::metrics::Window;
+use crate::run::RunRecord;
+
+pub const PANES: [&str; 4] = ["Integrations", "History", "Metrics", "Logs"];
+const COMMANDS: [&str; 10] = [
+    "run",
+    "pause",
+    "resume",
+    "cancel",
+    "test",
+    "reload",
+    "theme",
+    "secret set",
+    "quit",
+    "help",
+];
+const TOAST_FOR: Duration = Duration::from_secs(6);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Integrations,
+    History,
+    Metrics,
+    Logs,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Integrations, Pane::History, Pane::Metrics, Pane::Logs];
+
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+/// A view opened over the pane with Enter; Esc closes it.
+#[derive(Debug, Clone)]
+pub enum Drill {
+    Integration(String),
+    Run(Arc<RunRecord>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    Help,
+    Command(String),
+    Filter(String),
+    Confirm { prompt: String, effect: Effect },
+    SecretName(String),
+    SecretValue { name: String, value: String },
+}
+
+/// Work for the runner: engine commands and data to fetch.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    RunNow(String),
+    Pause(String),
+    Resume(String),
+    Cancel(String),
+    Test(String),
+    SetSecret { name: String, value: SecretString },
+    Reload,
+    LoadRunLogs(ulid::Ulid),
+    LoadOlderRuns,
+    LoadRollups(String),
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastLevel {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Toast {
+    pub text: String,
+    pub level: ToastLevel,
+    pub until: Instant,
+}
+
+/// Columns the integrations table sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Name,
+    Kind,
+    Health,
+    LastRun,
+    NextRun,
+}
+
+impl SortBy {
+    fn next(self) -> Self {
+        match self {
+            Self::Name => Self::Kind,
+            Self::Kind => Self::Health,
+            Self::Health => Self::LastRun,
+            Self::LastRun => Self::NextRun,
+            Self::NextRun => Self::Name,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Kind => "kind",
+            Self::Health => "health",
+            Self::LastRun => "last run",
+            Self::NextRun => "next run",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LogsView {
+    pub follow: bool,
+    pub min_level: Option<Level>,
+    pub timestamps: bool,
+    pub wrap: bool,
+    pub search: String,
+    /// Lines scrolled up from the newest, when not following.
+    pub scroll: usize,
+}
+
+pub struct App {
+    pub model: Model,
+    pub theme: Theme,
+    pub no_color: bool,
+    pub pane: Pane,
+    pub drill: Vec<Drill>,
+    pub mode: Mode,
+    pub filter: String,
+    pub sort: SortBy,
+    pub sort_reverse: bool,
+    /// Selected row per pane (integrations, history), and scroll offsets of drill views.
+    pub selected_integration: usize,
+    pub selected_run: usize,
+    pub detail_scroll: usize,
+    pub help_scroll: usize,
+    /// History, metrics and logs: every integration, or only the selected one.
+    pub scope_all: bool,
+    pub window: Window,
+    pub logs: LogsView,
+    pub toast: Option<Toast>,
+    pub quit: bool,
+    /// Where the last frame drew the main table, for mouse clicks.
+    pub table_area: Rect,
+    pub table_offset: usize,
+}
+
+impl App {
+    pub fn new(model: Model, theme: Theme, no_color: bool) -> Self {
+        Self {
+            model,
+            theme,
+            no_color,
+            pane: Pane::Integrations,
+            drill: Vec::new(),
+            mode: Mode::Normal,
+            filter: String::new(),
+            sort: SortBy::Name,
+            sort_reverse: false,
+            selected_integration: 0,
+            selected_run: 0,
+            detail_scroll: 0,
+            help_scroll: 0,
+            scope_all: true,
+            window: Window::FiveMinutes,
+            logs: LogsView {
+                follow: true,
+                min_level: None,
+                timestamps: true,
+                wrap: false,
+                search: String::new(),
+                scroll: 0,
+            },
+            toast: None,
+            quit: false,
+            table_area: Rect::default(),
+            table_offset: 0,
+        }
+    }
+
+    pub fn toast(&mut self, text: impl Into<String>, level: ToastLevel) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            level,
+            until: Instant::now() + TOAST_FOR,
+        });
+    }
+
+    /// The integrations the table shows: filtered and sorted.
+    pub fn visible_integrations(&self) -> Vec<&IntegrationView> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&IntegrationView> = self
+            .model
+            .integrations
+            .iter()
+            .filter(|i| {
+                needle.is_empty()
+                    || i.name.to_lowercase().contains(&needle)
+                    || i.kind.contains(needle.as_str())
+                    || self.health_of(i).word().contains(needle.as_str())
+                    || i.tags.iter().any(|t| t.to_lowercase().contains(&needle))
+            })
+            .collect();
+        match self.sort {
+            SortBy::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+            SortBy::Kind => rows.sort_by(|a, b| a.kind.cmp(b.kind).then(a.name.cmp(&b.name))),
+            SortBy::Health => rows.sort_by(|a, b| {
+                self.health_of(a)
+                    .cmp(&self.health_of(b))
+                    .then(a.name.cmp(&b.name))
+            }),
+            SortBy::LastRun => rows.sort_by_key(|i| std::cmp::Reverse(i.state.last_run_at)),
+            SortBy::NextRun => rows.sort_by_key(|i| {
+                i.next_run
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+            }),
+        }
+        if self.sort_reverse {
+            rows.reverse();
+        }
+        rows
+    }
+
+    pub fn selected(&self) -> Option<&IntegrationView> {
+        let rows = self.visible_integrations();
+        rows.get(self.selected_integration.min(rows.len().saturating_sub(1)))
+            .copied()
+    }
+
+    fn selected_name(&self) -> Option<String> {
+        match self.drill.last() {
+            Some(Drill::Integration(name)) => Some(name.clone()),
+            Some(Drill::Run(run)) => Some(run.integration.clone()),
+            None => self.selected().map(|i| i.name.clone()),
+        }
+    }
+
+    /// History rows: all runs, or the selected integration's.
+    pub fn visible_runs(&self) -> Vec<&Arc<RunRecord>> {
+        let only = (!self.scope_all).then(|| self.selected_name()).flatten();
+        self.model
+            .runs
+            .iter()
+            .filter(|r| only.as_ref().is_none_or(|name| &r.integration == name))
+            .collect()
+    }
+
+    /// The integration the metrics pane and scoped views are about.
+    pub fn focus_name(&self) -> Option<String> {
+        self.selected_name()
+    }
+
+    pub fn on_mouse(&mut self, event: MouseEvent) -> Vec<Effect> {
+        match event.kind {
+            MouseEventKind::ScrollDown => self.move_selection(3),
+            MouseEventKind::ScrollUp => self.move_selection(-3),
+            MouseEventKind::Down(_) => {
+                let area = self.table_area;
+                // One header row above the data rows.
+                if event.column >= area.x
+                    && event.column < area.x + area.width
+                    && event.row > area.y
+                    && event.row < area.y + area.height
+                {
+                    let row = self.table_offset + (event.row - area.y - 1) as usize;
+                    match self.pane {
+                        Pane::Integrations => self.selected_integration = row,
+                        Pane::History => self.selected_run = row,
+                        _ => {}
+                    }
+                    self.clamp();
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal => self.normal_key(key),
+            Mode::Help => {
+                // j/k and the page keys scroll the help; any other key closes it (so
+                // `q` there means "close", not "quit").
+                let scroll = match keymap::action_for(&key) {
+                    Some(Action::Down) => Some(1isize),
+                    Some(Action::Up) => Some(-1),
+                    Some(Action::PageDown) => Some(10),
+                    Some(Action::PageUp) => Some(-10),
+                    _ => None,
+                };
+                if let Some(by) = scroll {
+                    self.help_scroll = (self.help_scroll as isize + by).max(0) as usize;
+                    self.mode = Mode::Help;
+                } else {
+                    self.help_scroll = 0;
+                }
+                Vec::new()
+            }
+            Mode::Command(input) => self.line_key(key, input, Mode::Command, |app, line| {
+                app.run_command(&line)
+            }),
+            Mode::Filter(input) => {
+                let effects = self.line_key(key, input, Mode::Filter, |app, line| {
+                    app.apply_filter(line);
+                    Vec::new()
+                });
+                if let Mode::Filter(live) = &self.mode {
+                    let live = live.clone();
+                    self.apply_filter(live);
+                }
+                effects
+            }
+            Mode::Confirm { prompt, effect } => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => vec![effect],
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    self.toast("not done", ToastLevel::Info);
+                    Vec::new()
+                }
+                _ => {
+                    self.mode = Mode::Confirm { prompt, effect };
+                    Vec::new()
+                }
+            },
+            Mode::SecretName(input) => self.line_key(key, input, Mode::SecretName, |app, name| {
+                if crate::config::credential::is_valid_secret_name(&name) {
+                    app.mode = Mode::SecretValue {
+                        name,
+                        value: String::new(),
+                    };
+                } else {
+                    app.toast(
+                        format!("`{name}` is not a valid secret name"),
+                        ToastLevel::Error,
+                    );
+                }
+                Vec::new()
+            }),
+            Mode::SecretValue { name, value } => match key.code {
+                KeyCode::Enter if !value.is_empty() => vec![Effect::SetSecret {
+                    name,
+                    value: SecretString::from(value),
+                }],
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Backspace => {
+                    let mut value = value;
+                    value.pop();
+                    self.mode = Mode::SecretValue { name, value };
+                    Vec::new()
+                }
+                KeyCode::Char(c) => {
+                    let mut value = value;
+                    value.push(c);
+                    self.mode = Mode::SecretValue { name, value };
+                    Vec::new()
+                }
+                _ => {
+                    self.mode = Mode::SecretValue { name, value };
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    /// Editing a one-line input; Enter calls `done`, Esc abandons.
+    fn line_key(
+        &mut self,
+        key: KeyEvent,
+        mut input: String,
+        mode: fn(String) -> Mode,
+        done: impl FnOnce(&mut Self, String) -> Vec<Effect>,
+    ) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Enter => return done(self, input.trim().to_owned()),
+            KeyCode::Esc => return Vec::new(),
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Tab => input = self.complete(&input),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+            _ => {}
+        }
+        self.mode = mode(input);
+        Vec::new()
+    }
+
+    fn apply_filter(&mut self, text: String) {
+        if self.pane == Pane::Logs {
+            self.logs.search = text;
+        } else {
+            self.filter = text;
+            self.selected_integration = 0;
+        }
+    }
+
+    /// Completes a command name, then an integration name.
+    pub fn complete(&self, input: &str) -> String {
+        let names: Vec<&str> = self
+            .model
+            .integrations
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        let (head, last) = match input.rsplit_once(' ') {
+            Some((head, last)) => (Some(head), last),
+            None => (None, input),
+        };
+        let candidates: Vec<&str> = match head {
+            None => COMMANDS
+                .iter()
+                .copied()
+                .filter(|c| c.starts_with(last))
+                .collect(),
+            Some("theme") => super::theme::Theme::built_in_names()
+                .filter(|n| n.starts_with(last))
+                .collect(),
+            Some(_) => names
+                .iter()
+                .copied()
+                .filter(|n| n.starts_with(last))
+                .collect(),
+        };
+        let Some(first) = candidates.first() else {
+            return input.to_owned();
+        };
+        // The longest prefix all candidates share.
+        let common: String = first
+            .chars()
+            .enumerate()
+            .take_while(|(i, c)| {
+                candidates
+                    .iter()
+                    .all(|cand| cand.chars().nth(*i) == Some(*c))
+            })
+            .map(|(_, c)| c)
+            .collect();
+        let finished = candidates.len() == 1;
+        match head {
+            None => common + if finished { " " } else { "" },
+            Some(head) => format!("{head} {common}"),
+        }
+    }
+
+    fn run_command(&mut self, line: &str) -> Vec<Effect> {
+        let mut words = line.split_whitespace();
+        let command = words.next().unwrap_or("");
+        let argument = words.collect::<Vec<_>>().join(" ");
+        let target = if argument.is_empty() {
+            self.selected_name()
+        } else {
+            Some(argument.clone())
+        };
+        let needs_target = |app: &mut Self, make: fn(String) -> Effect| -> Vec<Effect> {
+            match target.clone() {
+                Some(name) if app.model.integration(&name).is_some() => app.guarded(make(name)),
+                Some(name) => {
+                    app.toast(format!("no integration named `{name}`"), ToastLevel::Error);
+                    Vec::new()
+                }
+                None => {
+                    app.toast(
+                        format!(":{command} needs an integration name"),
+                        ToastLevel::Error,
+                    );
+                    Vec::new()
+                }
+            }
+        };
+        match command {
+            "" => Vec::new(),
+            "q" | "quit" => vec![Effect::Quit],
+            "help" => {
+                self.mode = Mode::Help;
+                Vec::new()
+            }
+            "run" => needs_target(self, Effect::RunNow),
+            "pause" => needs_target(self, Effect::Pause),
+            "resume" => needs_target(self, Effect::Resume),
+            "cancel" => needs_target(self, Effect::Cancel),
+            "test" => needs_target(self, Effect::Test),
+            "reload" => self.guarded(Effect::Reload),
+            "theme" => {
+                match Theme::load(&argument, self.no_color) {
+                    Ok(theme) => {
+                        self.toast(format!("theme {}", theme.name), ToastLevel::Info);
+                        self.theme = theme;
+                    }
+                    Err(error) => self.toast(error, ToastLevel::Error),
+                }
+                Vec::new()
+            }
+            "secret" if argument.starts_with("set") => {
+                if self.model.read_only {
+                    self.toast("read-only: secrets cannot be set", ToastLevel::Error);
+                } else {
+                    let name = argument.trim_start_matches("set").trim().to_owned();
+                    self.mode = if name.is_empty() {
+                        Mode::SecretName(String::new())
+                    } else {
+                        Mode::SecretValue {
+                            name,
+                            value: String::new(),
+                        }
+                    };
+                }
+                Vec::new()
+            }
+            other => {
+                self.toast(
+                    format!("unknown command `{other}`; try {}", COMMANDS.join(", ")),
+                    ToastLevel::Error,
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// Refuses changes in read-only mode; asks before the ones that stop work.
+    fn guarded(&mut self, effect: Effect) -> Vec<Effect> {
+        if self.model.read_only && !matches!(effect, Effect::Test(_)) {
+            self.toast("read-only: actions are disabled", ToastLevel::Error);
+            return Vec::new();
+        }
+        let prompt = match &effect {
+            Effect::Pause(name) => {
+                Some(format!("pause {name}? it will not run until resumed (y/n)"))
+            }
+            Effect::Cancel(name) => Some(format!("cancel the running run of {name}? (y/n)")),
+            _ => None,
+        };
+        match prompt {
+            Some(prompt) => {
+                self.mode = Mode::Confirm { prompt, effect };
+                Vec::new()
+            }
+            None => vec![effect],
+        }
+    }
+
+    fn normal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(action) = keymap::action_for(&key) else {
+            return Vec::new();
+        };
+        match action {
+            Action::Quit => return vec![Effect::Quit],
+            Action::Help => self.mode = Mode::Help,
+            Action::NextPane => self.switch(Pane::ALL[(self.pane.index() + 1) % Pane::ALL.len()]),
+            Action::PrevPane => {
+                self.switch(Pane::ALL[(self.pane.index() + Pane::ALL.len() - 1) % Pane::ALL.len()])
+            }
+            Action::Pane(i) => self.switch(Pane::ALL[i]),
+            Action::Command => self.mode = Mode::Command(String::new()),
+            Action::Filter => {
+                let current = if self.pane == Pane::Logs {
+                    self.logs.search.clone()
+                } else {
+                    self.filter.clone()
+                };
+                self.mode = Mode::Filter(current);
+            }
+            Action::Up => return self.move_selection(-1),
+            Action::Down => return self.move_selection(1),
+            Action::PageUp => return self.move_selection(-10),
+            Action::PageDown => return self.move_selection(10),
+            Action::Top => return self.move_selection(isize::MIN / 2),
+            Action::Bottom => return self.move_selection(isize::MAX / 2),
+            Action::Open => return self.open(),
+            Action::Back => {
+                if self.drill.pop().is_none() {
+                    self.filter.clear();
+                    self.logs.search.clear();
+                }
+                self.detail_scroll = 0;
+            }
+            Action::Sort => self.sort = self.sort.next(),
+            Action::SortReverse => self.sort_reverse = !self.sort_reverse,
+            Action::ToggleScope => self.scope_all = !self.scope_all,
+            Action::CycleWindow => {
+                let i = Window::ALL
+                    .iter()
+                    .position(|w| *w == self.window)
+                    .unwrap_or(0);
+                self.window = Window::ALL[(i + 1) % Window::ALL.len()];
+            }
+            Action::Follow => {
+                self.logs.follow = !self.logs.follow;
+                self.logs.scroll = 0;
+            }
+            Action::CycleLevel => {
+                self.logs.min_level = match self.logs.min_level {
+                    None => Some(Level::INFO),
+                    Some(Level::INFO) => Some(Level::WARN),
+                    Some(Level::WARN) => Some(Level::ERROR),
+                    _ => None,
+                }
+            }
+            Action::Timestamps => self.logs.timestamps = !self.logs.timestamps,
+            Action::Wrap => self.logs.wrap = !self.logs.wrap,
+            Action::RunNow
+            | Action::PauseResume
+            | Action::Cancel
+            | Action::Test
+            | Action::SetSecret => return self.act(action),
+        }
+        Vec::new()
+    }
+
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        if action == Action::SetSecret {
+            return self.run_command("secret set");
+        }
+        let Some(view) = self
+            .selected_name()
+            .and_then(|name| self.model.integration(&name).cloned())
+        else {
+            self.toast("no integration selected", ToastLevel::Error);
+            return Vec::new();
+        };
+        let effect = match action {
+            Action::RunNow => Effect::RunNow(view.name),
+            Action::PauseResume if view.paused.is_some() => Effect::Resume(view.name),
+            Action::PauseResume => Effect::Pause(view.name),
+            Action::Cancel => Effect::Cancel(view.name),
+            _ => Effect::Test(view.name),
+        };
+        self.guarded(effect)
+    }
+
+    fn switch(&mut self, pane: Pane) {
+        self.pane = pane;
+        self.drill.clear();
+        self.detail_scroll = 0;
+    }
+
+    fn open(&mut self) -> Vec<Effect> {
+        if self.drill.is_empty() {
+            match self.pane {
+                Pane::Integrations | Pane::Metrics => {
+                    if let Some(view) = self.selected() {
+                        self.drill.push(Drill::Integration(view.name.clone()));
+                    }
+                }
+                Pane::History => {
+                    if let Some(run) = self
+                        .visible_runs()
+                        .get(self.selected_run)
+                        .map(|r| Arc::clone(r))
+                    {
+                        let id = run.id;
+                        self.drill.push(Drill::Run(run));
+                        return vec![Effect::LoadRunLogs(id)];
+                    }
+                }
+                Pane::Logs => {}
+            }
+        }
+        Vec::new()
+    }
+
+    fn move_selection(&mut self, by: isize) -> Vec<Effect> {
+        let step = |value: usize| (value as isize).saturating_add(by).max(0) as usize;
+        if !self.drill.is_empty() {
+            self.detail_scroll = step(self.detail_scroll);
+            return Vec::new();
+        }
+        match self.pane {
+            Pane::Integrations | Pane::Metrics => {
+                self.selected_integration = step(self.selected_integration)
+            }
+            Pane::History => self.selected_run = step(self.selected_run),
+            Pane::Logs => {
+                self.logs.follow = false;
+                self.logs.scroll = (self.logs.scroll as isize).saturating_sub(by).max(0) as usize;
+            }
+        }
+        self.clamp();
+        // Near the end of the runs in memory: fetch the next page from the store.
+        if self.pane == Pane::History
+            && !self.model.history_complete
+            && self.selected_run + 20 >= self.visible_runs().len()
+        {
+            return vec![Effect::LoadOlderRuns];
+        }
+        Vec::new()
+    }
+
+    pub fn clamp(&mut self) {
+        let integrations = self.visible_integrations().len();
+        self.selected_integration = self
+            .selected_integration
+            .min(integrations.saturating_sub(1));
+        let runs = self.visible_runs().len();
+        self.selected_run = self.selected_run.min(runs.saturating_sub(1));
+        self.logs.scroll = self.logs.scroll.min(self.model.logs.len());
+    }
+
+    pub fn health_of(&self, view: &IntegrationView) -> Health {
+        health(view, self.model.last_delivery.get(&view.name).copied())
+    }
+}

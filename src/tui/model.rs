@@ -1,0 +1,247 @@
+//! What the console shows, built from engine snapshots and events. The views read only
+//! this, so tests can render any screen from fixed data.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::engine::IntegrationView;
+use crate::engine::metrics::Window;
+use crate::run::{RunRecord, RunStatus};
+use crate::stats::{MinuteRollup, Stats};
+use crate::telemetry::LogEvent;
+
+/// Statuses kept per integration for the sparkline of its last runs.
+pub const RECENT_RUNS: usize = 12;
+/// Runs kept in memory for the history pane; older ones are paged from the store.
+pub const HISTORY_IN_MEMORY: usize = 2_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Health {
+    Failing,
+    Degraded,
+    Paused,
+    Unknown,
+    Up,
+    Disabled,
+}
+
+impl Health {
+    /// A distinct shape per state, so it reads without colour.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Up => "●",
+            Self::Degraded => "▲",
+            Self::Failing => "✖",
+            Self::Paused => "‖",
+            Self::Disabled => "○",
+            Self::Unknown => "·",
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Degraded => "degraded",
+            Self::Failing => "failing",
+            Self::Paused => "paused",
+            Self::Disabled => "disabled",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// An integration's health from its own runs, or, for an output, from its last
+/// delivery.
+pub fn health(view: &IntegrationView, last_delivery: Option<(DateTime<Utc>, bool)>) -> Health {
+    if !view.enabled {
+        Health::Disabled
+    } else if view.paused.is_some() {
+        Health::Paused
+    } else if let (None, None, Some((_, ok))) =
+        (&view.schedule, view.state.last_status, last_delivery)
+    {
+        if ok { Health::Up } else { Health::Failing }
+    } else {
+        match view.state.last_status {
+            Some(RunStatus::Success) => Health::Up,
+            Some(RunStatus::Partial) => Health::Degraded,
+            Some(RunStatus::Failed) => Health::Failing,
+            _ => Health::Unknown,
+        }
+    }
+}
+
+/// Live figures of one integration, per window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub windows: [Stats; 3],
+}
+
+impl Figures {
+    pub fn get(&self, window: Window) -> &Stats {
+        &self.windows[Window::ALL.iter().position(|w| *w == window).unwrap_or(0)]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub now: DateTime<Utc>,
+    pub config_path: String,
+    pub data_dir: String,
+    pub read_only: bool,
+    pub engine_state: String,
+    pub integrations: Vec<IntegrationView>,
+    /// Newest first; the first page comes from the store, new runs from events.
+    pub runs: VecDeque<Arc<RunRecord>>,
+    /// No older runs than those in `runs` exist in the store.
+    pub history_complete: bool,
+    pub recent: HashMap<String, VecDeque<RunStatus>>,
+    /// The newest failed or partial run of each integration, for its detail view.
+    pub last_problem: HashMap<String, Arc<RunRecord>>,
+    /// Outputs: when each last received a delivery, and whether it was accepted.
+    pub last_delivery: HashMap<String, (DateTime<Utc>, bool)>,
+    pub figures: HashMap<String, Figures>,
+    /// Per-minute figures for the metrics pane's integration, oldest first.
+    pub rollups: Vec<MinuteRollup>,
+    pub logs: VecDeque<LogEvent>,
+    pub log_capacity: usize,
+    /// The log lines of the run open in the run view.
+    pub run_logs: Option<(ulid::Ulid, Vec<String>)>,
+}
+
+impl Model {
+    pub fn new(
+        config_path: String,
+        data_dir: String,
+        read_only: bool,
+        log_capacity: usize,
+    ) -> Self {
+        Self {
+            now: Utc::now(),
+            config_path,
+            data_dir,
+            read_only,
+            engine_state: "starting".into(),
+            integrations: Vec::new(),
+            runs: VecDeque::new(),
+            history_complete: false,
+            recent: HashMap::new(),
+            last_problem: HashMap::new(),
+            last_delivery: HashMap::new(),
+            figures: HashMap::new(),
+            rollups: Vec::new(),
+            logs: VecDeque::new(),
+            log_capacity: log_capacity.max(1),
+            run_logs: None,
+        }
+    }
+
+    /// Adds a finished (or skipped) run at the front of history.
+    pub fn add_run(&mut self, run: Arc<RunRecord>) {
+        self.note_run(&run);
+        self.runs.retain(|r| r.id != run.id);
+        self.runs.push_front(run);
+        if self.runs.len() > HISTORY_IN_MEMORY {
+            self.runs.pop_back();
+            self.history_complete = false;
+        }
+    }
+
+    /// Appends older runs from the store (a page, newest first).
+    pub fn extend_history(&mut self, page: Vec<RunRecord>, page_size: usize) {
+        self.history_complete = page.len() < page_size;
+        for run in page {
+            let run = Arc::new(run);
+            self.remember_problem(&run);
+            self.runs.push_back(run);
+        }
+    }
+
+    /// Seeds sparklines and problems from the first page of history (newest first).
+    pub fn seed_history(&mut self, page: Vec<RunRecord>, page_size: usize) {
+        self.history_complete = page.len() < page_size;
+        for run in page.into_iter().rev() {
+            let run = Arc::new(run);
+            self.note_run(&run);
+            self.runs.push_front(run);
+        }
+    }
+
+    fn note_run(&mut self, run: &Arc<RunRecord>) {
+        let at = run.finished_at.unwrap_or(run.started_at);
+        for delivery in run.deliveries.iter().filter(|d| d.records > 0 || !d.ok) {
+            let newer = self
+                .last_delivery
+                .get(&delivery.output)
+                .is_none_or(|(known, _)| *known <= at);
+            if newer {
+                self.last_delivery
+                    .insert(delivery.output.clone(), (at, delivery.ok));
+            }
+        }
+        let recent = self.recent.entry(run.integration.clone()).or_default();
+        recent.push_back(run.status);
+        while recent.len() > RECENT_RUNS {
+            recent.pop_front();
+        }
+        self.remember_problem(run);
+    }
+
+    fn remember_problem(&mut self, run: &Arc<RunRecord>) {
+        if matches!(run.status, RunStatus::Failed | RunStatus::Partial) {
+            let newer = self
+                .last_problem
+                .get(&run.integration)
+                .is_some_and(|known| known.id > run.id);
+            if !newer {
+                self.last_problem
+                    .insert(run.integration.clone(), Arc::clone(run));
+            }
+        }
+    }
+
+    pub fn add_logs(&mut self, events: Vec<LogEvent>) {
+        for event in events {
+            if self.logs.len() == self.log_capacity {
+                self.logs.pop_front();
+            }
+            self.logs.push_back(event);
+        }
+    }
+
+    pub fn integration(&self, name: &str) -> Option<&IntegrationView> {
+        self.integrations.iter().find(|i| i.name == name)
+    }
+}
+
+/// "12s", "5m", "3h", "2d": how long a span of time is, in its largest unit.
+pub fn short_span(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_in_their_largest_unit() {
+        assert_eq!(
+            [
+                short_span(-3),
+                short_span(59),
+                short_span(61),
+                short_span(7200),
+                short_span(200_000)
+            ],
+            ["0s", "59s", "1m", "2h", "2d"]
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! The console on fixed data: snapshots of every pane and view (ratatui TestBackend +
+//! insta, text and styles) at 80x24 and 200x60 in the default and high-contrast
+//! themes, and the update logic from keys to state and effects.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::app::{App, Drill, Effect, Mode, Pane};
+use super::model::{Figures, Model};
+use super::theme::Theme;
+use super::view;
+use crate::engine::IntegrationView;
+use crate::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
+use crate::stats::{MinuteRollup, Stats};
+use crate::store::{IntegrationState, PauseReason};
+use crate::telemetry::LogEvent;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
+}
+
+fn view(
+    name: &str,
+    kind: &'static str,
+    schedule: Option<&str>,
+    last: Option<RunStatus>,
+) -> IntegrationView {
+    IntegrationView {
+        name: name.into(),
+        kind,
+        auth: "bearer",
+        outputs: vec!["orders-archive".into()],
+        source_text: format!(
+            "[[integration]]\nname = \"{name}\"\nkind = \"{kind}\"\n[integration.auth]\ntype = \"bearer\"\ntoken = \"secret:api_token\""
+        ),
+        cursor: Some("2026-11-22T09:58:00Z".into()),
+        description: None,
+        tags: vec!["shop".into()],
+        schedule: schedule.map(str::to_owned),
+        enabled: true,
+        paused: None,
+        next_run: schedule.map(|_| now() + Duration::seconds(12)),
+        running: None,
+        state: IntegrationState {
+            last_status: last,
+            last_run_at: last.map(|_| now() - Duration::seconds(42)),
+            last_success_at: Some(now() - Duration::minutes(5)),
+            ..IntegrationState::default()
+        },
+    }
+}
+
+fn run(name: &str, seconds_ago: i64, status: RunStatus) -> RunRecord {
+    let mut run = RunRecord::start(
+        name,
+        Trigger::Schedule,
+        now() - Duration::seconds(seconds_ago),
+    );
+    run.id = ulid::Ulid::from_parts(
+        (now() - Duration::seconds(seconds_ago)).timestamp_millis() as u64,
+        7,
+    );
+    run.requests = 3;
+    run.records_in = 120;
+    run.records_new = 20;
+    run.records_changed = 4;
+    run.records_delivered = 24;
+    run.deliveries = vec![Delivery {
+        output: "orders-archive".into(),
+        ok: true,
+        records: 24,
+        attempts: 1,
+        error: None,
+    }];
+    if status == RunStatus::Failed {
+        run.error_class = Some(ErrorClass::Auth);
+        run.error_message = Some("401 Unauthorized from http://127.0.0.1:8080/api/private".into());
+        run.hint = Some("the credential in secret:api_token was rejected; set a new one with: patchbay secret set api_token".into());
+        run.records_delivered = 0;
+        run.deliveries.clear();
+    }
+    run.finish(status, run.started_at + Duration::milliseconds(230));
+    run
+}
+
+fn model(read_only: bool) -> Model {
+    let mut model = Model::new(
+        "/srv/patchbay/connectors.toml".into(),
+        "/var/lib/patchbay".into(),
+        read_only,
+        100,
+    );
+    model.now = now();
+    model.engine_state = "running".into();
+    let mut failing = view(
+        "crm-contacts",
+        "http",
+        Some("every 1m"),
+        Some(RunStatus::Failed),
+    );
+    failing.state.consecutive_failures = 3;
+    failing.state.auth_failed = true;
+    let mut breaker = view(
+        "billing-invoices",
+        "graphql",
+        Some("at 02:00"),
+        Some(RunStatus::Failed),
+    );
+    breaker.paused = Some(PauseReason::CircuitBreaker {
+        failures: 5,
+        at: now() - Duration::minutes(3),
+        last_error: Some("503 Service Unavailable from https://billing.example.com/graphql".into()),
+    });
+    breaker.next_run = None;
+    let mut running = view(
+        "shop-orders",
+        "http",
+        Some("every 15s"),
+        Some(RunStatus::Success),
+    );
+    running.running = Some((ulid::Ulid::nil(), now() - Duration::seconds(3)));
+    running.description = Some("Orders changed since the last run".into());
+    let mut disabled = view("legacy-ftp", "feed", Some("every 1h"), None);
+    disabled.enabled = false;
+    disabled.next_run = None;
+    let mut archive = view("orders-archive", "file", None, None);
+    archive.next_run = None;
+    archive.outputs.clear();
+    model.integrations = vec![
+        running,
+        view(
+            "release-notes",
+            "feed",
+            Some("every 20s"),
+            Some(RunStatus::Partial),
+        ),
+        failing,
+        breaker,
+        disabled,
+        archive,
+    ];
+    let history: Vec<RunRecord> = vec![
+        run("shop-orders", 15, RunStatus::Success),
+        run("crm-contacts", 42, RunStatus::Failed),
+        run("release-notes", 50, RunStatus::Partial),
+        run("shop-orders", 30, RunStatus::Success),
+        run("shop-orders", 45, RunStatus::Skipped),
+    ];
+    model.seed_history(history, 200);
+    let stats = Stats {
+        requests_ok: 300,
+        requests_failed: 6,
+        rate_limit_hits: 2,
+        records: 1200,
+        runs_ok: 19,
+        runs_failed: 1,
+        p50_ms: Some(41),
+        p95_ms: Some(180),
+        p99_ms: Some(612),
+    };
+    model.figures.insert(
+        "shop-orders".into(),
+        Figures {
+            windows: [stats.clone(), stats.clone(), stats],
+        },
+    );
+    model.rollups = (0..30)
+        .map(|i| MinuteRollup {
+            integration: "shop-orders".into(),
+            minute: now().timestamp() / 60 - 30 + i,
+            stats: Stats {
+                requests_ok: (i as u64 * 7) % 23 + 4,
+                ..Stats::default()
+            },
+        })
+        .collect();
+    let events = [
+        (
+            tracing::Level::INFO,
+            Some("shop-orders"),
+            "fetched 120 records in 3 pages",
+        ),
+        (
+            tracing::Level::WARN,
+            Some("crm-contacts"),
+            "run failed error=401 Unauthorized from http://127.0.0.1:8080/api/private",
+        ),
+        (tracing::Level::INFO, None, "config reloaded"),
+        (
+            tracing::Level::ERROR,
+            Some("billing-invoices"),
+            "paused by the circuit breaker after repeated failures",
+        ),
+    ];
+    model.add_logs(
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, (level, integration, message))| LogEvent {
+                seq: i as u64,
+                at: now() - Duration::seconds(40 - i as i64 * 10),
+                level: *level,
+                target: "patchbay".into(),
+                integration: integration.map(str::to_owned),
+                message: (*message).into(),
+            })
+            .collect(),
+    );
+    model
+}
+
+fn app(theme: &str, read_only: bool) -> App {
+    App::new(model(read_only), Theme::load(theme, false).unwrap(), false)
+}
+
+fn render(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::draw(frame, app)).unwrap();
+    format!("{:?}", terminal.backend().buffer())
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// The app set up to show one view.
+fn showing(theme: &str, screen: &str) -> App {
+    let mut app = app(theme, false);
+    match screen {
+        "integrations" => {}
+        "history" => app.pane = Pane::History,
+        "metrics" => app.pane = Pane::Metrics,
+        "logs" => app.pane = Pane::Logs,
+        "detail" => app.drill.push(Drill::Integration("crm-contacts".into())),
+        "run" => {
+            let run = Arc::clone(
+                app.model
+                    .runs
+                    .iter()
+                    .find(|r| r.status == RunStatus::Failed)
+                    .unwrap(),
+            );
+            app.model.run_logs = Some((
+                run.id,
+                vec![
+                    "10:00:18.000 run started (schedule)".into(),
+                    "10:00:18.230 auth: 401 Unauthorized".into(),
+                ],
+            ));
+            app.drill.push(Drill::Run(run));
+        }
+        "help" => app.mode = Mode::Help,
+        other => unreachable!("{other}"),
+    }
+    app
+}
+
+#[test]
+fn snapshots_of_every_view_at_both_sizes_in_both_themes() {
+    for theme in ["default", "high-contrast"] {
+        for screen in [
+            "integrations",
+            "history",
+            "metrics",
+            "logs",
+            "detail",
+            "run",
+            "help",
+        ] {
+            for (width, height) in [(80, 24), (200, 60)] {
+                let mut app = showing(theme, screen);
+                let name = format!("{screen}_{width}x{height}_{theme}");
+                insta::assert_snapshot!(name, render(&mut app, width, height));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_too_small_terminal_says_so() {
+    let text = render(&mut app("default", false), 40, 10);
+    assert!(text.contains("patchbay needs at least 60x12"), "{text}");
+}
+
+#[test]
+fn keys_move_open_and_go_back() {
+    let mut app = app("default", false);
+    assert_eq!(
+        app.selected().unwrap().name,
+        "billing-invoices",
+        "sorted by name"
+    );
+    app.on_key(key(KeyCode::Char('j')));
+    assert_eq!(app.selected().unwrap().name, "crm-contacts");
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.drill.last(), Some(Drill::Integration(name)) if name == "crm-contacts"));
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.drill.is_empty());
+    app.on_key(key(KeyCode::Char('2')));
+    assert_eq!(app.pane, Pane::History);
+    let effects = app.on_key(key(KeyCode::Enter));
+    assert!(matches!(effects[..], [Effect::LoadRunLogs(_)]));
+    assert!(matches!(app.drill.last(), Some(Drill::Run(_))));
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!((app.pane, app.drill.len()), (Pane::Metrics, 0));
+}
+
+#[test]
+fn actions_become_effects_and_stopping_ones_ask_first() {
+    let mut app = app("default", false);
+    app.on_key(key(KeyCode::Char('j'))); // crm-contacts
+    assert!(
+        matches!(&app.on_key(key(KeyCode::Char('r')))[..], [Effect::RunNow(n)] if n == "crm-contacts")
+    );
+    assert!(
+        matches!(&app.on_key(key(KeyCode::Char('t')))[..], [Effect::Test(n)] if n == "crm-contacts")
+    );
+    assert!(app.on_key(key(KeyCode::Char('c'))).is_empty());
+    assert!(
+        matches!(&app.mode, Mode::Confirm { prompt, .. } if prompt.starts_with("cancel the running run of crm-contacts"))
+    );
+    assert!(
+        matches!(&app.on_key(key(KeyCode::Char('y')))[..], [Effect::Cancel(n)] if n == "crm-contacts")
+    );
+    app.on_key(key(KeyCode::Char('p')));
+    assert!(app.on_key(key(KeyCode::Char('n'))).is_empty(), "n declines");
+    app.on_key(key(KeyCode::Char('k'))); // billing-invoices, paused by the breaker
+    assert!(
+        matches!(&app.on_key(key(KeyCode::Char('p')))[..], [Effect::Resume(n)] if n == "billing-invoices"),
+        "resuming asks nothing"
+    );
+}
+
+#[test]
+fn read_only_refuses_every_action_but_the_connection_test() {
+    let mut app = app("default", true);
+    for action in ['r', 'p', 'c', 's'] {
+        assert!(
+            app.on_key(key(KeyCode::Char(action))).is_empty(),
+            "{action}"
+        );
+        assert!(matches!(app.mode, Mode::Normal), "{action}");
+    }
+    assert!(app.toast.as_ref().unwrap().text.contains("read-only"));
+    for command in [
+        ":run shop-orders",
+        ":pause shop-orders",
+        ":reload",
+        ":secret set x",
+    ] {
+        app.on_key(key(KeyCode::Char(':')));
+        for c in command[1..].chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        assert!(app.on_key(key(KeyCode::Enter)).is_empty(), "{command}");
+    }
+    assert!(matches!(
+        &app.on_key(key(KeyCode::Char('t')))[..],
+        [Effect::Test(_)]
+    ));
+    let help = render(&mut showing_read_only_help(), 80, 24);
+    assert!(!help.contains("run the selected integration now"));
+}
+
+fn showing_read_only_help() -> App {
+    let mut app = app("default", true);
+    app.mode = Mode::Help;
+    app
+}
+
+#[test]
+fn command_mode_completes_and_runs() {
+    let mut app = app("default", false);
+    app.on_key(key(KeyCode::Char(':')));
+    for c in "pa".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Tab));
+    assert!(matches!(&app.mode, Mode::Command(line) if line == "pause "));
+    for c in "sh".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Tab));
+    assert!(matches!(&app.mode, Mode::Command(line) if line == "pause shop-orders"));
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(&app.mode, Mode::Confirm { .. }));
+    assert!(
+        matches!(&app.on_key(key(KeyCode::Char('y')))[..], [Effect::Pause(n)] if n == "shop-orders")
+    );
+    app.on_key(key(KeyCode::Char(':')));
+    for c in "theme high-contrast".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.theme.name, "high-contrast");
+    app.on_key(key(KeyCode::Char(':')));
+    app.on_key(key(KeyCode::Char('q')));
+    assert!(matches!(
+        &app.on_key(key(KeyCode::Enter))[..],
+        [Effect::Quit]
+    ));
+}
+
+#[test]
+fn secret_values_are_typed_masked_and_never_drawn() {
+    let mut app = app("default", false);
+    app.on_key(key(KeyCode::Char('s')));
+    for c in "api_token".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Enter));
+    for c in "sk-live-9z9z".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    let screen = render(&mut app, 80, 24);
+    assert!(
+        !screen.contains("sk-live-9z9z") && screen.contains("••••••••••••"),
+        "{screen}"
+    );
+    let effects = app.on_key(key(KeyCode::Enter));
+    assert!(matches!(&effects[..], [Effect::SetSecret { name, .. }] if name == "api_token"));
+}
+
+#[test]
+fn the_filter_matches_name_kind_health_and_tag() {
+    let mut app = app("default", false);
+    for (text, expected) in [
+        ("graph", 1),
+        ("failing", 1),
+        ("shop", 6),
+        ("feed", 2),
+        ("zzz", 0),
+    ] {
+        app.filter = text.into();
+        assert_eq!(app.visible_integrations().len(), expected, "{text}");
+    }
+}

@@ -1,0 +1,130 @@
+//! One integration in detail: schedule and state, circuit breaker and why, auth, the
+//! cursor, the last problem with its hint, and its config with secrets masked.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::{ago, until};
+use crate::store::PauseReason;
+use crate::tui::app::App;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
+    let theme = &app.theme;
+    let now = app.model.now;
+    let Some(view) = app.model.integration(name) else {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!("{name} is no longer in the config"),
+                theme.warn,
+            )),
+            area,
+        );
+        return;
+    };
+    let field = |label: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{label:<14}"), theme.dim),
+            Span::styled(value, theme.text),
+        ])
+    };
+    let h = app.health_of(view);
+    let mut lines = vec![
+        field("health", format!("{} {}", h.symbol(), h.word())),
+        field("kind", format!("{} (auth: {})", view.kind, view.auth)),
+        field(
+            "schedule",
+            view.schedule
+                .clone()
+                .unwrap_or_else(|| "when records or events arrive".into()),
+        ),
+        field("next run", until(now, view.next_run)),
+        field(
+            "last run",
+            format!(
+                "{} {}",
+                view.state
+                    .last_status
+                    .map_or("never".into(), |s| s.to_string()),
+                ago(now, view.state.last_run_at)
+            ),
+        ),
+        field("last success", ago(now, view.state.last_success_at)),
+        field(
+            "failures",
+            format!("{} in a row", view.state.consecutive_failures),
+        ),
+        field(
+            "outputs",
+            if view.outputs.is_empty() {
+                "-".into()
+            } else {
+                view.outputs.join(", ")
+            },
+        ),
+        field("cursor", view.cursor.clone().unwrap_or_else(|| "-".into())),
+    ];
+    match &view.paused {
+        Some(PauseReason::Operator { who, at }) => lines.push(Line::styled(
+            format!("paused by {who} {}; p resumes", ago(now, Some(*at))),
+            theme.paused,
+        )),
+        Some(PauseReason::CircuitBreaker {
+            failures,
+            at,
+            last_error,
+        }) => {
+            lines.push(Line::styled(
+                format!(
+                    "circuit breaker open: paused after {failures} failures {}; p resumes",
+                    ago(now, Some(*at))
+                ),
+                theme.error,
+            ));
+            if let Some(error) = last_error {
+                lines.push(Line::styled(format!("  last error: {error}"), theme.error));
+            }
+        }
+        None => {}
+    }
+    if view.state.auth_failed {
+        lines.push(Line::styled(
+            "authentication failed on the last run: the credential needs fixing (s sets a secret)",
+            theme.error,
+        ));
+    }
+    if let Some(problem) = app.model.last_problem.get(name) {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "last problem {}: {}",
+                ago(now, Some(problem.started_at)),
+                problem.status
+            ),
+            theme.warn,
+        ));
+        if let (Some(class), Some(message)) = (problem.error_class, &problem.error_message) {
+            lines.push(Line::styled(format!("  {class}: {message}"), theme.error));
+        }
+        if let Some(hint) = &problem.hint {
+            lines.push(Line::styled(format!("  hint: {hint}"), theme.accent));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("config (secrets masked)", theme.accent));
+    lines.extend(
+        view.source_text
+            .lines()
+            .map(|l| Line::styled(format!("  {l}"), theme.dim)),
+    );
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(format!(" {name} (Esc back) "))
+        .border_style(theme.dim);
+    let paragraph = Paragraph::new(lines)
+        .block(block)
+        .wrap(Wrap { trim: false })
+        .scroll((app.detail_scroll as u16, 0));
+    frame.render_widget(paragraph, area);
+}

@@ -1,0 +1,141 @@
+//! Metrics of the selected integration (or all together): requests, errors, latency,
+//! records and rate-limit hits over 5 m / 1 h / 24 h, and requests per minute.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
+
+use super::millis;
+use crate::engine::metrics::Window;
+use crate::stats::Stats;
+use crate::tui::app::App;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let theme = app.theme.clone();
+    let focus = (!app.scope_all).then(|| app.focus_name()).flatten();
+    let figures = |window: Window| -> Stats {
+        let mut total = Stats::default();
+        for (name, figures) in &app.model.figures {
+            if focus.as_ref().is_some_and(|f| f != name) {
+                continue;
+            }
+            let s = figures.get(window);
+            total.requests_ok += s.requests_ok;
+            total.requests_failed += s.requests_failed;
+            total.rate_limit_hits += s.rate_limit_hits;
+            total.records += s.records;
+            total.runs_ok += s.runs_ok;
+            total.runs_failed += s.runs_failed;
+            // Percentiles do not add up across integrations: show the worst.
+            total.p50_ms = total.p50_ms.max(s.p50_ms);
+            total.p95_ms = total.p95_ms.max(s.p95_ms);
+            total.p99_ms = total.p99_ms.max(s.p99_ms);
+        }
+        total
+    };
+    let rows: Vec<Row> = Window::ALL
+        .iter()
+        .map(|window| {
+            let s = figures(*window);
+            let minutes = match window {
+                Window::FiveMinutes => 5.0,
+                Window::Hour => 60.0,
+                Window::Day => 1440.0,
+            };
+            let requests = s.requests_ok + s.requests_failed;
+            let error_rate = if requests > 0 {
+                format!("{:.1}%", 100.0 * s.requests_failed as f64 / requests as f64)
+            } else {
+                "-".into()
+            };
+            let style = if *window == app.window {
+                theme.selection
+            } else {
+                theme.text
+            };
+            Row::new(vec![
+                Cell::from(window.label()),
+                Cell::from(format!("{:.1}", requests as f64 / minutes)),
+                Cell::from(error_rate),
+                Cell::from(millis(s.p50_ms)),
+                Cell::from(millis(s.p95_ms)),
+                Cell::from(millis(s.p99_ms)),
+                Cell::from(format!("{:.1}", s.records as f64 / minutes)),
+                Cell::from(s.rate_limit_hits.to_string()),
+                Cell::from(
+                    s.success_rate()
+                        .map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
+                ),
+            ])
+            .style(style)
+        })
+        .collect();
+    let scope = match &focus {
+        Some(name) => name.clone(),
+        None => "all integrations (a: the selected one)".into(),
+    };
+    let [table_area, chart_area] =
+        Layout::vertical([Constraint::Length(6), Constraint::Min(3)]).areas(area);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(5),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Length(7),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "", "REQ/MIN", "ERRORS", "P50", "P95", "P99", "REC/MIN", "429S", "RUNS OK",
+        ])
+        .style(theme.accent),
+    )
+    .block(
+        Block::default()
+            .borders(Borders::TOP)
+            .title(format!(" metrics: {scope} "))
+            .border_style(theme.dim),
+    );
+    frame.render_widget(table, table_area);
+    let counts: Vec<u64> = app
+        .model
+        .rollups
+        .iter()
+        .map(|r| r.stats.requests_ok + r.stats.requests_failed)
+        .collect();
+    let title = if counts.is_empty() {
+        " requests per minute: no finished minute stored yet ".to_owned()
+    } else {
+        format!(
+            " requests per minute, last {} minutes stored ",
+            counts.len()
+        )
+    };
+    let spark = Sparkline::default()
+        .data(&counts)
+        .style(theme.accent)
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(title)
+                .border_style(theme.dim),
+        );
+    frame.render_widget(spark, chart_area);
+    if focus.is_none() && app.model.figures.is_empty() {
+        frame.render_widget(
+            Line::styled("  no requests yet", theme.dim),
+            Rect {
+                y: table_area.y + 2,
+                height: 1,
+                ..table_area
+            },
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! One module per pane or view; each draws from the app state alone.
+
+pub mod detail;
+pub mod header;
+pub mod help;
+pub mod history;
+pub mod integrations;
+pub mod logs;
+pub mod metrics;
+pub mod run;
+pub mod status;
+
+use chrono::{DateTime, Utc};
+use ratatui::style::Style;
+
+use super::model::short_span;
+use super::theme::Theme;
+use crate::run::RunStatus;
+
+/// The style of a run status.
+pub fn status_style(theme: &Theme, status: RunStatus) -> Style {
+    match status {
+        RunStatus::Success => theme.ok,
+        RunStatus::Partial | RunStatus::Skipped => theme.warn,
+        RunStatus::Failed | RunStatus::Interrupted => theme.error,
+        RunStatus::Cancelled => theme.paused,
+        RunStatus::Running => theme.accent,
+    }
+}
+
+/// "12s ago", or "-".
+pub fn ago(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> String {
+    at.map_or("-".into(), |at| {
+        format!("{} ago", short_span((now - at).num_seconds()))
+    })
+}
+
+/// "in 12s", "now", or "-".
+pub fn until(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> String {
+    match at {
+        None => "-".into(),
+        Some(at) if at <= now => "now".into(),
+        // Partial seconds round up: "in 1s" until the moment itself.
+        Some(at) => format!(
+            "in {}",
+            short_span(((at - now).num_milliseconds() + 999) / 1000)
+        ),
+    }
+}
+
+pub fn millis(ms: Option<u64>) -> String {
+    match ms {
+        None => "-".into(),
+        Some(ms) if ms < 1000 => format!("{ms}ms"),
+        Some(ms) => format!("{:.1}s", ms as f64 / 1000.0),
+    }
+}
+
+/// Cuts `text` to `width` characters, marking the cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        text.chars()
+            .take(width.saturating_sub(1))
+            .collect::<String>()
+            + "…"
+    }
+}
