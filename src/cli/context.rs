@@ -34,6 +34,17 @@ impl Context {
     }
 
     /// Logs to rolling files; `stderr` also streams events at that level to stderr.
+    /// The same options, pointed at another config, data dir and identity.
+    pub fn with_paths(&self, config: PathBuf, data_dir: PathBuf, identity: PathBuf) -> Self {
+        Self {
+            config_flag: Some(config),
+            data_dir_flag: Some(data_dir),
+            identity_flag: Some(identity),
+            read_only: self.read_only,
+            log_format: self.log_format,
+        }
+    }
+
     pub fn telemetry(&self, stderr: Option<tracing::Level>) -> Result<Telemetry, CliError> {
         self.telemetry_with_ring(stderr, 1)
     }

@@ -5,6 +5,7 @@ mod auth;
 mod check;
 mod console;
 mod context;
+mod demo;
 mod headless;
 mod history;
 mod run;
@@ -56,6 +57,15 @@ pub enum Command {
         /// Print one JSON document instead of a table
         #[arg(long)]
         json: bool,
+    },
+    /// The console on the shipped config against the built-in sandbox: no accounts, no internet
+    Demo {
+        /// Run without the console (for scripts and tests)
+        #[arg(long)]
+        headless: bool,
+        /// Stop after this long, e.g. 60s (headless); the console runs until you quit
+        #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
     },
     /// Run the engine without a console, until SIGTERM or SIGINT (SIGHUP reloads the config)
     Headless {
@@ -152,7 +162,7 @@ async fn serve_sandbox(port: u16) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Runtime::new().map_err(CliError::runtime)
 }
 
@@ -174,6 +184,9 @@ fn run(cli: Cli) -> CliResult {
         Command::Check { json } => {
             let _telemetry = context.telemetry(None)?;
             check::run(&context, json)
+        }
+        Command::Demo { headless, duration } => {
+            demo::run(&context, headless, duration, cli.data_dir.is_some())
         }
         Command::Headless { grace } => {
             let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;

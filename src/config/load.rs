@@ -55,7 +55,10 @@ impl Config {
     pub fn parse(source: SourceFile) -> Self {
         let mut loader = Loader::default();
         let (settings, integrations) = match DeTable::parse(&source.text) {
-            Ok(root) => loader.root(&root, &source.text),
+            Ok(root) => {
+                let base_dir = source.path.parent().unwrap_or(Path::new(".")).to_owned();
+                loader.root(&root, &source.text, &base_dir)
+            }
             Err(error) => {
                 loader.problems.push(
                     Problem::error(
@@ -86,7 +89,12 @@ struct Loader {
 }
 
 impl Loader {
-    fn root(&mut self, root: &Spanned<DeTable<'_>>, text: &str) -> (Settings, Vec<Integration>) {
+    fn root(
+        &mut self,
+        root: &Spanned<DeTable<'_>>,
+        text: &str,
+        base_dir: &Path,
+    ) -> (Settings, Vec<Integration>) {
         let mut settings = Settings::default();
         let mut settings_fingerprint = 0;
         let mut tables = Vec::new();
@@ -134,7 +142,7 @@ impl Loader {
                 }
                 seen.insert(name.as_str(), index);
             }
-            if let Some(mut integration) = self.integration(table.value, &settings) {
+            if let Some(mut integration) = self.integration(table.value, &settings, base_dir) {
                 integration.fingerprint = fingerprint(table.value) ^ settings_fingerprint;
                 integration.source_text =
                     mask_credentials(&integration_text(text, table.value.span().start));
@@ -147,7 +155,12 @@ impl Loader {
         (settings, integrations)
     }
 
-    fn integration(&mut self, value: &Value<'_>, settings: &Settings) -> Option<Integration> {
+    fn integration(
+        &mut self,
+        value: &Value<'_>,
+        settings: &Settings,
+        base_dir: &Path,
+    ) -> Option<Integration> {
         let DeValue::Table(table) = value.get_ref() else {
             self.problems.push(Problem::error(
                 "an integration must be a table",
@@ -219,6 +232,13 @@ impl Loader {
             return None;
         }
         let timeout = common.timeout.map_or(DEFAULT_TIMEOUT, Into::into);
+        let mut kind_settings = kind_settings;
+        // A relative output file lives next to the config, wherever patchbay was started.
+        if let crate::connectors::KindSettings::File(file) = &mut kind_settings
+            && file.path.is_relative()
+        {
+            file.path = base_dir.join(&file.path);
+        }
         Some(Integration {
             name: common.name,
             kind,

@@ -108,6 +108,12 @@ impl Sandbox {
     /// Serves on 127.0.0.1:`port` (0 picks a free port).
     pub async fn start(port: u16) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        Self::serve(listener)
+    }
+
+    /// Serves on a listener bound beforehand (so its address can be known before any
+    /// runtime exists, as `patchbay demo` needs).
+    pub fn serve(listener: tokio::net::TcpListener) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let state = Arc::new(SandboxState::new());
         let (shutdown, stopped) = oneshot::channel::<()>();
