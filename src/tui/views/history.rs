@@ -13,7 +13,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let wide = area.width >= 100;
     let runs = app.visible_runs();
     let count = runs.len();
-    let rows: Vec<Row> = runs
+    let (first, end) = super::window(
+        count,
+        app.selected_run,
+        app.table_offset,
+        area.height.saturating_sub(2) as usize,
+    );
+    let rows: Vec<Row> = runs[first..end]
         .iter()
         .map(|run| {
             let mut cells = vec![
@@ -76,12 +82,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 .title(title)
                 .border_style(theme.dim),
         );
-    let mut state = TableState::default().with_selected((count > 0).then_some(app.selected_run));
+    let mut state =
+        TableState::default().with_selected((count > 0).then_some(app.selected_run - first));
     frame.render_stateful_widget(table, area, &mut state);
     app.table_area = Rect {
         y: area.y + 1,
         height: area.height.saturating_sub(1),
         ..area
     };
-    app.table_offset = state.offset();
+    app.table_offset = first;
 }

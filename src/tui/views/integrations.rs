@@ -19,9 +19,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.theme.clone();
     let now = app.model.now;
     let wide = area.width >= WIDE;
-    let rows: Vec<Row> = app
-        .visible_integrations()
-        .into_iter()
+    let visible = app.visible_integrations();
+    let count = visible.len();
+    // A top border and the header row take two lines.
+    let (first, end) = super::window(
+        count,
+        app.selected_integration,
+        app.table_offset,
+        area.height.saturating_sub(2) as usize,
+    );
+    let rows: Vec<Row> = visible[first..end]
+        .iter()
         .map(|view| {
             let h = app.health_of(view);
             let style = match h {
@@ -117,7 +125,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         ]);
         header.extend(["OK 24H", "P95 1H", "LAST RUNS", "DESCRIPTION"]);
     }
-    let count = rows.len();
     let title = format!(
         " integrations ({count}) sorted by {}{} ",
         app.sort.label(),
@@ -132,16 +139,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 .title(title)
                 .border_style(theme.dim),
         );
-    let mut state =
-        TableState::default().with_selected((count > 0).then_some(app.selected_integration));
-    *state.offset_mut() = app.table_offset.min(count.saturating_sub(1));
+    let mut state = TableState::default()
+        .with_selected((count > 0).then_some(app.selected_integration - first));
     frame.render_stateful_widget(table, area, &mut state);
     app.table_area = Rect {
         y: area.y + 1,
         height: area.height.saturating_sub(1),
         ..area
     };
-    app.table_offset = state.offset();
+    app.table_offset = first;
     if count == 0 {
         let message = if app.filter.is_empty() {
             "no integrations in the config"

@@ -1,0 +1,200 @@
+//! The console: render time per frame at 200x60 with 10,000 integrations and 2,000 runs
+//! in memory (TestBackend, so the figure is patchbay's drawing, not the terminal's);
+//! then `patchbay demo` in a pseudo-terminal: launch to first frame, CPU over an idle
+//! minute (the demo's integrations keep running), and peak RSS.
+//!
+//! `cargo bench --bench console` (PATCHBAY_BENCH_IDLE_SECONDS overrides 60).
+
+#[path = "measure.rs"]
+mod measure;
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use patchbay::engine::IntegrationView;
+use patchbay::run::{RunRecord, RunStatus, Trigger};
+use patchbay::store::IntegrationState;
+use patchbay::tui::app::App;
+use patchbay::tui::model::Model;
+use patchbay::tui::theme::Theme;
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn main() {
+    frames();
+    demo_process();
+}
+
+fn frames() {
+    let now = chrono::Utc::now();
+    let mut model = Model::new(
+        "connectors.toml".into(),
+        "/var/lib/patchbay".into(),
+        false,
+        5000,
+    );
+    model.integrations = (0..10_000)
+        .map(|i| IntegrationView {
+            name: format!("integration-{i:05}"),
+            kind: ["http", "graphql", "feed"][i % 3],
+            auth: "bearer",
+            outputs: vec!["archive".into()],
+            source_text: String::new(),
+            cursor: None,
+            description: Some("benchmark integration".into()),
+            tags: vec!["bench".into()],
+            schedule: Some("every 1m".into()),
+            enabled: true,
+            paused: None,
+            next_run: Some(now + chrono::Duration::seconds((i % 60) as i64)),
+            running: None,
+            state: IntegrationState {
+                last_status: Some(if i % 7 == 0 {
+                    RunStatus::Failed
+                } else {
+                    RunStatus::Success
+                }),
+                last_run_at: Some(now - chrono::Duration::seconds((i % 300) as i64)),
+                ..IntegrationState::default()
+            },
+        })
+        .collect();
+    let runs: Vec<RunRecord> = (0..2000)
+        .map(|i| {
+            let mut run = RunRecord::start(
+                &format!("integration-{:05}", i % 10_000),
+                Trigger::Schedule,
+                now - chrono::Duration::seconds(i),
+            );
+            run.finish(RunStatus::Success, run.started_at);
+            run
+        })
+        .collect();
+    model.seed_history(runs, 2000);
+    let mut app = App::new(model, Theme::load("default", false).expect("theme"), false);
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
+    let mut samples = Vec::new();
+    for frame in 0..400 {
+        // Move the selection so every frame has something new to draw.
+        app.selected_integration = frame * 25 % 10_000;
+        let started = Instant::now();
+        terminal
+            .draw(|f| patchbay::tui::view::draw(f, &mut app))
+            .expect("draw");
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+    measure::report(
+        "console_frame_200x60_10000_integrations",
+        &[
+            ("frames", samples.len().to_string()),
+            ("p50_ms", ms(samples[samples.len() / 2])),
+            ("p99_ms", ms(samples[samples.len() * 99 / 100])),
+        ],
+    );
+}
+
+/// User plus system CPU ticks of a process.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // After the state letter: utime is field 14 and stime 15 of /proc/pid/stat.
+    fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0)
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn demo_process() {
+    let idle_seconds: u64 = std::env::var("PATCHBAY_BENCH_IDLE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let home = tempfile::tempdir().expect("temp dir");
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("pty");
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_patchbay"));
+    command.arg("demo");
+    command.cwd(home.path());
+    command.env("TERM", "xterm-256color");
+    for (var, dir) in [
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+    ] {
+        command.env(var, home.path().join(dir));
+    }
+    let launched = Instant::now();
+    let mut child = pty.slave.spawn_command(command).expect("spawn");
+    drop(pty.slave);
+    let pid = child.process_id().expect("pid");
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let sink = Arc::clone(&output);
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("buffer").extend_from_slice(&buffer[..n]);
+        }
+    });
+    let first_frame = loop {
+        let mut parser = vt100::Parser::new(24, 80, 0);
+        parser.process(&output.lock().expect("buffer"));
+        if parser.screen().contents().contains("1 Integrations") {
+            break launched.elapsed();
+        }
+        assert!(
+            launched.elapsed() < Duration::from_secs(60),
+            "no first frame"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    std::thread::sleep(Duration::from_secs(5));
+    let ticks_before = cpu_ticks(pid);
+    let bytes_before = output.lock().expect("buffer").len();
+    std::thread::sleep(Duration::from_secs(idle_seconds));
+    let cpu_percent = (cpu_ticks(pid) - ticks_before) as f64 / idle_seconds as f64; // 100 ticks a second
+    let bytes = output.lock().expect("buffer").len() - bytes_before;
+    let rss = peak_rss_mib(pid);
+    let mut writer = pty.master.take_writer().expect("writer");
+    let _ = std::io::Write::write_all(&mut writer, b"q");
+    let _ = child.wait();
+    measure::report(
+        "console_demo",
+        &[
+            ("first_frame_ms", first_frame.as_millis().to_string()),
+            ("idle_seconds", idle_seconds.to_string()),
+            ("cpu_percent", format!("{cpu_percent:.2}")),
+            (
+                "bytes_to_terminal_per_second",
+                format!("{:.0}", bytes as f64 / idle_seconds as f64),
+            ),
+            ("peak_rss_mib", format!("{rss:.1}")),
+        ],
+    );
+}
