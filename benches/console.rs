@@ -7,9 +7,9 @@
 
 #[path = "measure.rs"]
 mod measure;
+#[path = "../tests/common/pty.rs"]
+mod pty;
 
-use std::io::Read;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use patchbay::engine::IntegrationView;
@@ -18,7 +18,7 @@ use patchbay::store::IntegrationState;
 use patchbay::tui::app::App;
 use patchbay::tui::model::Model;
 use patchbay::tui::theme::Theme;
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use pty::Console;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -127,63 +127,18 @@ fn demo_process() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
     let home = tempfile::tempdir().expect("temp dir");
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("pty");
-    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_patchbay"));
-    command.arg("demo");
-    command.cwd(home.path());
-    command.env("TERM", "xterm-256color");
-    for (var, dir) in [
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_STATE_HOME", "state"),
-    ] {
-        command.env(var, home.path().join(dir));
-    }
-    let launched = Instant::now();
-    let mut child = pty.slave.spawn_command(command).expect("spawn");
-    drop(pty.slave);
-    let pid = child.process_id().expect("pid");
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let mut reader = pty.master.try_clone_reader().expect("reader");
-    let sink = Arc::clone(&output);
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().expect("buffer").extend_from_slice(&buffer[..n]);
-        }
-    });
-    let first_frame = loop {
-        let mut parser = vt100::Parser::new(24, 80, 0);
-        parser.process(&output.lock().expect("buffer"));
-        if parser.screen().contents().contains("1 Integrations") {
-            break launched.elapsed();
-        }
-        assert!(
-            launched.elapsed() < Duration::from_secs(60),
-            "no first frame"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let mut console = Console::spawn(env!("CARGO_BIN_EXE_patchbay"), &["demo"], home.path());
+    let first_frame = console.wait_for("1 Integrations", Duration::from_secs(60));
+    let pid = console.pid();
     std::thread::sleep(Duration::from_secs(5));
     let ticks_before = cpu_ticks(pid);
-    let bytes_before = output.lock().expect("buffer").len();
+    let bytes_before = console.raw().len();
     std::thread::sleep(Duration::from_secs(idle_seconds));
     let cpu_percent = (cpu_ticks(pid) - ticks_before) as f64 / idle_seconds as f64; // 100 ticks a second
-    let bytes = output.lock().expect("buffer").len() - bytes_before;
+    let bytes = console.raw().len() - bytes_before;
     let rss = peak_rss_mib(pid);
-    let mut writer = pty.master.take_writer().expect("writer");
-    let _ = std::io::Write::write_all(&mut writer, b"q");
-    let _ = child.wait();
+    console.press("q");
+    let _ = console.wait_exit(Duration::from_secs(30));
     measure::report(
         "console_demo",
         &[

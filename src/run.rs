@@ -117,6 +117,19 @@ pub struct Delivery {
     pub error: Option<String>,
 }
 
+impl Delivery {
+    /// "archive: 24 records delivered" or "hook: FAILED after 3 attempt(s): ..."
+    pub fn summary(&self) -> String {
+        match &self.error {
+            None => format!("{}: {} records delivered", self.output, self.records),
+            Some(error) => format!(
+                "{}: FAILED after {} attempt(s): {error}",
+                self.output, self.attempts
+            ),
+        }
+    }
+}
+
 /// One run, with exactly the field names that `history --json` prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -166,6 +179,35 @@ impl RunRecord {
             hint: None,
             deliveries: Vec::new(),
         }
+    }
+
+    /// "2026-11-22 10:00:18.230 UTC (schedule)"
+    pub fn started_summary(&self) -> String {
+        format!(
+            "{} ({})",
+            self.started_at.format("%Y-%m-%d %H:%M:%S%.3f UTC"),
+            self.trigger.as_str()
+        )
+    }
+
+    /// "3 in 1 attempt(s), 4514 bytes"
+    pub fn requests_summary(&self) -> String {
+        format!(
+            "{} in {} attempt(s), {} bytes",
+            self.requests, self.attempts, self.bytes
+        )
+    }
+
+    /// "120 in: 20 new, 4 changed, 96 unchanged; 24 delivered"
+    pub fn records_summary(&self) -> String {
+        format!(
+            "{} in: {} new, {} changed, {} unchanged; {} delivered",
+            self.records_in,
+            self.records_new,
+            self.records_changed,
+            self.records_unchanged,
+            self.records_delivered
+        )
     }
 
     /// Sets the final status and the timing fields.

@@ -17,6 +17,16 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Adds `other`'s counts. Percentiles do not add up; they are left as they are.
+    pub fn add_counts(&mut self, other: &Stats) {
+        self.requests_ok += other.requests_ok;
+        self.requests_failed += other.requests_failed;
+        self.rate_limit_hits += other.rate_limit_hits;
+        self.records += other.records;
+        self.runs_ok += other.runs_ok;
+        self.runs_failed += other.runs_failed;
+    }
+
     /// Successful runs out of finished runs, if any finished.
     pub fn success_rate(&self) -> Option<f64> {
         let total = self.runs_ok + self.runs_failed;

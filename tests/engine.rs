@@ -19,6 +19,16 @@ fn source(name: &str, url: &str, extra: &str) -> String {
     )
 }
 
+/// A server whose `/items` answers only after 30 s: runs against it stay running.
+async fn never_answering_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path("/items"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    server
+}
+
 async fn server_with(status: u16, body: &str) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -307,11 +317,7 @@ async fn operator_pause_persists_across_a_restart() {
 
 #[tokio::test]
 async fn cancelling_a_running_run_records_it_cancelled() {
-    let server = MockServer::start().await;
-    Mock::given(path("/items"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
-        .mount(&server)
-        .await;
+    let server = never_answering_server().await;
     let harness = Harness::new(&source(
         "items",
         &format!("{}/items", server.uri()),
@@ -338,11 +344,7 @@ async fn cancelling_a_running_run_records_it_cancelled() {
 
 #[tokio::test]
 async fn shutdown_interrupts_what_outlives_the_grace_period() {
-    let server = MockServer::start().await;
-    Mock::given(path("/items"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
-        .mount(&server)
-        .await;
+    let server = never_answering_server().await;
     let harness = Harness::new(&source(
         "items",
         &format!("{}/items", server.uri()),

@@ -79,33 +79,14 @@ fn command_error(error: CommandError) -> CliError {
 
 fn print_record(run: &RunRecord) {
     println!("run {} of {}: {}", run.id, run.integration, run.status);
-    println!(
-        "  started   {}",
-        run.started_at.format("%Y-%m-%d %H:%M:%S%.3f UTC")
-    );
+    println!("  started   {}", run.started_summary());
     if let Some(ms) = run.duration_ms {
         println!("  duration  {ms} ms");
     }
-    println!(
-        "  requests  {} ({} attempt(s)), {} bytes",
-        run.requests, run.attempts, run.bytes
-    );
-    println!(
-        "  records   {} in, {} new, {} changed, {} unchanged, {} delivered",
-        run.records_in,
-        run.records_new,
-        run.records_changed,
-        run.records_unchanged,
-        run.records_delivered
-    );
+    println!("  requests  {}", run.requests_summary());
+    println!("  records   {}", run.records_summary());
     for delivery in &run.deliveries {
-        match &delivery.error {
-            None => println!(
-                "  output    {}: {} records delivered",
-                delivery.output, delivery.records
-            ),
-            Some(error) => println!("  output    {}: FAILED: {error}", delivery.output),
-        }
+        println!("  output    {}", delivery.summary());
     }
     if let (Some(class), Some(message)) = (run.error_class, &run.error_message) {
         println!("  error     {class}: {message}");

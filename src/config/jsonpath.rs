@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, de};
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
@@ -45,12 +44,7 @@ impl fmt::Debug for JsonPathExpr {
     }
 }
 
-impl<'de> Deserialize<'de> for JsonPathExpr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(de::Error::custom)
-    }
-}
+crate::config::deserialize_with_parse!(JsonPathExpr);
 
 #[cfg(test)]
 mod tests {

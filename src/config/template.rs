@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, de};
-
 #[derive(Clone)]
 pub struct Template {
     source: String,
@@ -33,12 +31,7 @@ impl fmt::Debug for Template {
     }
 }
 
-impl<'de> Deserialize<'de> for Template {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(de::Error::custom)
-    }
-}
+crate::config::deserialize_with_parse!(Template);
 
 #[cfg(test)]
 mod tests {

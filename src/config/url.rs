@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, de};
-
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConfigUrl(reqwest::Url);
 
@@ -37,12 +35,7 @@ impl fmt::Display for ConfigUrl {
     }
 }
 
-impl<'de> Deserialize<'de> for ConfigUrl {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(de::Error::custom)
-    }
-}
+crate::config::deserialize_with_parse!(ConfigUrl);
 
 /// Replaces `${VAR}` and `${VAR:-default}`; an unset variable without a default is an error.
 pub fn expand_env(text: &str) -> Result<String, String> {

@@ -681,70 +681,59 @@ impl Engine {
                 "`{name}` is an output and runs only when sources deliver to it; pause those sources instead"
             )));
         }
-        let now = self.services.clock.now();
-        let slot = self.slots.get_mut(name).expect("looked up");
-        if paused {
-            slot.state.paused = Some(PauseReason::Operator {
-                who: operator(),
-                at: now,
-            });
+        let who = operator();
+        let action = if paused {
+            "integration.pause"
         } else {
-            slot.state.paused = None;
-            slot.state.consecutive_failures = 0;
-        }
-        let state = slot.state.clone();
-        self.writer
-            .write(WriteOp::State {
-                name: name.to_owned(),
-                state,
-            })
-            .await;
-        if paused {
-            self.unschedule(name)
-        } else {
-            self.schedule(name, now)
-        }
-        self.audit(
+            "integration.resume"
+        };
+        self.set_operator_state(name, action, |state, at| {
             if paused {
-                "integration.pause"
+                state.paused = Some(PauseReason::Operator { who, at });
             } else {
-                "integration.resume"
-            },
-            Some(name),
-        )
-        .await;
-        let _ = self.events.send(EngineEvent::IntegrationChanged {
-            integration: name.to_owned(),
-        });
-        Ok(())
+                state.paused = None;
+                state.consecutive_failures = 0;
+            }
+        })
+        .await
     }
 
     async fn set_enabled(&mut self, name: &str, enabled: bool) -> Result<(), CommandError> {
+        let action = if enabled {
+            "integration.enable"
+        } else {
+            "integration.disable"
+        };
+        self.set_operator_state(name, action, |state, _| state.enabled = Some(enabled))
+            .await
+    }
+
+    /// An operator's change to an integration's lasting state: applied, persisted,
+    /// rescheduled (or unscheduled), audited and announced.
+    async fn set_operator_state(
+        &mut self,
+        name: &str,
+        action: &str,
+        change: impl FnOnce(&mut IntegrationState, DateTime<Utc>),
+    ) -> Result<(), CommandError> {
         self.lookup(name)?;
         let now = self.services.clock.now();
         let slot = self.slots.get_mut(name).expect("looked up");
-        slot.state.enabled = Some(enabled);
+        change(&mut slot.state, now);
         let state = slot.state.clone();
+        let runs_on_schedule = slot.schedulable();
         self.writer
             .write(WriteOp::State {
                 name: name.to_owned(),
                 state,
             })
             .await;
-        if enabled {
-            self.schedule(name, now)
+        if runs_on_schedule {
+            self.schedule(name, now);
         } else {
-            self.unschedule(name)
+            self.unschedule(name);
         }
-        self.audit(
-            if enabled {
-                "integration.enable"
-            } else {
-                "integration.disable"
-            },
-            Some(name),
-        )
-        .await;
+        self.audit(action, Some(name)).await;
         let _ = self.events.send(EngineEvent::IntegrationChanged {
             integration: name.to_owned(),
         });

@@ -109,13 +109,7 @@ impl Ring {
         let mut total = Stats::default();
         let mut merged = Latency::default();
         for slot in self.slots.iter().filter(|s| s.start + self.width > since) {
-            let c = &slot.counts;
-            total.requests_ok += c.requests_ok;
-            total.requests_failed += c.requests_failed;
-            total.rate_limit_hits += c.rate_limit_hits;
-            total.records += c.records;
-            total.runs_ok += c.runs_ok;
-            total.runs_failed += c.runs_failed;
+            total.add_counts(&slot.counts);
             merged.merge(&slot.latency);
         }
         with_percentiles(total, &merged)

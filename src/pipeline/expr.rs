@@ -13,7 +13,6 @@
 use std::fmt;
 
 use regex::Regex;
-use serde::{Deserialize, Deserializer, de};
 use serde_json::Value;
 
 #[derive(Clone)]
@@ -76,12 +75,7 @@ impl fmt::Debug for Expr {
     }
 }
 
-impl<'de> Deserialize<'de> for Expr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(de::Error::custom)
-    }
-}
+crate::config::deserialize_with_parse!(Expr);
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {

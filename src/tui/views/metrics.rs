@@ -21,12 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 continue;
             }
             let s = figures.get(window);
-            total.requests_ok += s.requests_ok;
-            total.requests_failed += s.requests_failed;
-            total.rate_limit_hits += s.rate_limit_hits;
-            total.records += s.records;
-            total.runs_ok += s.runs_ok;
-            total.runs_failed += s.runs_failed;
+            total.add_counts(s);
             // Percentiles do not add up across integrations: show the worst.
             total.p50_ms = total.p50_ms.max(s.p50_ms);
             total.p95_ms = total.p95_ms.max(s.p95_ms);

@@ -23,45 +23,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, run: &RunRecord) {
             Span::styled(format!("{:<12}", "status"), theme.dim),
             Span::styled(run.status.as_str(), status_style(theme, run.status)),
         ]),
-        field(
-            "started",
-            format!(
-                "{} ({})",
-                run.started_at.format("%Y-%m-%d %H:%M:%S%.3f UTC"),
-                run.trigger.as_str()
-            ),
-        ),
+        field("started", run.started_summary()),
         field("took", millis(run.duration_ms)),
-        field(
-            "requests",
-            format!(
-                "{} in {} attempt(s), {} bytes",
-                run.requests, run.attempts, run.bytes
-            ),
-        ),
-        field(
-            "records",
-            format!(
-                "{} in: {} new, {} changed, {} unchanged; {} delivered",
-                run.records_in,
-                run.records_new,
-                run.records_changed,
-                run.records_unchanged,
-                run.records_delivered
-            ),
-        ),
+        field("requests", run.requests_summary()),
+        field("records", run.records_summary()),
     ];
     for delivery in &run.deliveries {
-        let text = match &delivery.error {
-            None => format!(
-                "{}: {} records delivered",
-                delivery.output, delivery.records
-            ),
-            Some(error) => format!(
-                "{}: FAILED after {} attempt(s): {error}",
-                delivery.output, delivery.attempts
-            ),
-        };
+        let text = delivery.summary();
         let style = if delivery.ok { theme.ok } else { theme.error };
         lines.push(Line::from(vec![
             Span::styled(format!("{:<12}", "output"), theme.dim),
