@@ -76,6 +76,8 @@ pub enum ErrorClass {
     Client,
     Decode,
     Config,
+    /// A health check's conditions were not met.
+    Check,
 }
 
 impl ErrorClass {
@@ -89,6 +91,7 @@ impl ErrorClass {
             Self::Client => "client",
             Self::Decode => "decode",
             Self::Config => "config",
+            Self::Check => "check",
         }
     }
 

@@ -255,6 +255,8 @@ impl Loader {
             rate_limit: common.rate_limit,
             retry: common.retry,
             pause_after_failures: common.pause_after_failures,
+            failure_threshold: common.failure_threshold.max(1),
+            success_threshold: common.success_threshold.max(1),
             outputs: common.outputs,
             auth: common.auth,
             tags: common.tags,

@@ -217,6 +217,10 @@ pub struct Integration {
     pub rate_limit: Option<RateLimit>,
     pub retry: RetryPolicy,
     pub pause_after_failures: Option<u32>,
+    /// Failed runs in a row before health is `down` (fewer: `pending`).
+    pub failure_threshold: u32,
+    /// Good runs in a row before a `down` integration is `up` again.
+    pub success_threshold: u32,
     pub outputs: Vec<String>,
     pub auth: Auth,
     pub tags: Vec<String>,
@@ -263,6 +267,10 @@ pub(super) struct CommonKeys {
     #[serde(default)]
     pub retry: RetryPolicy,
     pub pause_after_failures: Option<u32>,
+    #[serde(default = "three")]
+    pub failure_threshold: u32,
+    #[serde(default = "one")]
+    pub success_threshold: u32,
     #[serde(default)]
     pub outputs: Vec<String>,
     #[serde(default)]
@@ -275,6 +283,14 @@ pub(super) struct CommonKeys {
 
 fn yes() -> bool {
     true
+}
+
+fn three() -> u32 {
+    3
+}
+
+fn one() -> u32 {
+    1
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod check;
 pub mod feed;
 pub mod file;
 pub mod graphql;
@@ -140,6 +141,9 @@ impl Connector {
                 Self::Output(Arc::new(ChatOutput::new(Flavor::Discord, s.clone())))
             }
             KindSettings::File(s) => Self::Output(Arc::new(file::FileOutput::new(s.clone()))),
+            KindSettings::Check(s) => {
+                Self::Source(Arc::new(check::CheckSource::new((**s).clone())))
+            }
         }
     }
 
@@ -185,6 +189,7 @@ pub enum KindSettings {
     Slack(chat::ChatSettings),
     Discord(chat::ChatSettings),
     File(file::FileSettings),
+    Check(Box<check::CheckSettings>),
 }
 
 fn decode_into<T>(value: &Value<'_>, wrap: fn(T) -> KindSettings) -> Decoded<KindSettings>
@@ -223,6 +228,12 @@ pub static KINDS: &[KindSpec] = &[
         roles: &[Role::Source],
         scheduled: false,
         decode: |v| decode_into(v, KindSettings::WebhookIn),
+    },
+    KindSpec {
+        name: "check",
+        roles: &[Role::Check],
+        scheduled: true,
+        decode: |v| decode_into(v, |s| KindSettings::Check(Box::new(s))),
     },
     KindSpec {
         name: "webhook",

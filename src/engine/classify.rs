@@ -112,7 +112,8 @@ pub fn hint(class: ErrorClass, integration: &Integration, host: &str) -> String 
         ),
         ErrorClass::Client => "the server rejected the request; check the URL, query and body".to_owned(),
         ErrorClass::Decode => "the response was not what this integration expects; check the endpoint and `records.path`".to_owned(),
-        ErrorClass::Config => "fix connectors.toml; `patchbay check` shows every problem".to_owned(),
+                ErrorClass::Config => "fix connectors.toml; `patchbay check` shows every problem".to_owned(),
+        ErrorClass::Check => format!("{host} did not meet the check's conditions"),
     }
 }
 

@@ -551,11 +551,16 @@ impl Engine {
             if let Some(cursor) = cursor {
                 slot.cursor = Some(cursor.value);
             }
-            tripped = apply_run(
-                &mut slot.state,
-                &record,
-                slot.integration.pause_after_failures,
-            );
+            let changes = apply_run(&mut slot.state, &record, &slot.integration);
+            tripped = changes.tripped;
+            if let Some((from, to)) = changes.health {
+                tracing::info!(integration = %name, from = from.as_str(), to = to.as_str(), "health changed");
+                let _ = self.events.send(EngineEvent::HealthChanged {
+                    integration: name.clone(),
+                    from,
+                    to,
+                });
+            }
             let state = slot.state.clone();
             self.writer
                 .write(WriteOp::State {

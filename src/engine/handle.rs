@@ -15,7 +15,7 @@ use crate::connectors::TestReport;
 use crate::run::RunRecord;
 use crate::stats::{MinuteRollup, Stats};
 use crate::store::Store;
-use crate::store::{IntegrationState, PauseReason};
+use crate::store::{Health, IntegrationState, PauseReason};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
@@ -50,6 +50,11 @@ pub enum EngineEvent {
     /// An integration's state changed: paused, resumed, rescheduled.
     IntegrationChanged {
         integration: String,
+    },
+    HealthChanged {
+        integration: String,
+        from: Health,
+        to: Health,
     },
     ConfigReloaded(ReloadSummary),
     /// Sent every few seconds so views of time-based figures refresh.

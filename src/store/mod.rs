@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 pub use audit::{AuditEntry, operator};
 pub use batch::{Cursor, Progress, WriteOp};
 pub use secrets::{SecretMeta, SecretRow};
-pub use state::{IntegrationState, PauseReason};
+pub use state::{Health, IntegrationState, PauseReason};
 
 use schema::{META, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 

@@ -8,12 +8,45 @@ use super::schema::INTEGRATION_STATE;
 use super::{Result, Store, decode, encode};
 use crate::run::RunStatus;
 
+/// An integration's health, from its runs and its thresholds. `paused` and disabled
+/// are shown from the state itself, on top of this.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    #[default]
+    Unknown,
+    Up,
+    /// Failing, but not yet `failure_threshold` times in a row.
+    Pending,
+    /// Runs succeed only in part.
+    Degraded,
+    /// Failed `failure_threshold` times in a row, and not yet `success_threshold`
+    /// good runs since.
+    Down,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Up => "up",
+            Self::Pending => "pending",
+            Self::Degraded => "degraded",
+            Self::Down => "down",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationState {
     /// The operator's enable/disable, overriding `enabled` in the config when set.
     pub enabled: Option<bool>,
     pub paused: Option<PauseReason>,
     pub consecutive_failures: u32,
+    #[serde(default)]
+    pub consecutive_successes: u32,
+    #[serde(default)]
+    pub health: Health,
     /// The last failure was an authentication failure: the credential needs fixing.
     #[serde(default)]
     pub auth_failed: bool,

@@ -17,9 +17,12 @@ pub const RECENT_RUNS: usize = 12;
 /// Runs kept in memory for the history pane; older ones are paged from the store.
 pub const HISTORY_IN_MEMORY: usize = 2_000;
 
+/// What the console shows for an integration: the engine's health, with paused and
+/// disabled on top. Ordered worst first, for sorting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Health {
-    Failing,
+    Down,
+    Pending,
     Degraded,
     Paused,
     Unknown,
@@ -32,8 +35,9 @@ impl Health {
     pub fn symbol(self) -> &'static str {
         match self {
             Self::Up => "●",
+            Self::Pending => "◐",
             Self::Degraded => "▲",
-            Self::Failing => "✖",
+            Self::Down => "✖",
             Self::Paused => "‖",
             Self::Disabled => "○",
             Self::Unknown => "·",
@@ -43,8 +47,9 @@ impl Health {
     pub fn word(self) -> &'static str {
         match self {
             Self::Up => "up",
+            Self::Pending => "pending",
             Self::Degraded => "degraded",
-            Self::Failing => "failing",
+            Self::Down => "down",
             Self::Paused => "paused",
             Self::Disabled => "disabled",
             Self::Unknown => "unknown",
@@ -52,9 +57,10 @@ impl Health {
     }
 }
 
-/// An integration's health from its own runs, or, for an output, from its last
+/// An integration's health as the engine judged it, or, for an output, from its last
 /// delivery.
 pub fn health(view: &IntegrationView, last_delivery: Option<(DateTime<Utc>, bool)>) -> Health {
+    use crate::store::Health as Engine;
     if !view.enabled {
         Health::Disabled
     } else if view.paused.is_some() {
@@ -62,13 +68,14 @@ pub fn health(view: &IntegrationView, last_delivery: Option<(DateTime<Utc>, bool
     } else if let (None, None, Some((_, ok))) =
         (&view.schedule, view.state.last_status, last_delivery)
     {
-        if ok { Health::Up } else { Health::Failing }
+        if ok { Health::Up } else { Health::Down }
     } else {
-        match view.state.last_status {
-            Some(RunStatus::Success) => Health::Up,
-            Some(RunStatus::Partial) => Health::Degraded,
-            Some(RunStatus::Failed) => Health::Failing,
-            _ => Health::Unknown,
+        match view.state.health {
+            Engine::Up => Health::Up,
+            Engine::Pending => Health::Pending,
+            Engine::Degraded => Health::Degraded,
+            Engine::Down => Health::Down,
+            Engine::Unknown => Health::Unknown,
         }
     }
 }

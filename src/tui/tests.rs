@@ -46,6 +46,12 @@ fn view(
         next_run: schedule.map(|_| now() + Duration::seconds(12)),
         running: None,
         state: IntegrationState {
+            health: match last {
+                Some(RunStatus::Success) => crate::store::Health::Up,
+                Some(RunStatus::Partial) => crate::store::Health::Degraded,
+                Some(RunStatus::Failed) => crate::store::Health::Down,
+                _ => crate::store::Health::Unknown,
+            },
             last_status: last,
             last_run_at: last.map(|_| now() - Duration::seconds(42)),
             last_success_at: Some(now() - Duration::minutes(5)),
@@ -430,7 +436,7 @@ fn the_filter_matches_name_kind_health_and_tag() {
     let mut app = app("default", false);
     for (text, expected) in [
         ("graph", 1),
-        ("failing", 1),
+        ("down", 1),
         ("shop", 6),
         ("feed", 2),
         ("zzz", 0),

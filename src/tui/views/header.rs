@@ -30,6 +30,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw("  "),
         Span::styled(
             format!(
+                "{} {} pending",
+                Health::Pending.symbol(),
+                count(Health::Pending)
+            ),
+            theme.warn,
+        ),
+        Span::raw("  "),
+        Span::styled(
+            format!(
                 "{} {} degraded",
                 Health::Degraded.symbol(),
                 count(Health::Degraded)
@@ -38,11 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ),
         Span::raw("  "),
         Span::styled(
-            format!(
-                "{} {} failing",
-                Health::Failing.symbol(),
-                count(Health::Failing)
-            ),
+            format!("{} {} down", Health::Down.symbol(), count(Health::Down)),
             theme.error,
         ),
         Span::raw("  "),

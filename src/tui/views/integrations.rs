@@ -34,8 +34,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             let h = app.health_of(view);
             let style = match h {
                 Health::Up => theme.ok,
-                Health::Degraded => theme.warn,
-                Health::Failing => theme.error,
+                Health::Degraded | Health::Pending => theme.warn,
+                Health::Down => theme.error,
                 Health::Paused | Health::Disabled => theme.paused,
                 Health::Unknown => theme.dim,
             };

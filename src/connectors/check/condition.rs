@@ -1,0 +1,408 @@
+//! The condition language of health checks (after Gatus):
+//!
+//! ```text
+//! [STATUS] == 200                 [STATUS] == any(200, 204)
+//! [RESPONSE_TIME] < 500           [RESPONSE_TIME] < 2s
+//! [BODY].status == "UP"           [BODY] contains "ok"      [BODY].items.0.id > 3
+//! [HEADER].content-type contains "json"
+//! [CONNECTED] == true             [CERTIFICATE_EXPIRATION] > 14d
+//! [BODY].version matches "^2\."
+//! ```
+//!
+//! Times take units (`ms`, `s`, `m`, `h`, `d`); a bare number is milliseconds. Parsed
+//! when the config loads; a failed condition says what it saw:
+//! `[RESPONSE_TIME] < 500 failed: 812 ms`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use regex::Regex;
+use serde_json::Value;
+
+/// What a probe saw, for conditions to judge.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    pub connected: bool,
+    pub status: Option<u16>,
+    pub response_time: Duration,
+    pub body: Option<String>,
+    pub headers: HashMap<String, String>,
+    /// Until the server's certificate expires (negative once it has).
+    pub certificate_expires_in: Option<chrono::Duration>,
+}
+
+#[derive(Clone)]
+pub struct Condition {
+    source: String,
+    subject: Subject,
+    op: Op,
+    expected: Expected,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Subject {
+    Status,
+    ResponseTime,
+    Body(Vec<String>),
+    Header(String),
+    Connected,
+    CertificateExpiration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Contains,
+    Matches,
+}
+
+#[derive(Debug, Clone)]
+enum Expected {
+    Number(f64),
+    /// Milliseconds.
+    Duration(f64),
+    Text(String),
+    Bool(bool),
+    AnyOf(Vec<Expected>),
+    Pattern(Regex),
+}
+
+/// The value a subject had, as the failure message shows it.
+#[derive(Debug, Clone, PartialEq)]
+enum Actual {
+    Number(f64),
+    Millis(f64),
+    Text(String),
+    Bool(bool),
+    Missing,
+}
+
+impl fmt::Display for Actual {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Millis(ms) if *ms >= 172_800_000.0 => write!(f, "{:.0} d", ms / 86_400_000.0),
+            Self::Millis(ms) => write!(f, "{ms:.0} ms"),
+            Self::Text(t) if t.chars().count() > 60 => {
+                write!(f, "\"{}…\"", t.chars().take(60).collect::<String>())
+            }
+            Self::Text(t) => write!(f, "\"{t}\""),
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Missing => f.write_str("nothing"),
+        }
+    }
+}
+
+impl Condition {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let fail = |why: String| format!("condition `{text}`: {why}");
+        let (subject, rest) = parse_subject(text).map_err(fail)?;
+        let rest = rest.trim_start();
+        let ops = [
+            ("==", Op::Eq),
+            ("!=", Op::Ne),
+            ("<=", Op::Le),
+            (">=", Op::Ge),
+            ("<", Op::Lt),
+            (">", Op::Gt),
+            ("contains", Op::Contains),
+            ("matches", Op::Matches),
+        ];
+        let (op, value) = ops
+            .iter()
+            .find_map(|(symbol, op)| rest.strip_prefix(symbol).map(|v| (*op, v.trim())))
+            .ok_or_else(|| {
+                fail("expected an operator: ==, !=, <, <=, >, >=, contains, matches".into())
+            })?;
+        if value.is_empty() {
+            return Err(fail("expected a value after the operator".into()));
+        }
+        let expected = if op == Op::Matches {
+            let pattern =
+                unquote(value).ok_or_else(|| fail("`matches` takes a regex in quotes".into()))?;
+            Expected::Pattern(
+                Regex::new(&pattern).map_err(|e| fail(format!("invalid regex: {e}")))?,
+            )
+        } else {
+            parse_expected(value).map_err(fail)?
+        };
+        Ok(Self {
+            source: text.to_owned(),
+            subject,
+            op,
+            expected,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// `Ok(())` when the observation meets the condition; else what was seen.
+    pub fn check(&self, seen: &Observation) -> Result<(), String> {
+        let actual = self.actual(seen);
+        if self.holds(&actual, &self.expected) {
+            Ok(())
+        } else {
+            Err(format!("{} failed: {actual}", self.source))
+        }
+    }
+
+    fn actual(&self, seen: &Observation) -> Actual {
+        match &self.subject {
+            Subject::Status => seen
+                .status
+                .map_or(Actual::Missing, |s| Actual::Number(f64::from(s))),
+            Subject::ResponseTime => Actual::Millis(seen.response_time.as_secs_f64() * 1000.0),
+            Subject::Connected => Actual::Bool(seen.connected),
+            Subject::CertificateExpiration => {
+                seen.certificate_expires_in.map_or(Actual::Missing, |d| {
+                    Actual::Millis(d.num_milliseconds() as f64)
+                })
+            }
+            Subject::Header(name) => seen
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map_or(Actual::Missing, |(_, v)| Actual::Text(v.clone())),
+            Subject::Body(path) if path.is_empty() => {
+                seen.body.clone().map_or(Actual::Missing, Actual::Text)
+            }
+            Subject::Body(path) => {
+                let Some(doc) = seen
+                    .body
+                    .as_deref()
+                    .and_then(|b| serde_json::from_str::<Value>(b).ok())
+                else {
+                    return Actual::Missing;
+                };
+                let found = path.iter().try_fold(&doc, |value, key| match value {
+                    Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+                    other => other.get(key),
+                });
+                match found {
+                    Some(Value::Number(n)) => Actual::Number(n.as_f64().unwrap_or(f64::NAN)),
+                    Some(Value::String(s)) => Actual::Text(s.clone()),
+                    Some(Value::Bool(b)) => Actual::Bool(*b),
+                    Some(Value::Null) | None => Actual::Missing,
+                    Some(other) => Actual::Text(other.to_string()),
+                }
+            }
+        }
+    }
+
+    fn holds(&self, actual: &Actual, expected: &Expected) -> bool {
+        if let Expected::AnyOf(options) = expected {
+            let any = options.iter().any(|o| compare(actual, Op::Eq, o));
+            return if self.op == Op::Ne { !any } else { any };
+        }
+        compare(actual, self.op, expected)
+    }
+}
+
+fn compare(actual: &Actual, op: Op, expected: &Expected) -> bool {
+    use std::cmp::Ordering;
+    let ordering: Option<Ordering> = match (actual, expected) {
+        (Actual::Number(a) | Actual::Millis(a), Expected::Number(b) | Expected::Duration(b)) => {
+            a.partial_cmp(b)
+        }
+        (Actual::Text(a), Expected::Number(b)) => {
+            a.trim().parse::<f64>().ok().and_then(|a| a.partial_cmp(b))
+        }
+        (Actual::Text(a), Expected::Text(b)) => Some(a.as_str().cmp(b.as_str())),
+        (Actual::Bool(a), Expected::Bool(b)) => Some(a.cmp(b)),
+        _ => None,
+    };
+    match op {
+        Op::Eq => ordering == Some(Ordering::Equal),
+        Op::Ne => ordering != Some(Ordering::Equal),
+        Op::Lt => ordering == Some(Ordering::Less),
+        Op::Le => matches!(ordering, Some(Ordering::Less | Ordering::Equal)),
+        Op::Gt => ordering == Some(Ordering::Greater),
+        Op::Ge => matches!(ordering, Some(Ordering::Greater | Ordering::Equal)),
+        Op::Contains => match (actual, expected) {
+            (Actual::Text(a), Expected::Text(b)) => a.contains(b.as_str()),
+            _ => false,
+        },
+        Op::Matches => match (actual, expected) {
+            (Actual::Text(a), Expected::Pattern(p)) => p.is_match(a),
+            (Actual::Number(n), Expected::Pattern(p)) => p.is_match(&n.to_string()),
+            _ => false,
+        },
+    }
+}
+
+fn parse_subject(text: &str) -> Result<(Subject, &str), String> {
+    let subjects: [(&str, Subject); 6] = [
+        ("[STATUS]", Subject::Status),
+        ("[RESPONSE_TIME]", Subject::ResponseTime),
+        ("[CONNECTED]", Subject::Connected),
+        ("[CERTIFICATE_EXPIRATION]", Subject::CertificateExpiration),
+        ("[BODY]", Subject::Body(Vec::new())),
+        ("[HEADER]", Subject::Header(String::new())),
+    ];
+    let (prefix, subject) = subjects
+        .into_iter()
+        .find(|(p, _)| text.starts_with(p))
+        .ok_or("start with a placeholder: [STATUS], [RESPONSE_TIME], [BODY], [HEADER].name, [CONNECTED] or [CERTIFICATE_EXPIRATION]")?;
+    let rest = &text[prefix.len()..];
+    let path_end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+    let (path, rest) = rest.split_at(path_end);
+    match subject {
+        Subject::Body(_) => {
+            let path = path.strip_prefix('.').unwrap_or(path);
+            let keys = if path.is_empty() {
+                Vec::new()
+            } else {
+                path.split('.').map(str::to_owned).collect()
+            };
+            Ok((Subject::Body(keys), rest))
+        }
+        Subject::Header(_) => {
+            let name = path
+                .strip_prefix('.')
+                .filter(|n| !n.is_empty())
+                .ok_or("[HEADER] needs a name: [HEADER].content-type")?;
+            Ok((Subject::Header(name.to_owned()), rest))
+        }
+        other if path.is_empty() => Ok((other, rest)),
+        _ => Err(format!("`{prefix}` takes no path")),
+    }
+}
+
+fn unquote(text: &str) -> Option<String> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    Some(inner.replace("\\\"", "\""))
+}
+
+fn parse_expected(text: &str) -> Result<Expected, String> {
+    if let Some(inner) = text.strip_prefix("any(").and_then(|t| t.strip_suffix(')')) {
+        let options = inner
+            .split(',')
+            .map(|part| parse_expected(part.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if options.is_empty() {
+            return Err("any() needs at least one value".into());
+        }
+        return Ok(Expected::AnyOf(options));
+    }
+    if let Some(text) = unquote(text) {
+        return Ok(Expected::Text(text));
+    }
+    match text {
+        "true" => return Ok(Expected::Bool(true)),
+        "false" => return Ok(Expected::Bool(false)),
+        _ => {}
+    }
+    let units = [
+        ("ms", 1.0),
+        ("s", 1_000.0),
+        ("m", 60_000.0),
+        ("h", 3_600_000.0),
+        ("d", 86_400_000.0),
+    ];
+    for (unit, factor) in units {
+        if let Some(number) = text.strip_suffix(unit)
+            && let Ok(n) = number.trim().parse::<f64>()
+        {
+            return Ok(Expected::Duration(n * factor));
+        }
+    }
+    text.parse::<f64>()
+        .map(Expected::Number)
+        .map_err(|_| format!("`{text}` is not a value: use a number (with a unit like 500ms or 14d), \"text\", true, false or any(...)"))
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Condition({})", self.source)
+    }
+}
+
+crate::config::deserialize_with_parse!(Condition);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen() -> Observation {
+        Observation {
+            connected: true,
+            status: Some(200),
+            response_time: Duration::from_millis(812),
+            body: Some(r#"{"status": "UP", "version": "2.4.1", "items": [{"id": 7}]}"#.into()),
+            headers: HashMap::from([("Content-Type".to_owned(), "application/json".to_owned())]),
+            certificate_expires_in: Some(chrono::Duration::days(30)),
+        }
+    }
+
+    fn verdict(text: &str) -> Result<(), String> {
+        Condition::parse(text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .check(&seen())
+    }
+
+    #[test]
+    fn every_placeholder_and_operator() {
+        for passing in [
+            "[STATUS] == 200",
+            "[STATUS] != 500",
+            "[STATUS] == any(200, 204)",
+            "[STATUS] != any(500, 502)",
+            "[STATUS] < 300",
+            "[STATUS] <= 200",
+            "[STATUS] >= 200",
+            "[RESPONSE_TIME] > 500",
+            "[RESPONSE_TIME] < 1s",
+            "[BODY].status == \"UP\"",
+            "[BODY] contains \"UP\"",
+            "[BODY].version matches \"^2\\.\"",
+            "[BODY].items.0.id > 3",
+            "[HEADER].content-type contains \"json\"",
+            "[CONNECTED] == true",
+            "[CERTIFICATE_EXPIRATION] > 14d",
+        ] {
+            assert_eq!(verdict(passing), Ok(()), "{passing}");
+        }
+        assert_eq!(
+            verdict("[RESPONSE_TIME] < 500"),
+            Err("[RESPONSE_TIME] < 500 failed: 812 ms".into())
+        );
+        assert_eq!(
+            verdict("[BODY].status == \"DOWN\""),
+            Err("[BODY].status == \"DOWN\" failed: \"UP\"".into())
+        );
+        assert_eq!(
+            verdict("[CERTIFICATE_EXPIRATION] > 60d"),
+            Err("[CERTIFICATE_EXPIRATION] > 60d failed: 30 d".into())
+        );
+        assert_eq!(
+            verdict("[BODY].missing == 1"),
+            Err("[BODY].missing == 1 failed: nothing".into())
+        );
+    }
+
+    #[test]
+    fn parse_errors_say_what_to_write() {
+        for (text, expected) in [
+            ("STATUS == 200", "start with a placeholder"),
+            ("[STATUS] = 200", "expected an operator"),
+            ("[STATUS] ==", "expected a value"),
+            ("[STATUS] == fast", "is not a value"),
+            ("[HEADER] == \"x\"", "[HEADER] needs a name"),
+            ("[STATUS].code == 1", "takes no path"),
+            ("[BODY] matches \"(\"", "invalid regex"),
+            ("[BODY] matches 3", "takes a regex in quotes"),
+        ] {
+            let error = Condition::parse(text).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Probes: what a health check looks at. An HTTP probe sends one request and never
+//! retries (a 500 or a slow answer is an observation for the conditions, not a
+//! failure to retry away); a TCP probe connects; a TLS probe completes a handshake and
+//! reads the certificate's expiry.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use serde::Deserialize;
+use tokio::net::TcpStream;
+
+use super::condition::Observation;
+use crate::config::duration::HumanDuration;
+use crate::config::url::ConfigUrl;
+
+/// Bodies longer than this are cut before conditions see them.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// `probe = { http = "...", method = "GET", timeout = "3s" }`, or `{ tcp = "host:port" }`,
+/// or `{ tls = "host:443" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "ProbeTable")]
+pub struct Probe {
+    pub target: Target,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    Http {
+        url: ConfigUrl,
+        method: reqwest::Method,
+    },
+    Tcp(String),
+    Tls(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProbeTable {
+    http: Option<ConfigUrl>,
+    tcp: Option<String>,
+    tls: Option<String>,
+    method: Option<String>,
+    timeout: Option<HumanDuration>,
+}
+
+impl TryFrom<ProbeTable> for Probe {
+    type Error = String;
+
+    fn try_from(table: ProbeTable) -> Result<Self, String> {
+        let target = match (table.http, table.tcp, table.tls) {
+            (Some(url), None, None) => {
+                let method = table.method.as_deref().unwrap_or("GET").to_uppercase();
+                let method = match method.as_str() {
+                    "GET" | "HEAD" | "POST" => method
+                        .parse::<reqwest::Method>()
+                        .map_err(|e| e.to_string())?,
+                    other => return Err(format!("probe method `{other}`: use GET, HEAD or POST")),
+                };
+                Target::Http { url, method }
+            }
+            (None, Some(address), None) => Target::Tcp(host_port(address)?),
+            (None, None, Some(address)) => Target::Tls(host_port(address)?),
+            _ => return Err("a probe has exactly one of `http`, `tcp` or `tls`".into()),
+        };
+        if table.method.is_some() && !matches!(target, Target::Http { .. }) {
+            return Err("`method` belongs to an `http` probe".into());
+        }
+        Ok(Self {
+            target,
+            timeout: table.timeout.map_or(Duration::from_secs(10), Into::into),
+        })
+    }
+}
+
+fn host_port(address: String) -> Result<String, String> {
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(address),
+        _ => Err(format!(
+            "`{address}` is not host:port, e.g. \"db.internal:5432\""
+        )),
+    }
+}
+
+impl Probe {
+    /// Looks once. Never fails: what went wrong is part of the observation.
+    pub async fn observe(&self, client: &reqwest::Client) -> Observation {
+        let started = Instant::now();
+        let mut seen = match tokio::time::timeout(self.timeout, self.look(client)).await {
+            Ok(seen) => seen,
+            Err(_) => Observation::default(),
+        };
+        seen.response_time = started.elapsed();
+        seen
+    }
+
+    async fn look(&self, client: &reqwest::Client) -> Observation {
+        match &self.target {
+            Target::Http { url, method } => http(client, url, method.clone()).await,
+            Target::Tcp(address) => Observation {
+                connected: TcpStream::connect(address).await.is_ok(),
+                ..Observation::default()
+            },
+            Target::Tls(address) => tls(address).await,
+        }
+    }
+}
+
+async fn http(client: &reqwest::Client, url: &ConfigUrl, method: reqwest::Method) -> Observation {
+    let Ok(response) = client.request(method, url.url().clone()).send().await else {
+        return Observation::default();
+    };
+    let certificate_expires_in = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .and_then(expires_in);
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let body =
+        response.bytes().await.ok().map(|bytes| {
+            String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]).into_owned()
+        });
+    Observation {
+        connected: true,
+        status: Some(status),
+        body,
+        headers,
+        certificate_expires_in,
+        ..Observation::default()
+    }
+}
+
+/// How long until the certificate in `der` expires.
+fn expires_in(der: &[u8]) -> Option<chrono::Duration> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
+    let not_after = certificate.validity().not_after.timestamp();
+    Some(chrono::Duration::seconds(
+        not_after - chrono::Utc::now().timestamp(),
+    ))
+}
+
+async fn tls(address: &str) -> Observation {
+    let host = address
+        .rsplit_once(':')
+        .map_or(address, |(h, _)| h)
+        .to_owned();
+    let Ok(stream) = TcpStream::connect(address).await else {
+        return Observation::default();
+    };
+    let Ok(name) = ServerName::try_from(host) else {
+        return Observation::default();
+    };
+    let config = rustls::ClientConfig::builder()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate))
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    match connector.connect(name, stream).await {
+        Ok(tls) => Observation {
+            connected: true,
+            certificate_expires_in: tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|leaf| expires_in(leaf)),
+            ..Observation::default()
+        },
+        Err(_) => Observation::default(),
+    }
+}
+
+/// The TLS probe reads certificates, it does not judge trust: expiry is what it checks.
+#[derive(Debug)]
+struct AnyCertificate;
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}

@@ -1,0 +1,220 @@
+//! Health checks against local servers: TCP, HTTP with every kind of condition, and a
+//! TLS server with a self-signed certificate made here, for certificate expiry; then
+//! thresholds flipping health through the engine.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Datelike;
+use common::harness::{Harness, finished, run_once};
+use patchbay::config::{Config, SourceFile};
+use patchbay::engine::EngineEvent;
+use patchbay::run::{ErrorClass, RunStatus};
+use patchbay::store::Health;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn check(name: &str, probe: &str, conditions: &[&str], extra: &str) -> String {
+    let conditions: Vec<String> = conditions.iter().map(|c| format!("'{c}'")).collect();
+    format!(
+        "[[integration]]\nname = \"{name}\"\nkind = \"check\"\nevery = \"1h\"\n{extra}\nprobe = {probe}\nconditions = [{}]\n",
+        conditions.join(", ")
+    )
+}
+
+/// A TLS server on 127.0.0.1 whose self-signed certificate expires in `days` days.
+async fn tls_server(days: i64) -> std::net::SocketAddr {
+    patchbay::engine::http::install_tls_provider();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    let until = chrono::Utc::now() + chrono::Duration::days(days);
+    params.not_after = rcgen::date_time_ymd(until.year(), until.month() as u8, until.day() as u8);
+    let cert = params.self_signed(&key).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn tcp_http_and_tls_probes_are_judged_by_their_conditions() {
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open_addr = open.local_addr().unwrap();
+    let server = MockServer::start().await;
+    Mock::given(path("/health"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(
+                    r#"{"status": "UP", "version": "2.4.1"}"#,
+                    "application/json",
+                )
+                .set_delay(Duration::from_millis(150)),
+        )
+        .mount(&server)
+        .await;
+    let tls = tls_server(30).await;
+    let http = format!("{{ http = \"{}/health\", timeout = \"3s\" }}", server.uri());
+    let config = [
+        check(
+            "tcp-up",
+            &format!("{{ tcp = \"{open_addr}\" }}"),
+            &["[CONNECTED] == true"],
+            "",
+        ),
+        check(
+            "tcp-down",
+            "{ tcp = \"127.0.0.1:9\" }",
+            &["[CONNECTED] == true"],
+            "",
+        ),
+        check(
+            "http-good",
+            &http,
+            &[
+                "[STATUS] == any(200, 204)",
+                "[RESPONSE_TIME] >= 100",
+                "[BODY].status == \"UP\"",
+                "[HEADER].content-type contains \"json\"",
+                "[BODY].version matches \"^2\\.\"",
+            ],
+            "",
+        ),
+        check(
+            "http-slow",
+            &http,
+            &["[STATUS] == 200", "[RESPONSE_TIME] < 50"],
+            "",
+        ),
+        check(
+            "tls-fresh",
+            &format!("{{ tls = \"localhost:{}\" }}", tls.port()),
+            &["[CONNECTED] == true", "[CERTIFICATE_EXPIRATION] > 14d"],
+            "",
+        ),
+        check(
+            "tls-soon",
+            &format!("{{ tls = \"localhost:{}\" }}", tls.port()),
+            &["[CERTIFICATE_EXPIRATION] > 60d"],
+            "",
+        ),
+    ]
+    .concat();
+    let harness = Harness::new(&config);
+    let engine = harness.start(false).await;
+    for (name, expected) in [
+        ("tcp-up", RunStatus::Success),
+        ("http-good", RunStatus::Success),
+        ("tls-fresh", RunStatus::Success),
+    ] {
+        let run = run_once(&engine, name).await;
+        assert_eq!(run.status, expected, "{name}: {:?}", run.error_message);
+    }
+    let down = run_once(&engine, "tcp-down").await;
+    assert_eq!(
+        (down.status, down.error_class),
+        (RunStatus::Failed, Some(ErrorClass::Check))
+    );
+    assert_eq!(
+        down.error_message.as_deref(),
+        Some("[CONNECTED] == true failed: false")
+    );
+    let slow = run_once(&engine, "http-slow").await;
+    let message = slow.error_message.clone().unwrap();
+    assert!(
+        message.starts_with("[RESPONSE_TIME] < 50 failed: ") && message.ends_with(" ms"),
+        "{message}"
+    );
+    let soon = run_once(&engine, "tls-soon").await;
+    let message = soon.error_message.clone().unwrap();
+    assert!(
+        message == "[CERTIFICATE_EXPIRATION] > 60d failed: 29 d"
+            || message == "[CERTIFICATE_EXPIRATION] > 60d failed: 30 d",
+        "{message}"
+    );
+    engine.shutdown(Duration::ZERO).await;
+}
+
+#[tokio::test]
+async fn health_goes_pending_then_down_exactly_at_the_failure_threshold() {
+    let harness = Harness::new(&check(
+        "db",
+        "{ tcp = \"127.0.0.1:9\" }",
+        &["[CONNECTED] == true"],
+        "failure_threshold = 2",
+    ));
+    let engine = harness.start(false).await;
+    let mut events = engine.subscribe();
+    // A second listener keeps every event; `finished` reads past the ones it skips.
+    let mut watched = engine.subscribe();
+    run_once(&engine, "db").await;
+    let health = || async {
+        engine.snapshot().await.unwrap().integrations[0]
+            .state
+            .health
+    };
+    assert_eq!(health().await, Health::Pending);
+    let id = engine.run_now("db").await.unwrap();
+    finished(&mut events, |r| r.id == id).await;
+    assert_eq!(health().await, Health::Down);
+    let mut changes = Vec::new();
+    while let Ok(event) = watched.try_recv() {
+        if let EngineEvent::HealthChanged { from, to, .. } = event {
+            changes.push((from, to));
+        }
+    }
+    assert!(
+        changes.contains(&(Health::Pending, Health::Down)),
+        "{changes:?}"
+    );
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        harness.store.integration_state("db").unwrap().health,
+        Health::Down,
+        "health is kept"
+    );
+}
+
+#[test]
+fn a_bad_condition_or_probe_is_a_located_config_error() {
+    let text = check(
+        "db",
+        "{ tcp = \"127.0.0.1:5432\" }",
+        &["[STATUS] = 200"],
+        "",
+    ) + &check("api", "{ http = \"http://x\", tcp = \"y:1\" }", &[], "");
+    let config = Config::parse(SourceFile::new("c.toml", text.clone()));
+    let messages: Vec<_> = config
+        .problems
+        .iter()
+        .map(|p| (p.message.clone(), p.span.clone().map(|s| &text[s])))
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|(m, at)| m.contains("expected an operator") && *at == Some("'[STATUS] = 200'")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|(m, _)| m.contains("exactly one of `http`, `tcp` or `tls`")),
+        "{messages:?}"
+    );
+}
