@@ -88,10 +88,10 @@ impl Probe {
     /// Looks once. Never fails: what went wrong is part of the observation.
     pub async fn observe(&self, client: &reqwest::Client) -> Observation {
         let started = Instant::now();
-        let mut seen = match tokio::time::timeout(self.timeout, self.look(client)).await {
-            Ok(seen) => seen,
-            Err(_) => Observation::default(),
-        };
+        // A probe that times out saw nothing: not connected.
+        let mut seen: Observation = tokio::time::timeout(self.timeout, self.look(client))
+            .await
+            .unwrap_or_default();
         seen.response_time = started.elapsed();
         seen
     }
