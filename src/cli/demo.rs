@@ -10,10 +10,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::{CliError, CliResult, Context, console, runtime};
-use crate::sandbox::{Sandbox, credentials};
+use crate::sandbox::{Sandbox, demo_secrets};
 
 /// The shipped config, built in so the demo runs from any directory.
-const DEMO_CONFIG: &str = include_str!("../../connectors.toml");
+pub const DEMO_CONFIG: &str = include_str!("../../connectors.toml");
 pub const SANDBOX_URL_VAR: &str = "PATCHBAY_SANDBOX_URL";
 
 pub fn run(
@@ -66,17 +66,9 @@ pub fn run(
 fn store_demo_secrets(context: &Context, sandbox_url: &str) -> Result<(), CliError> {
     let store = context.open_store()?;
     let vault = context.vault(Arc::clone(&store));
-    let slack = format!("{sandbox_url}/sink/slack");
-    for (name, value) in [
-        ("sandbox_api_key", credentials::API_KEY),
-        ("sandbox_token", credentials::PRIVATE_TOKEN),
-        ("orders_hook_key", credentials::WEBHOOK_SIGNING_KEY),
-        ("team_slack_url", slack.as_str()),
-        // Deliberately stale: partner-api shows what an auth failure looks like.
-        ("partner_token", "expired-partner-token-0000"),
-    ] {
+    for (name, value) in demo_secrets(sandbox_url) {
         vault
-            .set(name, &SecretString::from(value.to_owned()), None)
+            .set(name, &SecretString::from(value), None)
             .map_err(CliError::runtime)?;
     }
     Ok(())

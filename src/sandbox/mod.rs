@@ -38,6 +38,22 @@ pub mod credentials {
     pub const BASIC_PASSWORD: &str = "demo-basic-password-42";
 }
 
+/// The vault secrets the shipped `connectors.toml` reads, as the sandbox at `url`
+/// accepts them (one of them on purpose not: `partner_token`).
+pub fn demo_secrets(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("sandbox_api_key", credentials::API_KEY.to_owned()),
+        ("sandbox_token", credentials::PRIVATE_TOKEN.to_owned()),
+        (
+            "orders_hook_key",
+            credentials::WEBHOOK_SIGNING_KEY.to_owned(),
+        ),
+        ("team_slack_url", format!("{url}/sink/slack")),
+        // Deliberately stale: partner-api shows what an auth failure looks like.
+        ("partner_token", "expired-partner-token-0000".to_owned()),
+    ]
+}
+
 pub struct SandboxState {
     started: Instant,
     started_at: chrono::DateTime<chrono::Utc>,
