@@ -196,3 +196,23 @@ fn a_missing_config_file_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no config file found"));
 }
+
+/// Every URL-like setting must go through `ConfigUrl`, which expands `${VAR:-default}`:
+/// loaded as a user has it (the variable unset), the shipped config keeps none unexpanded.
+#[test]
+fn the_shipped_config_expands_every_variable_it_uses() {
+    let config = patchbay::config::Config::load(&repo_file("connectors.toml")).unwrap();
+    assert!(config.is_valid(), "{}", config.render_problems());
+    assert!(
+        std::env::var_os("PATCHBAY_SANDBOX_URL").is_none(),
+        "the test needs the variable unset"
+    );
+    for integration in &config.integrations {
+        let loaded = format!("{:?} {:?}", integration.settings, integration.auth);
+        assert!(
+            !loaded.contains("${"),
+            "{}: a setting kept `${{...}}`: {loaded}",
+            integration.name
+        );
+    }
+}

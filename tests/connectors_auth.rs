@@ -214,8 +214,12 @@ async fn the_device_flow_stores_tokens_that_runs_then_use() {
         .await
         .unwrap();
     assert!(code.user_code.starts_with("PBAY-"));
-    oauth::finish_device_flow(&client, &integration.auth, "device", &code, &harness.vault)
+    let tokens = oauth::finish_device_flow(&client, &integration.auth, &code)
         .await
+        .unwrap();
+    harness
+        .vault
+        .cache(&oauth::refresh_secret("device"), &tokens.refresh)
         .unwrap();
     assert!(
         harness

@@ -31,6 +31,18 @@ async fn every_demo_integration_runs_as_the_demo_means() {
         ("private-api", RunStatus::Success, None, Some(5)),
         ("repositories", RunStatus::Success, None, Some(240)),
         ("release-notes", RunStatus::Success, None, Some(20)),
+        ("ops-events", RunStatus::Success, None, Some(1200)),
+        ("helpdesk-tickets", RunStatus::Success, None, Some(800)),
+        ("blog-articles", RunStatus::Success, None, Some(90)),
+        ("metrics-api", RunStatus::Success, None, Some(20)),
+        ("crm-oauth", RunStatus::Success, None, Some(20)),
+        // Not authorized yet: the hint says to run `patchbay auth device-app`.
+        (
+            "device-app",
+            RunStatus::Failed,
+            Some(ErrorClass::Auth),
+            None,
+        ),
         (
             "partner-api",
             RunStatus::Failed,

@@ -31,8 +31,14 @@ pub async fn run(context: &Context, name: &str) -> CliResult {
         "Waiting for approval (the code expires in {})...",
         humantime::format_duration(code.expires_in)
     );
-    oauth::finish_device_flow(&client, &integration.auth, name, &code, &vault)
+    let tokens = oauth::finish_device_flow(&client, &integration.auth, &code)
         .await
+        .map_err(CliError::runtime)?;
+    vault
+        .cache(&oauth::refresh_secret(name), &tokens.refresh)
+        .map_err(CliError::runtime)?;
+    vault
+        .cache(&oauth::access_secret(name), &tokens.access)
         .map_err(CliError::runtime)?;
     store
         .record_audit(&crate::store::AuditEntry::now(

@@ -4,22 +4,35 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
+
 use super::{CliError, CliResult, Context};
+use crate::engine::EngineHandle;
 use crate::tui::runner::{self, ConsoleOptions};
 
 /// What running runs get to finish when the console closes.
 const GRACE: Duration = Duration::from_secs(10);
 
 pub async fn run(context: &Context) -> CliResult {
+    run_with(context, |_| Vec::new()).await
+}
+
+/// The console, with `alongside` started once the engine runs (and stopped with it).
+pub async fn run_with(
+    context: &Context,
+    alongside: impl FnOnce(&EngineHandle) -> Vec<JoinHandle<()>>,
+) -> CliResult {
     let settings = context.load_config()?.settings;
     let telemetry = context.telemetry_with_ring(None, settings.log_buffer)?;
     let (engine, task) = context.start_engine(true).await?;
+    let side_tasks = alongside(&engine);
     let options = ConsoleOptions {
         theme: settings.theme,
         read_only: context.read_only,
         log_capacity: settings.log_buffer,
     };
     let result = runner::run(engine.clone(), telemetry.ring.clone(), options).await;
+    side_tasks.iter().for_each(JoinHandle::abort);
     eprintln!(
         "stopping: running runs get up to {}s to finish…",
         GRACE.as_secs()

@@ -9,8 +9,18 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use tokio::task::JoinHandle;
+
 use super::{CliError, CliResult, Context, console, runtime};
-use crate::sandbox::{Sandbox, demo_secrets};
+use crate::config::url::ConfigUrl;
+use crate::connectors::oauth;
+use crate::engine::EngineHandle;
+use crate::sandbox::{Sandbox, demo_secrets, send_events};
+
+/// How often the sandbox sends an event to the demo's `webhook_in`.
+const EVENT_EVERY: Duration = Duration::from_secs(7);
+/// The demo integration that uses the device flow.
+const DEVICE_APP: &str = "device-app";
 
 /// The shipped config, built in so the demo runs from any directory.
 pub const DEMO_CONFIG: &str = include_str!("../../connectors.toml");
@@ -56,11 +66,62 @@ pub fn run(
         let result = if headless {
             run_headless(&demo, duration, &data_dir).await
         } else {
-            console::run(&demo).await
+            console::run_with(&demo, |engine| alongside(engine, &url)).await
         };
         sandbox.stop().await;
         result
     })
+}
+
+/// What runs beside the engine in the demo: the sandbox sending signed events to the
+/// `webhook_in` integration, and the device authorization of `device-app` (approved
+/// by the sandbox after a few polls, as an operator would in a browser).
+fn alongside(engine: &EngineHandle, sandbox_url: &str) -> Vec<JoinHandle<()>> {
+    let events = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            if let Ok(snapshot) = engine.snapshot().await
+                && let Some(listen) = snapshot.webhook_listen
+            {
+                let _ = send_events(format!("http://{listen}/hooks/github"), EVENT_EVERY).await;
+            }
+        })
+    };
+    let device = {
+        let engine = engine.clone();
+        let urls = ConfigUrl::parse(&format!("{sandbox_url}/oauth/device")).and_then(|device| {
+            Ok((
+                device,
+                ConfigUrl::parse(&format!("{sandbox_url}/oauth/token"))?,
+            ))
+        });
+        tokio::spawn(async move {
+            let Ok((device_authorization_url, token_url)) = urls else {
+                return;
+            };
+            let auth = crate::config::Auth::OAuth2Device {
+                device_authorization_url,
+                token_url,
+                client_id: crate::sandbox::credentials::CLIENT_ID.to_owned(),
+                scopes: Vec::new(),
+            };
+            let client = reqwest::Client::new();
+            let Ok(code) = oauth::start_device_flow(&client, &auth).await else {
+                return;
+            };
+            tracing::info!(integration = DEVICE_APP, code = %code.user_code, "the demo authorizes the device flow as an operator would");
+            if let Ok(tokens) = oauth::finish_device_flow(&client, &auth, &code).await {
+                let _ = engine
+                    .set_secret(&oauth::refresh_secret(DEVICE_APP), tokens.refresh, None)
+                    .await;
+            }
+        })
+    };
+    vec![events, device]
+}
+
+fn sandbox_url() -> Result<String, CliError> {
+    std::env::var(SANDBOX_URL_VAR).map_err(|_| CliError::runtime("the demo lost its sandbox URL"))
 }
 
 fn store_demo_secrets(context: &Context, sandbox_url: &str) -> Result<(), CliError> {
@@ -77,6 +138,7 @@ fn store_demo_secrets(context: &Context, sandbox_url: &str) -> Result<(), CliErr
 async fn run_headless(context: &Context, duration: Option<Duration>, data_dir: &Path) -> CliResult {
     let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;
     let (engine, task) = context.start_engine(true).await?;
+    let side_tasks = alongside(&engine, &sandbox_url()?);
     eprintln!(
         "demo running against the sandbox; data in {}",
         data_dir.display()
@@ -87,6 +149,7 @@ async fn run_headless(context: &Context, duration: Option<Duration>, data_dir: &
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+    side_tasks.iter().for_each(JoinHandle::abort);
     engine.shutdown(Duration::from_secs(10)).await;
     let _ = task.await;
     let runs = engine

@@ -11,6 +11,7 @@ use super::credential::Credential;
 use super::duration::HumanDuration;
 use super::problem::did_you_mean;
 use super::schedule::Schedule;
+use super::url::ConfigUrl;
 use crate::connectors::{KindSettings, KindSpec};
 use crate::pipeline::PipelineSpec;
 
@@ -151,7 +152,7 @@ pub enum Auth {
     },
     #[serde(rename = "oauth2_client_credentials")]
     OAuth2ClientCredentials {
-        token_url: String,
+        token_url: ConfigUrl,
         client_id: String,
         client_secret: Credential,
         #[serde(default)]
@@ -159,7 +160,7 @@ pub enum Auth {
     },
     #[serde(rename = "oauth2_refresh_token")]
     OAuth2RefreshToken {
-        token_url: String,
+        token_url: ConfigUrl,
         client_id: String,
         client_secret: Option<Credential>,
         refresh_token: Credential,
@@ -168,8 +169,8 @@ pub enum Auth {
     },
     #[serde(rename = "oauth2_device")]
     OAuth2Device {
-        device_authorization_url: String,
-        token_url: String,
+        device_authorization_url: ConfigUrl,
+        token_url: ConfigUrl,
         client_id: String,
         #[serde(default)]
         scopes: Vec<String>,

@@ -212,7 +212,7 @@ async fn fetch(ctx: &RunContext, auth: &Auth) -> Result<Token, Failure> {
         .services
         .http
         .reqwest()
-        .post(token_url.as_str())
+        .post(token_url.url().clone())
         .form(&form)
         .build()
         .map_err(|e| Failure::config(format!("token_url `{token_url}`: {e}"), "fix token_url"))?;
@@ -325,7 +325,7 @@ pub async fn start_device_flow(
     let mut form = vec![("client_id", client_id.clone())];
     push_scopes(&mut form, scopes);
     let response = client
-        .post(device_authorization_url.as_str())
+        .post(device_authorization_url.url().clone())
         .form(&form)
         .send()
         .await
@@ -351,15 +351,20 @@ pub async fn start_device_flow(
     })
 }
 
-/// Polls the token endpoint until the operator approves (RFC 8628 §3.4, §3.5), then
-/// stores the refresh token (and the access token) in the vault.
+/// The tokens a device authorization ended with, in the form the vault keeps them.
+pub struct DeviceTokens {
+    /// For `refresh_secret(NAME)`.
+    pub refresh: SecretString,
+    /// For `access_secret(NAME)`: the access token and its expiry, as JSON.
+    pub access: SecretString,
+}
+
+/// Polls the token endpoint until the operator approves (RFC 8628 §3.4, §3.5).
 pub async fn finish_device_flow(
     client: &reqwest::Client,
     auth: &Auth,
-    integration: &str,
     code: &DeviceCode,
-    vault: &Vault,
-) -> Result<(), String> {
+) -> Result<DeviceTokens, String> {
     let Auth::OAuth2Device {
         token_url,
         client_id,
@@ -378,7 +383,7 @@ pub async fn finish_device_flow(
             );
         }
         let response = client
-            .post(token_url.as_str())
+            .post(token_url.url().clone())
             .form(&[
                 ("grant_type", DEVICE_GRANT),
                 ("device_code", code.device_code.as_str()),
@@ -398,21 +403,18 @@ pub async fn finish_device_flow(
             let refresh = token
                 .refresh_token
                 .ok_or("the server gave no refresh token; add the scope that grants one (often offline_access)")?;
-            vault
-                .cache(&refresh_secret(integration), &SecretString::from(refresh))
-                .map_err(|e| e.to_string())?;
             let stored = StoredToken {
                 access_token: token.access_token,
                 expires_at: token
                     .expires_in
                     .map(|s| Utc::now() + chrono::Duration::seconds(s as i64)),
             };
-            let value =
-                SecretString::from(serde_json::to_string(&stored).expect("a token serialises"));
-            vault
-                .cache(&access_secret(integration), &value)
-                .map_err(|e| e.to_string())?;
-            return Ok(());
+            return Ok(DeviceTokens {
+                refresh: SecretString::from(refresh),
+                access: SecretString::from(
+                    serde_json::to_string(&stored).expect("a token serialises"),
+                ),
+            });
         }
         match body.get("error").and_then(|e| e.as_str()) {
             Some("authorization_pending") => {}

@@ -202,6 +202,24 @@ fn basic_auth_ok(headers: &HeaderMap) -> bool {
         == Some(expected.as_str())
 }
 
+const ARTICLES: u64 = 90;
+
+/// `?page=N`: `{"articles": [...], "next": "/api/articles?page=N+1" | null}`
+pub async fn articles(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let page: u64 = param(&query, "page").unwrap_or(1).max(1);
+    let per_page = 25;
+    let start = (page - 1) * per_page + 1;
+    let articles: Vec<Value> = (start..start + per_page)
+        .filter(|id| *id <= ARTICLES)
+        .map(|id| json!({ "id": id, "title": format!("How we run integration #{id}"), "published_at": iso(state.started_at - Duration::days(id as i64)) }))
+        .collect();
+    let next = (start + per_page <= ARTICLES).then(|| format!("/api/articles?page={}", page + 1));
+    Json(json!({ "articles": articles, "next": next })).into_response()
+}
+
 /// A large collection for benchmarks: `?cursor=<last id>&limit=N&total=T`, cursor
 /// pagination, records generated on the fly.
 pub async fn records(Query(query): Query<HashMap<String, String>>) -> Response {

@@ -3,6 +3,7 @@
 //! serves it alone. It binds 127.0.0.1 only.
 
 mod data;
+mod events;
 mod feeds;
 mod graphql;
 mod health;
@@ -19,6 +20,7 @@ use axum::routing::{get, post};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use events::send_events;
 pub use sinks::SinkStats;
 
 /// Credentials the sandbox accepts; `patchbay demo` puts them in its vault.
@@ -33,6 +35,8 @@ pub mod credentials {
     pub const CLIENT_SECRET: &str = "demo-client-secret-c0ffee";
     /// The first refresh token of `oauth2_refresh_token`; each use rotates it.
     pub const INITIAL_REFRESH_TOKEN: &str = "demo-refresh-token-0001";
+    /// The HMAC key of the GitHub-style events the sandbox sends to `webhook_in`.
+    pub const GITHUB_HOOK_SECRET: &str = "demo-github-hook-9a9a9a";
     /// Basic auth for `/api/tickets`.
     pub const BASIC_USER: &str = "ops";
     pub const BASIC_PASSWORD: &str = "demo-basic-password-42";
@@ -49,6 +53,23 @@ pub fn demo_secrets(url: &str) -> Vec<(&'static str, String)> {
             credentials::WEBHOOK_SIGNING_KEY.to_owned(),
         ),
         ("team_slack_url", format!("{url}/sink/slack")),
+        ("team_discord_url", format!("{url}/sink/discord")),
+        (
+            "sandbox_basic_password",
+            credentials::BASIC_PASSWORD.to_owned(),
+        ),
+        (
+            "sandbox_client_secret",
+            credentials::CLIENT_SECRET.to_owned(),
+        ),
+        (
+            "sandbox_refresh_token",
+            credentials::INITIAL_REFRESH_TOKEN.to_owned(),
+        ),
+        (
+            "github_hook_secret",
+            credentials::GITHUB_HOOK_SECRET.to_owned(),
+        ),
         // Deliberately stale: partner-api shows what an auth failure looks like.
         ("partner_token", "expired-partner-token-0000".to_owned()),
     ]
@@ -90,6 +111,7 @@ fn router(state: Shared) -> Router {
         .route("/api/orders", get(data::orders))
         .route("/api/events", get(data::events))
         .route("/api/tickets", get(data::tickets))
+        .route("/api/articles", get(data::articles))
         .route("/api/records", get(data::records))
         .route("/api/secure", get(oauth::secure))
         .route("/api/private", get(trouble::private))
