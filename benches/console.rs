@@ -16,6 +16,7 @@ use patchbay::engine::IntegrationView;
 use patchbay::run::{RunRecord, RunStatus, Trigger};
 use patchbay::store::IntegrationState;
 use patchbay::tui::app::App;
+use patchbay::tui::keymap::Keymap;
 use patchbay::tui::model::Model;
 use patchbay::tui::theme::Theme;
 use pty::Console;
@@ -73,7 +74,12 @@ fn frames() {
         })
         .collect();
     model.seed_history(runs, 2000);
-    let mut app = App::new(model, Theme::load("default", false).expect("theme"), false);
+    let mut app = App::new(
+        model,
+        Theme::load("default", false).expect("theme"),
+        Keymap::default(),
+        false,
+    );
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     let mut samples = Vec::new();
     for frame in 0..400 {

@@ -55,6 +55,12 @@ const BAD_CONFIGS: &[Expected] = &[
         line: 5,
         column: 12,
     },
+    Expected {
+        fixture: "key_conflict.toml",
+        message: "`t` is already the key of `test`",
+        line: 3,
+        column: 1,
+    },
 ];
 
 fn check_json(home: &Home, config: &std::path::Path) -> (i32, Value) {

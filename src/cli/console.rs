@@ -22,12 +22,14 @@ pub async fn run_with(
     context: &Context,
     alongside: impl FnOnce(&EngineHandle) -> Vec<JoinHandle<()>>,
 ) -> CliResult {
-    let settings = context.load_config()?.settings;
+    let config = context.load_config()?;
+    let settings = config.settings;
     let telemetry = context.telemetry_with_ring(None, settings.log_buffer)?;
     let (engine, task) = context.start_engine(true).await?;
     let side_tasks = alongside(&engine);
     let options = ConsoleOptions {
         theme: settings.theme,
+        keys: config.keys,
         read_only: context.read_only,
         log_capacity: settings.log_buffer,
     };

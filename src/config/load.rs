@@ -10,18 +10,21 @@ use toml::de::{DeTable, DeValue};
 
 use super::credential::{SECRET_PREFIX, is_valid_secret_name};
 use super::de::{OuterKeys, Value, decode, unknown_key_help};
+use super::keys::{Keymap, decode_keys};
 use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, SecretUse, Settings};
 use super::problem::{Problem, SourceFile, did_you_mean};
 use super::schedule::{CronExpr, Schedule};
 use crate::connectors::{self, Role};
 
-const TOP_LEVEL_KEYS: [&str; 2] = ["settings", "integration"];
+const TOP_LEVEL_KEYS: [&str; 3] = ["settings", "keys", "integration"];
 
 /// A loaded config: whatever could be understood, plus every problem found.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub source: SourceFile,
     pub settings: Settings,
+    /// The console's keys: the defaults with the `[keys]` overrides.
+    pub keys: Keymap,
     /// The integrations that decoded; with errors present this may be incomplete.
     pub integrations: Vec<Integration>,
     pub problems: Vec<Problem>,
@@ -77,6 +80,7 @@ impl Config {
         Self {
             source,
             settings,
+            keys: loader.keys,
             integrations,
             problems,
         }
@@ -86,6 +90,7 @@ impl Config {
 #[derive(Default)]
 struct Loader {
     problems: Vec<Problem>,
+    keys: Keymap,
 }
 
 impl Loader {
@@ -109,6 +114,7 @@ impl Loader {
                         Err(e) => self.problems.push(e.into_problem()),
                     }
                 }
+                "keys" => self.keys = decode_keys(value, &mut self.problems),
                 "integration" => match value.get_ref() {
                     DeValue::Array(items) => tables.extend(items.iter()),
                     _ => self.problems.push(

@@ -18,6 +18,7 @@ pub mod credential;
 pub mod de;
 pub mod duration;
 pub mod jsonpath;
+pub mod keys;
 mod load;
 pub mod model;
 pub mod problem;

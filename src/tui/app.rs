@@ -9,7 +9,7 @@ use ratatui::layout::Rect;
 use secrecy::SecretString;
 use tracing::Level;
 
-use super::keymap::{self, Action};
+use super::keymap::{Action, Keymap};
 use super::model::{Health, Model, health};
 use super::theme::Theme;
 use crate::engine::IntegrationView;
@@ -140,6 +140,7 @@ pub struct LogsView {
 pub struct App {
     pub model: Model,
     pub theme: Theme,
+    pub keymap: Keymap,
     pub no_color: bool,
     pub pane: Pane,
     pub drill: Vec<Drill>,
@@ -164,10 +165,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(model: Model, theme: Theme, no_color: bool) -> Self {
+    pub fn new(model: Model, theme: Theme, keymap: Keymap, no_color: bool) -> Self {
         Self {
             model,
             theme,
+            keymap,
             no_color,
             pane: Pane::Integrations,
             drill: Vec::new(),
@@ -300,7 +302,7 @@ impl App {
             Mode::Help => {
                 // j/k and the page keys scroll the help; any other key closes it (so
                 // `q` there means "close", not "quit").
-                let scroll = match keymap::action_for(&key) {
+                let scroll = match self.keymap.action_for(key.code, key.modifiers) {
                     Some(Action::Down) => Some(1isize),
                     Some(Action::Up) => Some(-1),
                     Some(Action::PageDown) => Some(10),
@@ -556,7 +558,7 @@ impl App {
     }
 
     fn normal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let Some(action) = keymap::action_for(&key) else {
+        let Some(action) = self.keymap.action_for(key.code, key.modifiers) else {
             return Vec::new();
         };
         match action {

@@ -12,6 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 
 use super::app::{App, Effect, Mode, Pane, ToastLevel};
+use super::keymap::Keymap;
 use super::model::{Figures, Model};
 use super::terminal::ConsoleTerminal;
 use super::theme::Theme;
@@ -27,6 +28,7 @@ const HISTORY_PAGE: usize = 200;
 
 pub struct ConsoleOptions {
     pub theme: String,
+    pub keys: Keymap,
     pub read_only: bool,
     pub log_capacity: usize,
 }
@@ -44,7 +46,7 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
         options.read_only,
         options.log_capacity,
     );
-    let mut app = App::new(model, theme, no_color);
+    let mut app = App::new(model, theme, options.keys, no_color);
     // The first frame comes from the store and the engine's state, before any run.
     refresh(&mut app, &engine).await;
     if let Ok(page) = engine.runs(None, None, HISTORY_PAGE).await {

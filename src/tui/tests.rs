@@ -10,6 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::app::{App, Drill, Effect, Mode, Pane};
+use super::keymap::Keymap;
 use super::model::{Figures, Model};
 use super::theme::Theme;
 use super::view;
@@ -220,7 +221,12 @@ fn model(read_only: bool) -> Model {
 }
 
 fn app(theme: &str, read_only: bool) -> App {
-    App::new(model(read_only), Theme::load(theme, false).unwrap(), false)
+    App::new(
+        model(read_only),
+        Theme::load(theme, false).unwrap(),
+        Keymap::default(),
+        false,
+    )
 }
 
 fn render(app: &mut App, width: u16, height: u16) -> String {
@@ -313,6 +319,27 @@ fn keys_move_open_and_go_back() {
     assert!(matches!(app.drill.last(), Some(Drill::Run(_))));
     app.on_key(key(KeyCode::Tab));
     assert_eq!((app.pane, app.drill.len()), (Pane::Metrics, 0));
+}
+
+#[test]
+fn rebound_keys_drive_the_console_and_its_help() {
+    let mut app = app("default", false);
+    let f5 = crate::config::keys::KeyChord::parse("f5").unwrap();
+    app.keymap.rebind("run", vec![f5]).unwrap();
+    app.on_key(key(KeyCode::Char('j'))); // crm-contacts
+    assert!(
+        app.on_key(key(KeyCode::Char('r'))).is_empty(),
+        "r is no longer run"
+    );
+    assert!(
+        matches!(&app.on_key(key(KeyCode::F(5)))[..], [Effect::RunNow(n)] if n == "crm-contacts")
+    );
+    app.on_key(key(KeyCode::Char('?')));
+    let screen = render(&mut app, 100, 40);
+    assert!(
+        screen.contains("F5") && screen.contains("run the selected integration now"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -18,7 +18,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         (Context::Other, "Views"),
         (Context::Logs, "Logs"),
     ] {
-        let entries: Vec<_> = help_lines(app.model.read_only)
+        let entries: Vec<_> = help_lines(&app.keymap, app.model.read_only)
             .into_iter()
             .filter(|(c, _, _)| *c == context)
             .collect();
