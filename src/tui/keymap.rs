@@ -106,6 +106,39 @@ pub fn help_lines(keymap: &Keymap, read_only: bool) -> Vec<(Context, String, &'s
         .collect()
 }
 
+/// The bottom line's reminder of the most used keys, each with its first key in effect.
+pub fn status_hints(keymap: &Keymap, read_only: bool) -> String {
+    const HINTS: &[(Action, &str)] = &[
+        (Action::Help, "help"),
+        (Action::RunNow, "run"),
+        (Action::PauseResume, "pause"),
+        (Action::Test, "test"),
+        (Action::Cancel, "cancel"),
+        (Action::SetSecret, "secret"),
+        (Action::Filter, "filter"),
+        (Action::Command, "command"),
+        (Action::NextPane, "panes"),
+        (Action::Quit, "quit"),
+    ];
+    HINTS
+        .iter()
+        .filter(|(action, _)| {
+            let changes = HELP
+                .iter()
+                .any(|(a, context, _)| a == action && *context == Context::Actions);
+            // The panes hint only fits when the actions are hidden.
+            !(read_only && changes) && (read_only || *action != Action::NextPane)
+        })
+        .filter_map(|(action, label)| {
+            keymap
+                .keys_of(*action)
+                .first()
+                .map(|key| format!("{key} {label}"))
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,9 +167,14 @@ mod tests {
                 .iter()
                 .any(|(ctx, _, _)| *ctx == Context::Actions)
         );
+        assert_eq!(
+            status_hints(&keymap, true),
+            "? help  / filter  : command  Tab panes  q quit"
+        );
         keymap
             .rebind("run", vec![KeyChord::parse("F5").unwrap()])
             .unwrap();
+        assert!(status_hints(&keymap, false).contains("F5 run"));
         assert!(
             help_lines(&keymap, false)
                 .iter()

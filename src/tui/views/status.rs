@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::tui::app::{App, Mode, ToastLevel};
+use crate::tui::keymap::status_hints;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
@@ -44,13 +45,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 },
             ),
             None if app.model.read_only => Line::styled(
-                "read-only  ? help  / filter  : command  Tab panes  q quit",
+                format!("read-only  {}", status_hints(&app.keymap, true)),
                 theme.dim,
             ),
-            None => Line::styled(
-                "? help  r run  p pause  t test  c cancel  s secret  / filter  : command  q quit",
-                theme.dim,
-            ),
+            None => Line::styled(status_hints(&app.keymap, false), theme.dim),
         },
     };
     frame.render_widget(Paragraph::new(line), area);
