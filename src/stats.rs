@@ -42,3 +42,65 @@ pub struct MinuteRollup {
     pub minute: i64,
     pub stats: Stats,
 }
+
+/// The share of successful runs over the last day, week and 30 days, from the minute
+/// rollups (so it trails the current minute). For a check this is its uptime; `None`
+/// means no run finished in that window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Uptime {
+    pub day: Option<f64>,
+    pub week: Option<f64>,
+    pub month: Option<f64>,
+}
+
+impl Uptime {
+    const WINDOWS_MINUTES: [i64; 3] = [24 * 60, 7 * 24 * 60, Self::LONGEST_DAYS * 24 * 60];
+    /// How far back uptime looks, and so how long minute rollups are kept at least.
+    pub const LONGEST_DAYS: i64 = 30;
+
+    pub fn from_rollups(rollups: &[MinuteRollup], now_minute: i64) -> Self {
+        let mut totals: [Stats; 3] = Default::default();
+        for rollup in rollups {
+            for (window, total) in Self::WINDOWS_MINUTES.iter().zip(&mut totals) {
+                if rollup.minute >= now_minute - window {
+                    total.add_counts(&rollup.stats);
+                }
+            }
+        }
+        let [day, week, month] = totals.map(|t| t.success_rate());
+        Self { day, week, month }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minute(minute: i64, ok: u64, failed: u64) -> MinuteRollup {
+        MinuteRollup {
+            integration: "probe".into(),
+            minute,
+            stats: Stats {
+                runs_ok: ok,
+                runs_failed: failed,
+                ..Stats::default()
+            },
+        }
+    }
+
+    #[test]
+    fn uptime_counts_each_window_from_its_own_start() {
+        let now = 100_000;
+        let rollups = [
+            minute(now - 40 * 24 * 60, 0, 50), // older than every window
+            minute(now - 20 * 24 * 60, 0, 1),  // in the 30 days only
+            minute(now - 3 * 24 * 60, 1, 1),   // in the week
+            minute(now - 10, 9, 0),            // in the day
+        ];
+        let uptime = Uptime::from_rollups(&rollups, now);
+        assert_eq!(uptime.day, Some(1.0));
+        assert_eq!(uptime.week, Some(10.0 / 11.0));
+        assert_eq!(uptime.month, Some(10.0 / 12.0));
+        assert_eq!(Uptime::from_rollups(&[], now), Uptime::default());
+    }
+}

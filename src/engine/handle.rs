@@ -13,7 +13,7 @@ use ulid::Ulid;
 use super::metrics::{Metrics, Window};
 use crate::connectors::TestReport;
 use crate::run::RunRecord;
-use crate::stats::{MinuteRollup, Stats};
+use crate::stats::{MinuteRollup, Stats, Uptime};
 use crate::store::Store;
 use crate::store::{Health, IntegrationState, PauseReason};
 
@@ -229,6 +229,18 @@ impl EngineHandle {
             .await
             .map_err(|e| CommandError::Failed(e.to_string()))?
             .map_err(|e| CommandError::Failed(e.to_string()))
+    }
+
+    /// Success over the last day, week and 30 days, from the stored rollups.
+    pub async fn uptime(
+        &self,
+        integration: String,
+        now: DateTime<Utc>,
+    ) -> Result<Uptime, CommandError> {
+        let now_minute = now.timestamp() / 60;
+        let since = now_minute - Uptime::LONGEST_DAYS * 24 * 60;
+        let rollups = self.rollups(integration, since).await?;
+        Ok(Uptime::from_rollups(&rollups, now_minute))
     }
 
     pub fn read_only(&self) -> bool {

@@ -1,5 +1,6 @@
 //! Retention: runs older than `days`, or past the newest `runs_per_integration` of an
-//! integration, are deleted with their log lines by a background pruner.
+//! integration, are deleted with their log lines by a background pruner. Minute metric
+//! rollups are kept for `days`, and at least as long as uptime looks back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +9,10 @@ use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 use ulid::Ulid;
 
-use super::schema::{ACTIVE_RUNS, RUN_LOGS, RUNS, RUNS_BY_TIME};
+use super::schema::{ACTIVE_RUNS, METRICS, RUN_LOGS, RUNS, RUNS_BY_TIME};
 use super::{Result, Store};
 use crate::config::Retention;
+use crate::stats::Uptime;
 
 /// Deleting in slices keeps each write transaction short, so the pruner never holds
 /// the writer for long while runs are being recorded.
@@ -41,6 +43,13 @@ impl Store {
                 Ok(())
             })?;
         }
+        let rollup_days = i64::from(retention.days).max(Uptime::LONGEST_DAYS);
+        let oldest_minute = (now - chrono::Duration::days(rollup_days)).timestamp() / 60;
+        self.write(|txn| {
+            txn.open_table(METRICS)?
+                .retain(|(_, minute), _| minute >= oldest_minute)?;
+            Ok(())
+        })?;
         Ok(PruneStats {
             runs_deleted: doomed.len(),
         })
@@ -150,5 +159,37 @@ mod tests {
         assert_eq!(stats.runs_deleted, 10);
         assert!(store.run_logs(runs[18].id).unwrap().is_empty());
         assert_eq!(store.runs(None, 100).unwrap().len(), 11);
+    }
+
+    #[test]
+    fn minute_rollups_are_kept_as_long_as_uptime_looks_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let now_minute = now.timestamp() / 60;
+        let rollup = |days_ago: i64| crate::stats::MinuteRollup {
+            integration: "a".into(),
+            minute: now_minute - days_ago * 24 * 60,
+            stats: crate::stats::Stats::default(),
+        };
+        store
+            .apply(&[crate::store::WriteOp::Rollups(vec![
+                rollup(40),
+                rollup(20),
+                rollup(1),
+            ])])
+            .unwrap();
+        let retention = Retention {
+            days: 7,
+            runs_per_integration: 5,
+        };
+        store.prune(retention, now).unwrap();
+        let kept: Vec<i64> = store
+            .rollups("a", 0)
+            .unwrap()
+            .iter()
+            .map(|r| (now_minute - r.minute) / (24 * 60))
+            .collect();
+        assert_eq!(kept, [20, 1], "30 days kept although runs are kept 7");
     }
 }

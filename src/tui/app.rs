@@ -73,11 +73,16 @@ pub enum Effect {
     Resume(String),
     Cancel(String),
     Test(String),
-    SetSecret { name: String, value: SecretString },
+    SetSecret {
+        name: String,
+        value: SecretString,
+    },
     Reload,
     LoadRunLogs(ulid::Ulid),
     LoadOlderRuns,
     LoadRollups(String),
+    /// An integration's uptime, read once when its detail opens (it moves by the minute).
+    LoadUptime(String),
     Quit,
 }
 
@@ -657,7 +662,9 @@ impl App {
             match self.pane {
                 Pane::Integrations | Pane::Metrics => {
                     if let Some(view) = self.selected() {
-                        self.drill.push(Drill::Integration(view.name.clone()));
+                        let name = view.name.clone();
+                        self.drill.push(Drill::Integration(name.clone()));
+                        return vec![Effect::LoadUptime(name)];
                     }
                 }
                 Pane::History => {

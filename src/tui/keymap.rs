@@ -106,6 +106,14 @@ pub fn help_lines(keymap: &Keymap, read_only: bool) -> Vec<(Context, String, &'s
         .collect()
 }
 
+/// How the screen names the key of `action` in a hint: its first key in effect.
+pub fn key_hint(keymap: &Keymap, action: Action) -> String {
+    keymap
+        .keys_of(action)
+        .first()
+        .map_or_else(|| "(unbound)".to_owned(), ToString::to_string)
+}
+
 /// The bottom line's reminder of the most used keys, each with its first key in effect.
 pub fn status_hints(keymap: &Keymap, read_only: bool) -> String {
     const HINTS: &[(Action, &str)] = &[

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::engine::IntegrationView;
 use crate::engine::metrics::Window;
 use crate::run::{RunRecord, RunStatus};
-use crate::stats::{MinuteRollup, Stats};
+use crate::stats::{MinuteRollup, Stats, Uptime};
 use crate::telemetry::LogEvent;
 
 /// Statuses kept per integration for the sparkline of its last runs.
@@ -112,6 +112,8 @@ pub struct Model {
     pub figures: HashMap<String, Figures>,
     /// Per-minute figures for the metrics pane's integration, oldest first.
     pub rollups: Vec<MinuteRollup>,
+    /// The uptime of the integration open in the detail view.
+    pub uptime: Option<(String, Uptime)>,
     pub logs: VecDeque<LogEvent>,
     pub log_capacity: usize,
     /// The log lines of the run open in the run view.
@@ -142,6 +144,7 @@ impl Model {
             logs: VecDeque::new(),
             log_capacity: log_capacity.max(1),
             run_logs: None,
+            uptime: None,
         }
     }
 

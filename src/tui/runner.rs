@@ -250,6 +250,12 @@ async fn perform(app: &mut App, engine: &EngineHandle, effects: Vec<Effect>) {
                 }
                 continue;
             }
+            Effect::LoadUptime(name) => {
+                if let Ok(uptime) = engine.uptime(name.clone(), chrono::Utc::now()).await {
+                    app.model.uptime = Some((name, uptime));
+                }
+                continue;
+            }
             Effect::LoadRollups(name) => {
                 let since = chrono::Utc::now().timestamp() / 60 - 60;
                 if let Ok(rollups) = engine.rollups(name, since).await {

@@ -247,7 +247,15 @@ fn showing(theme: &str, screen: &str) -> App {
         "history" => app.pane = Pane::History,
         "metrics" => app.pane = Pane::Metrics,
         "logs" => app.pane = Pane::Logs,
-        "detail" => app.drill.push(Drill::Integration("crm-contacts".into())),
+        "detail" => {
+            app.drill.push(Drill::Integration("crm-contacts".into()));
+            let uptime = crate::stats::Uptime {
+                day: Some(1.0),
+                week: Some(0.99987),
+                month: None,
+            };
+            app.model.uptime = Some(("crm-contacts".into(), uptime));
+        }
         "run" => {
             let run = Arc::clone(
                 app.model
@@ -308,7 +316,9 @@ fn keys_move_open_and_go_back() {
     );
     app.on_key(key(KeyCode::Char('j')));
     assert_eq!(app.selected().unwrap().name, "crm-contacts");
-    app.on_key(key(KeyCode::Enter));
+    assert!(
+        matches!(&app.on_key(key(KeyCode::Enter))[..], [Effect::LoadUptime(name)] if name == "crm-contacts")
+    );
     assert!(matches!(app.drill.last(), Some(Drill::Integration(name)) if name == "crm-contacts"));
     app.on_key(key(KeyCode::Esc));
     assert!(app.drill.is_empty());

@@ -7,8 +7,25 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::{ago, until};
+use crate::stats::Uptime;
 use crate::store::PauseReason;
 use crate::tui::app::App;
+use crate::tui::keymap::{Action, key_hint};
+
+/// `99.95% 24h · 99.99% 7d · - 30d`: rounded down, so an outage never shows as 100%.
+fn uptime_text(uptime: &Uptime) -> String {
+    let percent = |share: Option<f64>| match share {
+        None => "-".to_owned(),
+        Some(share) if share >= 1.0 => "100%".to_owned(),
+        Some(share) => format!("{:.2}%", (share * 10_000.0).floor() / 100.0),
+    };
+    format!(
+        "{} 24h · {} 7d · {} 30d",
+        percent(uptime.day),
+        percent(uptime.week),
+        percent(uptime.month)
+    )
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
     let theme = &app.theme;
@@ -65,9 +82,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         ),
         field("cursor", view.cursor.clone().unwrap_or_else(|| "-".into())),
     ];
+    if let Some((_, uptime)) = app.model.uptime.as_ref().filter(|(n, _)| n == name) {
+        let label = if view.kind == "check" {
+            "uptime"
+        } else {
+            "run success"
+        };
+        lines.push(field(label, uptime_text(uptime)));
+    }
+    let resume = key_hint(&app.keymap, Action::PauseResume);
     match &view.paused {
         Some(PauseReason::Operator { who, at }) => lines.push(Line::styled(
-            format!("paused by {who} {}; p resumes", ago(now, Some(*at))),
+            format!("paused by {who} {}; {resume} resumes", ago(now, Some(*at))),
             theme.paused,
         )),
         Some(PauseReason::CircuitBreaker {
@@ -77,7 +103,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         }) => {
             lines.push(Line::styled(
                 format!(
-                    "circuit breaker open: paused after {failures} failures {}; p resumes",
+                    "circuit breaker open: paused after {failures} failures {}; {resume} resumes",
                     ago(now, Some(*at))
                 ),
                 theme.error,
@@ -90,7 +116,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
     }
     if view.state.auth_failed {
         lines.push(Line::styled(
-            "authentication failed on the last run: the credential needs fixing (s sets a secret)",
+            format!("authentication failed on the last run: the credential needs fixing ({} sets a secret)", key_hint(&app.keymap, Action::SetSecret)),
             theme.error,
         ));
     }
@@ -120,7 +146,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
     );
     let block = Block::default()
         .borders(Borders::TOP)
-        .title(format!(" {name} (Esc back) "))
+        .title(format!(
+            " {name} ({} back) ",
+            key_hint(&app.keymap, Action::Back)
+        ))
         .border_style(theme.dim);
     let paragraph = Paragraph::new(lines)
         .block(block)

@@ -10,6 +10,7 @@ use super::{ago, fit, millis, status_style, until};
 use crate::engine::metrics::Window;
 use crate::run::RunStatus;
 use crate::tui::app::App;
+use crate::tui::keymap::{Action, key_hint};
 use crate::tui::model::Health;
 
 /// From this width the table shows success rate, p95 and the recent runs too.
@@ -150,9 +151,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     app.table_offset = first;
     if count == 0 {
         let message = if app.filter.is_empty() {
-            "no integrations in the config"
+            "no integrations in the config".to_owned()
         } else {
-            "nothing matches the filter (Esc clears it)"
+            format!(
+                "nothing matches the filter ({} clears it)",
+                key_hint(&app.keymap, Action::Back)
+            )
         };
         let inner = Rect {
             y: area.y + 2,
@@ -160,7 +164,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             ..area
         };
         frame.render_widget(
-            Line::styled(fit(message, area.width as usize), theme.dim),
+            Line::styled(fit(&message, area.width as usize), theme.dim),
             inner,
         );
     }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::{millis, status_style};
 use crate::run::RunRecord;
 use crate::tui::app::App;
+use crate::tui::keymap::{Action, key_hint};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, run: &RunRecord) {
     let theme = &app.theme;
@@ -54,8 +55,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, run: &RunRecord) {
     let block = Block::default()
         .borders(Borders::TOP)
         .title(format!(
-            " run {} of {} (Esc back) ",
-            run.id, run.integration
+            " run {} of {} ({} back) ",
+            run.id,
+            run.integration,
+            key_hint(&app.keymap, Action::Back)
         ))
         .border_style(theme.dim);
     frame.render_widget(
