@@ -156,6 +156,9 @@ pub struct RunRecord {
     pub hint: Option<String>,
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
+    /// The earliest expiry of the TLS certificates the run's servers presented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_expires_at: Option<DateTime<Utc>>,
 }
 
 impl RunRecord {
@@ -181,6 +184,7 @@ impl RunRecord {
             error_message: None,
             hint: None,
             deliveries: Vec::new(),
+            certificate_expires_at: None,
         }
     }
 

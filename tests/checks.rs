@@ -148,6 +148,27 @@ async fn tcp_http_and_tls_probes_are_judged_by_their_conditions() {
             || message == "[CERTIFICATE_EXPIRATION] > 60d failed: 30 d",
         "{message}"
     );
+    // The failed run still records the expiry, and the integration keeps it for its view.
+    let days_left = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        (at.expect("certificate expiry recorded") - chrono::Utc::now()).num_days()
+    };
+    assert!((29..=30).contains(&days_left(soon.certificate_expires_at)));
+    let snapshot = engine.snapshot().await.unwrap();
+    let view = snapshot
+        .integrations
+        .iter()
+        .find(|i| i.name == "tls-soon")
+        .unwrap();
+    assert!((29..=30).contains(&days_left(view.state.certificate_expires_at)));
+    let tcp = snapshot
+        .integrations
+        .iter()
+        .find(|i| i.name == "tcp-up")
+        .unwrap();
+    assert_eq!(
+        tcp.state.certificate_expires_at, None,
+        "no TLS, no certificate"
+    );
     engine.shutdown(Duration::ZERO).await;
 }
 

@@ -1,6 +1,8 @@
 //! What a run counts while it runs; shared by the run's requests, read at the end.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Default)]
 pub struct RunCounters {
@@ -9,6 +11,8 @@ pub struct RunCounters {
     pub bytes: AtomicU64,
     pub rate_limit_hits: AtomicU32,
     pub rate_limit_waits: AtomicU32,
+    /// The earliest certificate expiry seen, in unix seconds; 0 when none was seen.
+    certificate_not_after: AtomicI64,
 }
 
 impl RunCounters {
@@ -18,5 +22,22 @@ impl RunCounters {
 
     pub fn get(counter: &AtomicU32) -> u32 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// Notes a server certificate; the run keeps the one that expires first.
+    pub fn saw_certificate(&self, not_after: DateTime<Utc>) {
+        let seen = not_after.timestamp();
+        let _ = self.certificate_not_after.fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            |earliest| (earliest == 0 || seen < earliest).then_some(seen),
+        );
+    }
+
+    pub fn certificate_not_after(&self) -> Option<DateTime<Utc>> {
+        match self.certificate_not_after.load(Ordering::Relaxed) {
+            0 => None,
+            seconds => DateTime::from_timestamp(seconds, 0),
+        }
     }
 }

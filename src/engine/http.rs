@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Request, StatusCode, Url};
 use tokio::time::Instant;
 
+use super::certificate;
 use super::classify::{Failure, class_of_status, display_url, hint};
 use super::context::RunContext;
 use super::counters::RunCounters;
@@ -79,6 +80,8 @@ impl HttpClient {
             // Redirects are followed by reqwest, which drops Authorization on a
             // redirect to another host.
             .redirect(reqwest::redirect::Policy::limited(5))
+            // For the certificate's expiry, which every HTTPS run records.
+            .tls_info(true)
             .build()
             .expect("the HTTP client configuration is static and valid");
         Self {
@@ -171,7 +174,12 @@ impl HttpClient {
             Failure::new(class, message, hint(class, &ctx.integration, host))
         };
         let response = match result {
-            Ok(response) => response,
+            Ok(response) => {
+                if let Some(not_after) = certificate::of_response(&response) {
+                    ctx.counters.saw_certificate(not_after);
+                }
+                response
+            }
             Err(error) => {
                 ctx.metrics_request(false, started.elapsed(), false);
                 let class = if error.is_timeout() {

@@ -1,6 +1,8 @@
 //! The engine: schedules integrations, runs them safely, and remembers everything.
 
+pub mod certificate;
 pub mod classify;
+
 pub mod clock;
 pub mod context;
 pub mod core;

@@ -56,6 +56,9 @@ pub fn apply_run(
     }
     state.last_run_at = Some(run.started_at);
     state.last_status = Some(run.status);
+    if run.certificate_expires_at.is_some() {
+        state.certificate_expires_at = run.certificate_expires_at;
+    }
     let mut changes = Changes {
         tripped: false,
         health: (state.health != before).then_some((before, state.health)),

@@ -54,6 +54,9 @@ pub struct IntegrationState {
     pub last_status: Option<RunStatus>,
     pub next_run_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
+    /// When the server's certificate expires, as the last run that saw one found it.
+    #[serde(default)]
+    pub certificate_expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -255,6 +255,13 @@ fn showing(theme: &str, screen: &str) -> App {
                 month: None,
             };
             app.model.uptime = Some(("crm-contacts".into(), uptime));
+            let crm = app
+                .model
+                .integrations
+                .iter_mut()
+                .find(|i| i.name == "crm-contacts")
+                .unwrap();
+            crm.state.certificate_expires_at = Some(now() + Duration::days(9));
         }
         "run" => {
             let run = Arc::clone(

@@ -94,6 +94,9 @@ impl Source for CheckSource {
                 seen.status.map_or("-".into(), |s| s.to_string()),
                 seen.response_time.as_millis()
             ));
+            if let Some(left) = seen.certificate_expires_in {
+                ctx.counters.saw_certificate(chrono::Utc::now() + left);
+            }
             verdict?;
             pages.send(vec![record(&seen)]).await;
             Ok(Fetch {

@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use super::condition::Observation;
 use crate::config::duration::HumanDuration;
 use crate::config::url::ConfigUrl;
+use crate::engine::certificate;
 
 /// Bodies longer than this are cut before conditions see them.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -112,11 +113,7 @@ async fn http(client: &reqwest::Client, url: &ConfigUrl, method: reqwest::Method
     let Ok(response) = client.request(method, url.url().clone()).send().await else {
         return Observation::default();
     };
-    let certificate_expires_in = response
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|info| info.peer_certificate())
-        .and_then(expires_in);
+    let certificate_expires_in = certificate::of_response(&response).map(expires_in);
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -137,13 +134,8 @@ async fn http(client: &reqwest::Client, url: &ConfigUrl, method: reqwest::Method
     }
 }
 
-/// How long until the certificate in `der` expires.
-fn expires_in(der: &[u8]) -> Option<chrono::Duration> {
-    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
-    let not_after = certificate.validity().not_after.timestamp();
-    Some(chrono::Duration::seconds(
-        not_after - chrono::Utc::now().timestamp(),
-    ))
+fn expires_in(not_after: chrono::DateTime<chrono::Utc>) -> chrono::Duration {
+    not_after - chrono::Utc::now()
 }
 
 async fn tls(address: &str) -> Observation {
@@ -170,7 +162,8 @@ async fn tls(address: &str) -> Observation {
                 .1
                 .peer_certificates()
                 .and_then(|chain| chain.first())
-                .and_then(|leaf| expires_in(leaf)),
+                .and_then(|leaf| certificate::not_after(leaf))
+                .map(expires_in),
             ..Observation::default()
         },
         Err(_) => Observation::default(),

@@ -12,6 +12,9 @@ use crate::store::PauseReason;
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_hint};
 
+/// A certificate closer to its expiry than this is shown as a problem.
+const CERTIFICATE_WARNING_DAYS: i64 = 14;
+
 /// `99.95% 24h · 99.99% 7d · - 30d`: rounded down, so an outage never shows as 100%.
 fn uptime_text(uptime: &Uptime) -> String {
     let percent = |share: Option<f64>| match share {
@@ -40,12 +43,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         );
         return;
     };
-    let field = |label: &str, value: String| {
+    let styled_field = |label: &str, value: String, style| {
         Line::from(vec![
             Span::styled(format!("{label:<14}"), theme.dim),
-            Span::styled(value, theme.text),
+            Span::styled(value, style),
         ])
     };
+    let field = |label: &str, value: String| styled_field(label, value, theme.text);
     let h = app.health_of(view);
     let mut lines = vec![
         field("health", format!("{} {}", h.symbol(), h.word())),
@@ -82,6 +86,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         ),
         field("cursor", view.cursor.clone().unwrap_or_else(|| "-".into())),
     ];
+    if let Some(not_after) = view.state.certificate_expires_at {
+        let left = not_after - now;
+        let style = if left < chrono::Duration::days(CERTIFICATE_WARNING_DAYS) {
+            theme.error
+        } else {
+            theme.text
+        };
+        let when = if left > chrono::Duration::zero() {
+            format!(
+                "expires {} (in {}d)",
+                not_after.format("%Y-%m-%d"),
+                left.num_days()
+            )
+        } else {
+            format!("EXPIRED {}", not_after.format("%Y-%m-%d"))
+        };
+        lines.push(styled_field("certificate", when, style));
+    }
     if let Some((_, uptime)) = app.model.uptime.as_ref().filter(|(n, _)| n == name) {
         let label = if view.kind == "check" {
             "uptime"
