@@ -5,6 +5,8 @@
 //! `docs/architecture.md`.
 
 pub mod cli;
+pub mod compare;
+
 pub mod config;
 pub mod connectors;
 pub mod engine;

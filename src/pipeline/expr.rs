@@ -15,6 +15,8 @@ use std::fmt;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::compare::CompareOp as Op;
+
 #[derive(Clone)]
 pub struct Expr {
     source: String,
@@ -28,18 +30,6 @@ enum Node {
     Not(Box<Node>),
     Exists(Vec<String>),
     Compare(Vec<String>, Op, Literal),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Contains,
-    Matches,
 }
 
 #[derive(Debug, Clone)]
@@ -226,23 +216,22 @@ impl Parser {
             Some(other) => return Err(format!("expected a field name, found `{other}`")),
             None => return Err("expected a field name, found the end".to_owned()),
         };
-        let op = match self.take() {
-            Some(Token::Sym("==")) => Op::Eq,
-            Some(Token::Sym("!=")) => Op::Ne,
-            Some(Token::Sym("<")) => Op::Lt,
-            Some(Token::Sym("<=")) => Op::Le,
-            Some(Token::Sym(">")) => Op::Gt,
-            Some(Token::Sym(">=")) => Op::Ge,
-            Some(Token::Word(w)) if w == "contains" => Op::Contains,
-            Some(Token::Word(w)) if w == "matches" => Op::Matches,
+        let token = self.take();
+        let spelled = match &token {
             Some(Token::Word(w)) if w == "exists" => return Ok(Node::Exists(path)),
-            Some(other) => {
+            Some(Token::Sym(s)) => Op::from_spelling(s),
+            Some(Token::Word(w)) => Op::from_spelling(w),
+            _ => None,
+        };
+        let op = match (spelled, token) {
+            (Some(op), _) => op,
+            (None, Some(other)) => {
                 return Err(format!(
                     "expected an operator (==, !=, <, <=, >, >=, contains, matches, exists) after `{}`, found `{other}`",
                     path.join(".")
                 ));
             }
-            None => return Err(format!("expected an operator after `{}`", path.join("."))),
+            (None, None) => return Err(format!("expected an operator after `{}`", path.join("."))),
         };
         let literal = match self.take() {
             Some(Token::Str(s)) if op == Op::Matches => {
@@ -316,12 +305,7 @@ fn compare(actual: &Value, op: Op, literal: &Literal) -> Result<bool, String> {
                 (Value::Null, _) => return Ok(false),
                 (a, b) => return Err(format!("cannot order {a} against {b}")),
             };
-            Ok(ordering.is_some_and(|o| match op {
-                Op::Lt => o.is_lt(),
-                Op::Le => o.is_le(),
-                Op::Gt => o.is_gt(),
-                _ => o.is_ge(),
-            }))
+            Ok(op.accepts(ordering))
         }
         Op::Matches => unreachable!("matches always has a regex"),
     }

@@ -20,6 +20,8 @@ use std::time::Duration;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::compare::CompareOp as Op;
+
 /// What a probe saw, for conditions to judge.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
@@ -48,18 +50,6 @@ enum Subject {
     Header(String),
     Connected,
     CertificateExpiration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Contains,
-    Matches,
 }
 
 #[derive(Debug, Clone)]
@@ -105,17 +95,7 @@ impl Condition {
         let fail = |why: String| format!("condition `{text}`: {why}");
         let (subject, rest) = parse_subject(text).map_err(fail)?;
         let rest = rest.trim_start();
-        let ops = [
-            ("==", Op::Eq),
-            ("!=", Op::Ne),
-            ("<=", Op::Le),
-            (">=", Op::Ge),
-            ("<", Op::Lt),
-            (">", Op::Gt),
-            ("contains", Op::Contains),
-            ("matches", Op::Matches),
-        ];
-        let (op, value) = ops
+        let (op, value) = Op::SPELLINGS
             .iter()
             .find_map(|(symbol, op)| rest.strip_prefix(symbol).map(|v| (*op, v.trim())))
             .ok_or_else(|| {
@@ -221,12 +201,7 @@ fn compare(actual: &Actual, op: Op, expected: &Expected) -> bool {
         _ => None,
     };
     match op {
-        Op::Eq => ordering == Some(Ordering::Equal),
-        Op::Ne => ordering != Some(Ordering::Equal),
-        Op::Lt => ordering == Some(Ordering::Less),
-        Op::Le => matches!(ordering, Some(Ordering::Less | Ordering::Equal)),
-        Op::Gt => ordering == Some(Ordering::Greater),
-        Op::Ge => matches!(ordering, Some(Ordering::Greater | Ordering::Equal)),
+        Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => op.accepts(ordering),
         Op::Contains => match (actual, expected) {
             (Actual::Text(a), Expected::Text(b)) => a.contains(b.as_str()),
             _ => false,
