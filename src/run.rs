@@ -145,6 +145,9 @@ pub struct RunRecord {
     pub duration_ms: Option<u64>,
     pub attempts: u32,
     pub requests: u32,
+    /// Responses that said "too many requests" (429, or a configured rate-limit status).
+    #[serde(default)]
+    pub rate_limit_hits: u32,
     pub bytes: u64,
     pub records_in: u64,
     pub records_new: u64,
@@ -174,6 +177,7 @@ impl RunRecord {
             duration_ms: None,
             attempts: 0,
             requests: 0,
+            rate_limit_hits: 0,
             bytes: 0,
             records_in: 0,
             records_new: 0,
@@ -199,8 +203,12 @@ impl RunRecord {
 
     /// "3 in 1 attempt(s), 4514 bytes"
     pub fn requests_summary(&self) -> String {
+        let throttled = match self.rate_limit_hits {
+            0 => String::new(),
+            hits => format!(", rate-limited {hits} time(s)"),
+        };
         format!(
-            "{} in {} attempt(s), {} bytes",
+            "{} in {} attempt(s), {} bytes{throttled}",
             self.requests, self.attempts, self.bytes
         )
     }

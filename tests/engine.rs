@@ -194,7 +194,13 @@ async fn rate_limited_responses_wait_for_retry_after_then_succeed() {
     let id = engine.run_now("items").await.unwrap();
     let run = finished(&mut events, |r| r.id == id).await;
     assert_eq!(run.status, RunStatus::Success);
-    assert_eq!((run.requests, run.attempts), (2, 2));
+    assert_eq!((run.requests, run.attempts, run.rate_limit_hits), (2, 2, 1));
+    let view = engine.snapshot().await.unwrap().integrations.remove(0);
+    assert_eq!(
+        view.state.health,
+        patchbay::store::Health::Degraded,
+        "throttled is degraded"
+    );
     let received = server.received_requests().await.unwrap();
     let logs = {
         engine.shutdown(Duration::ZERO).await;

@@ -396,6 +396,7 @@ fn settle(
     record.requests = RunCounters::get(&counters.requests);
     record.attempts = 1 + RunCounters::get(&counters.retries);
     record.bytes = counters.bytes.load(Ordering::Relaxed);
+    record.rate_limit_hits = RunCounters::get(&counters.rate_limit_hits);
     record.certificate_expires_at = counters.certificate_not_after();
     if let Some(failure) = failure {
         ctx.log(format!("{}: {}", failure.class, failure.message));

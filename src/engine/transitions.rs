@@ -29,10 +29,12 @@ pub fn apply_run(
             state.last_success_at = run.finished_at;
             let recovering = before == Health::Down
                 && state.consecutive_successes < integration.success_threshold;
-            state.health = match (recovering, run.status) {
+            // Throttled is working, but not well: the next spike may fail.
+            let impaired = run.status == RunStatus::Partial || run.rate_limit_hits > 0;
+            state.health = match (recovering, impaired) {
                 (true, _) => Health::Down,
-                (false, RunStatus::Partial) => Health::Degraded,
-                (false, _) => Health::Up,
+                (false, true) => Health::Degraded,
+                (false, false) => Health::Up,
             };
         }
         RunStatus::Failed => {
@@ -137,6 +139,17 @@ mod tests {
         assert_eq!(
             apply_run(&mut state, &run(RunStatus::Cancelled, None), &check),
             Changes::default()
+        );
+        assert_eq!(
+            apply_run(&mut state, &ok(), &check).health,
+            Some((Health::Degraded, Health::Up))
+        );
+        let mut throttled = ok();
+        throttled.rate_limit_hits = 2;
+        assert_eq!(
+            apply_run(&mut state, &throttled, &check).health,
+            Some((Health::Up, Health::Degraded)),
+            "a run that was rate-limited is degraded even when it succeeded"
         );
     }
 
