@@ -13,6 +13,7 @@ use patchbay::config::{Config, SourceFile};
 use patchbay::engine::EngineEvent;
 use patchbay::run::{ErrorClass, RunStatus};
 use patchbay::store::Health;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -25,13 +26,21 @@ fn check(name: &str, probe: &str, conditions: &[&str], extra: &str) -> String {
 }
 
 /// A TLS server on 127.0.0.1 whose self-signed certificate expires in `days` days.
-async fn tls_server(days: i64) -> std::net::SocketAddr {
+/// An HTTPS server on 127.0.0.1 whose certificate for `localhost` expires in `days`,
+/// signed by a fresh CA; answers every request with one JSON record. Returns its
+/// address and the CA certificate in PEM, for clients that should trust it.
+async fn tls_server(days: i64) -> (std::net::SocketAddr, String) {
     patchbay::engine::http::install_tls_provider();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
     let until = chrono::Utc::now() + chrono::Duration::days(days);
     params.not_after = rcgen::date_time_ymd(until.year(), until.month() as u8, until.day() as u8);
-    let cert = params.self_signed(&key).unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
     let config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(
@@ -46,11 +55,25 @@ async fn tls_server(days: i64) -> std::net::SocketAddr {
         while let Ok((stream, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let _ = acceptor.accept(stream).await;
+                // A TLS probe hangs up after the handshake; an HTTPS client asks.
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut request = [0u8; 4096];
+                if tls.read(&mut request).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let body = r#"[{"id": 1}]"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
             });
         }
     });
-    addr
+    (addr, ca_pem)
 }
 
 #[tokio::test]
@@ -69,7 +92,7 @@ async fn tcp_http_and_tls_probes_are_judged_by_their_conditions() {
         )
         .mount(&server)
         .await;
-    let tls = tls_server(30).await;
+    let (tls, _) = tls_server(30).await;
     let http = format!("{{ http = \"{}/health\", timeout = \"3s\" }}", server.uri());
     let config = [
         check(
@@ -237,5 +260,42 @@ fn a_bad_condition_or_probe_is_a_located_config_error() {
             .iter()
             .any(|(m, _)| m.contains("exactly one of `http`, `tcp` or `tls`")),
         "{messages:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_https_source_records_when_its_certificate_expires() {
+    let (server, ca_pem) = tls_server(45).await;
+    let home = common::Home::new();
+    let ca_file = home.path("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let config = home.path("connectors.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[integration]]\nname = \"secure\"\nkind = \"http\"\nevery = \"1h\"\n[integration.request]\nurl = \"https://localhost:{}/items\"\n",
+            server.port()
+        ),
+    )
+    .unwrap();
+    let mut command = home.patchbay();
+    // rustls-native-certs reads the trusted roots from SSL_CERT_FILE.
+    command
+        .env("SSL_CERT_FILE", &ca_file)
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "secure", "--json"]);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let record: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    assert_eq!(record["status"], "success", "{record:#}");
+    let expires: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(record["certificate_expires_at"].clone()).unwrap();
+    assert!(
+        (44..=45).contains(&(expires - chrono::Utc::now()).num_days()),
+        "{expires}"
     );
 }
