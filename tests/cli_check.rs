@@ -57,7 +57,7 @@ const BAD_CONFIGS: &[Expected] = &[
     },
     Expected {
         fixture: "key_conflict.toml",
-        message: "`t` is already the key of `test`",
+        message: "`t` is also the key of `test`",
         line: 3,
         column: 1,
     },

@@ -214,9 +214,10 @@ impl Keymap {
             .map_or(&[], |(_, chords)| chords.as_slice())
     }
 
-    /// Replaces the keys of `name`. `Err` when the name is unknown or a key is already
-    /// another action's.
-    pub fn rebind(&mut self, name: &str, chords: Vec<KeyChord>) -> Result<(), String> {
+    /// Replaces the keys of the action called `name`; `Err` when there is no such
+    /// action. Conflicts are checked once every override is in (`conflicts`), so a
+    /// table may swap two actions' keys.
+    pub fn rebind(&mut self, name: &str, chords: Vec<KeyChord>) -> Result<Action, String> {
         let Some((_, action, _)) = ACTIONS.iter().find(|(n, ..)| *n == name) else {
             let names = ACTIONS.iter().map(|(n, ..)| *n);
             return Err(match crate::config::problem::did_you_mean(name, names) {
@@ -226,26 +227,29 @@ impl Keymap {
                 }
             });
         };
-        for chord in &chords {
-            if let Some((other, _)) = self
-                .bindings
-                .iter()
-                .find(|(a, keys)| a != action && keys.contains(chord))
-            {
-                let other_name = ACTIONS
-                    .iter()
-                    .find(|(_, a, _)| a == other)
-                    .map_or("?", |(n, ..)| n);
-                return Err(format!(
-                    "`{chord}` is already the key of `{other_name}`; rebind `{other_name}` too, or pick another key"
-                ));
-            }
-        }
         if let Some((_, keys)) = self.bindings.iter_mut().find(|(a, _)| a == action) {
             *keys = chords;
         }
-        Ok(())
+        Ok(*action)
     }
+
+    /// The other action that also has one of `action`'s keys, with that key.
+    pub fn conflict_of(&self, action: Action) -> Option<(KeyChord, Action)> {
+        self.keys_of(action).iter().find_map(|chord| {
+            self.bindings
+                .iter()
+                .find(|(other, keys)| *other != action && keys.contains(chord))
+                .map(|(other, _)| (*chord, *other))
+        })
+    }
+}
+
+/// An action's name in `[keys]`.
+pub fn action_name(action: Action) -> &'static str {
+    ACTIONS
+        .iter()
+        .find(|(_, a, _)| *a == action)
+        .map_or("?", |(name, ..)| name)
 }
 
 /// Decodes the `[keys]` table: `action = "key"` or `action = ["key", "key"]`. Every bad
@@ -259,6 +263,7 @@ pub(super) fn decode_keys(value: &Value<'_>, problems: &mut Vec<Problem>) -> Key
         );
         return keymap;
     };
+    let mut rebound = Vec::new();
     for (name, keys) in table {
         let texts: Vec<&Value<'_>> = match keys.get_ref() {
             DeValue::String(_) => vec![keys],
@@ -296,8 +301,23 @@ pub(super) fn decode_keys(value: &Value<'_>, problems: &mut Vec<Problem>) -> Key
         if !all_parsed {
             continue;
         }
-        if let Err(message) = keymap.rebind(name.get_ref(), chords) {
-            problems.push(Problem::error(message, Some(name.span())));
+        match keymap.rebind(name.get_ref(), chords) {
+            Ok(action) => rebound.push((action, name.span())),
+            Err(message) => problems.push(Problem::error(message, Some(name.span()))),
+        }
+    }
+    for (action, span) in rebound {
+        if let Some((chord, other)) = keymap.conflict_of(action) {
+            let other_name = action_name(other);
+            problems.push(
+                Problem::error(
+                    format!("`{chord}` is also the key of `{other_name}`"),
+                    Some(span),
+                )
+                .with_help(format!(
+                    "give `{other_name}` another key in [keys] too, or pick another key here"
+                )),
+            );
         }
     }
     keymap
@@ -326,24 +346,14 @@ mod tests {
     }
 
     #[test]
-    fn the_defaults_have_no_conflicts_and_rebinding_checks_them() {
+    fn rebinding_replaces_the_defaults() {
         let mut map = Keymap::default();
-        let mut seen = std::collections::HashSet::new();
-        for (_, chords) in &map.bindings {
-            for chord in chords {
-                assert!(seen.insert(*chord), "{chord} bound twice");
-            }
-        }
         assert_eq!(
             map.action_for(KeyCode::Char('G'), KeyModifiers::SHIFT),
             Some(Action::Bottom),
             "Shift is implied by the capital"
         );
-        assert!(
-            map.rebind("run", vec![KeyChord::parse("t").unwrap()])
-                .unwrap_err()
-                .contains("already the key of `test`")
-        );
+
         map.rebind("run", vec![KeyChord::parse("R").unwrap()])
             .unwrap();
         assert_eq!(
@@ -360,6 +370,34 @@ mod tests {
                 .unwrap_err()
                 .contains("did you mean `pause`")
         );
+    }
+
+    #[test]
+    fn a_table_may_swap_keys_but_not_share_them() {
+        let parse = |text: &str| {
+            crate::config::Config::parse(crate::config::SourceFile::new("c.toml", text.to_owned()))
+        };
+        let swapped = parse("[keys]\nrun = \"t\"\ntest = \"r\"\n");
+        assert!(swapped.is_valid(), "{}", swapped.render_problems());
+        assert_eq!(
+            swapped
+                .keys
+                .action_for(KeyCode::Char('t'), KeyModifiers::NONE),
+            Some(Action::RunNow)
+        );
+        let shared = parse("[keys]\nrun = \"t\"\n");
+        let rendered = shared.render_problems();
+        assert!(
+            rendered.contains("c.toml:2:1") && rendered.contains("`t` is also the key of `test`"),
+            "{rendered}"
+        );
+        for (_, action, _) in ACTIONS {
+            assert_eq!(
+                Keymap::default().conflict_of(*action),
+                None,
+                "defaults never share a key"
+            );
+        }
     }
 
     #[test]
