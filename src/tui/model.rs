@@ -112,6 +112,8 @@ pub struct Model {
     pub figures: HashMap<String, Figures>,
     /// Per-minute figures for the metrics pane's integration, oldest first.
     pub rollups: Vec<MinuteRollup>,
+    /// The last connection test of each integration (`t`): when, and what it said.
+    pub tests: HashMap<String, (DateTime<Utc>, Result<String, String>)>,
     /// The uptime of the integration open in the detail view.
     pub uptime: Option<(String, Uptime)>,
     pub logs: VecDeque<LogEvent>,
@@ -145,6 +147,7 @@ impl Model {
             log_capacity: log_capacity.max(1),
             run_logs: None,
             uptime: None,
+            tests: HashMap::new(),
         }
     }
 

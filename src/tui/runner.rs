@@ -204,7 +204,7 @@ async fn perform(app: &mut App, engine: &EngineHandle, effects: Vec<Effect>) {
                 .map_err(|e| e.to_string()),
             Effect::Test(name) => {
                 app.toast(format!("{name}: testing the connection…"), ToastLevel::Info);
-                match engine.test_connection(&name).await {
+                let outcome = match engine.test_connection(&name).await {
                     Ok(report) if report.ok => Ok(format!(
                         "{name}: ok in {} ms: {}",
                         report.latency_ms, report.message
@@ -218,7 +218,12 @@ async fn perform(app: &mut App, engine: &EngineHandle, effects: Vec<Effect>) {
                             .unwrap_or_default()
                     )),
                     Err(error) => Err(error.to_string()),
-                }
+                };
+                // The detail view keeps showing it after the toast is gone.
+                app.model
+                    .tests
+                    .insert(name, (chrono::Utc::now(), outcome.clone()));
+                outcome
             }
             Effect::SetSecret { name, value } => engine
                 .set_secret(&name, value, None)

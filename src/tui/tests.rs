@@ -262,6 +262,11 @@ fn showing(theme: &str, screen: &str) -> App {
                 .find(|i| i.name == "crm-contacts")
                 .unwrap();
             crm.state.certificate_expires_at = Some(now() + Duration::days(9));
+            let tested = Err("crm-contacts: FAILED: HTTP 401 (hint: check the token)".to_owned());
+            app.model.tests.insert(
+                "crm-contacts".into(),
+                (now() - Duration::minutes(2), tested),
+            );
         }
         "run" => {
             let run = Arc::clone(

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::{ago, until};
+use crate::engine::metrics::Window;
 use crate::stats::Uptime;
 use crate::store::PauseReason;
 use crate::tui::app::App;
@@ -103,6 +104,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
             format!("EXPIRED {}", not_after.format("%Y-%m-%d"))
         };
         lines.push(styled_field("certificate", when, style));
+    }
+    if let Some(stats) = app.model.figures.get(name).map(|f| f.get(Window::Hour))
+        && stats.rate_limit_hits > 0
+    {
+        lines.push(styled_field(
+            "rate limits",
+            format!("hit {} time(s) in the last hour", stats.rate_limit_hits),
+            theme.warn,
+        ));
+    }
+    if let Some((at, outcome)) = app.model.tests.get(name) {
+        let (text, style) = match outcome {
+            Ok(text) => (text, theme.ok),
+            Err(text) => (text, theme.error),
+        };
+        lines.push(styled_field(
+            "last test",
+            format!("{} {text}", ago(now, Some(*at))),
+            style,
+        ));
     }
     if let Some((_, uptime)) = app.model.uptime.as_ref().filter(|(n, _)| n == name) {
         let label = if view.kind == "check" {
