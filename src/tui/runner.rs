@@ -9,6 +9,7 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::app::{App, Effect, Mode, Pane, ToastLevel};
@@ -65,6 +66,7 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME_INTERVAL;
     let mut refresh_due = false;
+    let (tested_tx, mut tested) = mpsc::unbounded_channel::<Tested>();
     loop {
         if dirty && last_frame.elapsed() >= FRAME_INTERVAL {
             app.model.now = chrono::Utc::now();
@@ -82,13 +84,13 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
                     let closing_help = matches!(app.mode, Mode::Help);
                     let effects = app.on_key(key);
                     if !closing_help || !effects.is_empty() {
-                        perform(&mut app, &engine, effects).await;
+                                                perform(&mut app, &engine, &tested_tx, effects).await;
                     }
                     dirty = true;
                 }
                 Some(Ok(Event::Mouse(mouse))) => {
                     let effects = app.on_mouse(mouse);
-                    perform(&mut app, &engine, effects).await;
+                                        perform(&mut app, &engine, &tested_tx, effects).await;
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
@@ -126,6 +128,15 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
                     app.toast = None;
                     dirty = true;
                 }
+            }
+                        Some((name, outcome)) = tested.recv() => {
+                match &outcome {
+                    Ok(text) => app.toast(text.clone(), ToastLevel::Info),
+                    Err(text) => app.toast(text.clone(), ToastLevel::Error),
+                }
+                // The detail view keeps showing it after the toast is gone.
+                app.model.tests.insert(name, (chrono::Utc::now(), outcome));
+                dirty = true;
             }
             () = sleep_until(next_frame) => {}
             _ = hangup.recv() => break,
@@ -170,12 +181,48 @@ async fn refresh(app: &mut App, engine: &EngineHandle) {
     if app.pane == Pane::Metrics
         && let Some(name) = app.focus_name()
     {
-        perform(app, engine, vec![Effect::LoadRollups(name)]).await;
+        load_rollups(app, engine, name).await;
     }
 }
 
-/// Carries out effects through the engine and reports back on the status line.
-async fn perform(app: &mut App, engine: &EngineHandle, effects: Vec<Effect>) {
+/// The metrics pane's last hour of stored minutes for `name`.
+async fn load_rollups(app: &mut App, engine: &EngineHandle, name: String) {
+    let since = chrono::Utc::now().timestamp() / 60 - 60;
+    if let Ok(rollups) = engine.rollups(name, since).await {
+        app.model.rollups = rollups;
+    }
+}
+
+/// A finished connection test: the integration and what the test said.
+type Tested = (String, Result<String, String>);
+
+/// Tests a connection; the text is what the status line and the detail view show.
+async fn test_connection(engine: &EngineHandle, name: &str) -> Result<String, String> {
+    match engine.test_connection(name).await {
+        Ok(report) if report.ok => Ok(format!(
+            "{name}: ok in {} ms: {}",
+            report.latency_ms, report.message
+        )),
+        Ok(report) => Err(format!(
+            "{name}: FAILED: {}{}",
+            report.message,
+            report
+                .hint
+                .map(|h| format!(" (hint: {h})"))
+                .unwrap_or_default()
+        )),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Carries out effects through the engine and reports back on the status line. Slow
+/// ones (connection tests) report through `tested` when they finish.
+async fn perform(
+    app: &mut App,
+    engine: &EngineHandle,
+    tested: &mpsc::UnboundedSender<Tested>,
+    effects: Vec<Effect>,
+) {
     for effect in effects {
         let outcome: Result<String, String> = match effect {
             Effect::Quit => {
@@ -203,27 +250,16 @@ async fn perform(app: &mut App, engine: &EngineHandle, effects: Vec<Effect>) {
                 .map(|()| format!("{name}: cancelling"))
                 .map_err(|e| e.to_string()),
             Effect::Test(name) => {
-                app.toast(format!("{name}: testing the connection…"), ToastLevel::Info);
-                let outcome = match engine.test_connection(&name).await {
-                    Ok(report) if report.ok => Ok(format!(
-                        "{name}: ok in {} ms: {}",
-                        report.latency_ms, report.message
-                    )),
-                    Ok(report) => Err(format!(
-                        "{name}: FAILED: {}{}",
-                        report.message,
-                        report
-                            .hint
-                            .map(|h| format!(" (hint: {h})"))
-                            .unwrap_or_default()
-                    )),
-                    Err(error) => Err(error.to_string()),
-                };
-                // The detail view keeps showing it after the toast is gone.
-                app.model
-                    .tests
-                    .insert(name, (chrono::Utc::now(), outcome.clone()));
-                outcome
+                // A test may wait for its timeout on an unreachable host: in the
+                // background, so the console stays live; the loop reports the result.
+                let started = format!("{name}: testing the connection…");
+                let engine = engine.clone();
+                let tested = tested.clone();
+                tokio::spawn(async move {
+                    let outcome = test_connection(&engine, &name).await;
+                    let _ = tested.send((name, outcome));
+                });
+                Ok(started)
             }
             Effect::SetSecret { name, value } => engine
                 .set_secret(&name, value, None)
@@ -262,10 +298,7 @@ async fn perform(app: &mut App, engine: &EngineHandle, effects: Vec<Effect>) {
                 continue;
             }
             Effect::LoadRollups(name) => {
-                let since = chrono::Utc::now().timestamp() / 60 - 60;
-                if let Ok(rollups) = engine.rollups(name, since).await {
-                    app.model.rollups = rollups;
-                }
+                load_rollups(app, engine, name).await;
                 continue;
             }
         };
