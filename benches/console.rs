@@ -42,6 +42,7 @@ fn frames() {
             kind: ["http", "graphql", "feed"][i % 3],
             auth: "bearer",
             outputs: vec!["archive".into()],
+            secrets: Vec::new(),
             source_text: String::new(),
             cursor: None,
             description: Some("benchmark integration".into()),

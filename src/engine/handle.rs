@@ -15,7 +15,7 @@ use crate::connectors::TestReport;
 use crate::run::RunRecord;
 use crate::stats::{MinuteRollup, Stats, Uptime};
 use crate::store::Store;
-use crate::store::{Health, IntegrationState, PauseReason};
+use crate::store::{Health, IntegrationState, PauseReason, SecretMeta};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
@@ -76,6 +76,8 @@ pub struct IntegrationView {
     pub kind: &'static str,
     pub auth: &'static str,
     pub outputs: Vec<String>,
+    /// The vault secrets its config names (`secret:NAME`), each once.
+    pub secrets: Vec<String>,
     /// The integration's tables as written, literal credentials masked.
     pub source_text: String,
     /// The incremental cursor stored with the last run that earned one.
@@ -216,6 +218,15 @@ impl EngineHandle {
     /// Live figures of one integration over a window.
     pub fn stats(&self, integration: &str, window: Window, now: DateTime<Utc>) -> Stats {
         self.metrics.stats(integration, window, now)
+    }
+
+    /// Every vault secret's metadata (never a value): when it was set, when it expires.
+    pub async fn secret_metas(&self) -> Result<Vec<(String, SecretMeta)>, CommandError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.secret_metas())
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?
+            .map_err(|e| CommandError::Failed(e.to_string()))
     }
 
     /// Stored per-minute figures of one integration since `since_minute` (unix minutes).

@@ -81,8 +81,9 @@ pub enum Effect {
     LoadRunLogs(ulid::Ulid),
     LoadOlderRuns,
     LoadRollups(String),
-    /// An integration's uptime, read once when its detail opens (it moves by the minute).
-    LoadUptime(String),
+    /// What the detail view reads from the store once when it opens: the
+    /// integration's uptime (it moves by the minute) and its secrets' expiry.
+    LoadDetail(String),
     Quit,
 }
 
@@ -664,7 +665,7 @@ impl App {
                     if let Some(view) = self.selected() {
                         let name = view.name.clone();
                         self.drill.push(Drill::Integration(name.clone()));
-                        return vec![Effect::LoadUptime(name)];
+                        return vec![Effect::LoadDetail(name)];
                     }
                 }
                 Pane::History => {

@@ -10,6 +10,7 @@ use crate::engine::IntegrationView;
 use crate::engine::metrics::Window;
 use crate::run::{RunRecord, RunStatus};
 use crate::stats::{MinuteRollup, Stats, Uptime};
+use crate::store::SecretMeta;
 use crate::telemetry::LogEvent;
 
 /// Statuses kept per integration for the sparkline of its last runs.
@@ -114,6 +115,8 @@ pub struct Model {
     pub rollups: Vec<MinuteRollup>,
     /// The last connection test of each integration (`t`): when, and what it said.
     pub tests: HashMap<String, (DateTime<Utc>, Result<String, String>)>,
+    /// Vault secrets' metadata as of the last detail view opened, by name.
+    pub secret_metas: HashMap<String, SecretMeta>,
     /// The uptime of the integration open in the detail view.
     pub uptime: Option<(String, Uptime)>,
     pub logs: VecDeque<LogEvent>,
@@ -148,6 +151,7 @@ impl Model {
             run_logs: None,
             uptime: None,
             tests: HashMap::new(),
+            secret_metas: HashMap::new(),
         }
     }
 

@@ -185,6 +185,13 @@ async fn refresh(app: &mut App, engine: &EngineHandle) {
     }
 }
 
+/// Every vault secret's metadata, for the detail view (values are never read).
+async fn load_secret_metas(app: &mut App, engine: &EngineHandle) {
+    if let Ok(metas) = engine.secret_metas().await {
+        app.model.secret_metas = metas.into_iter().collect();
+    }
+}
+
 /// The metrics pane's last hour of stored minutes for `name`.
 async fn load_rollups(app: &mut App, engine: &EngineHandle, name: String) {
     let since = chrono::Utc::now().timestamp() / 60 - 60;
@@ -261,11 +268,16 @@ async fn perform(
                 });
                 Ok(started)
             }
-            Effect::SetSecret { name, value } => engine
-                .set_secret(&name, value, None)
-                .await
-                .map(|()| format!("secret {name} stored"))
-                .map_err(|e| e.to_string()),
+            Effect::SetSecret { name, value } => {
+                let stored = engine
+                    .set_secret(&name, value, None)
+                    .await
+                    .map(|()| format!("secret {name} stored"))
+                    .map_err(|e| e.to_string());
+                // The detail view shows when each secret was set.
+                load_secret_metas(app, engine).await;
+                stored
+            }
             Effect::Reload => engine
                 .reload()
                 .await
@@ -291,10 +303,11 @@ async fn perform(
                 }
                 continue;
             }
-            Effect::LoadUptime(name) => {
+            Effect::LoadDetail(name) => {
                 if let Ok(uptime) = engine.uptime(name.clone(), chrono::Utc::now()).await {
                     app.model.uptime = Some((name, uptime));
                 }
+                load_secret_metas(app, engine).await;
                 continue;
             }
             Effect::LoadRollups(name) => {

@@ -35,6 +35,7 @@ fn view(
         kind,
         auth: "bearer",
         outputs: vec!["orders-archive".into()],
+        secrets: vec!["api_token".into()],
         source_text: format!(
             "[[integration]]\nname = \"{name}\"\nkind = \"{kind}\"\n[integration.auth]\ntype = \"bearer\"\ntoken = \"secret:api_token\""
         ),
@@ -267,6 +268,13 @@ fn showing(theme: &str, screen: &str) -> App {
                 "crm-contacts".into(),
                 (now() - Duration::minutes(2), tested),
             );
+            let token = crate::store::SecretMeta {
+                created_at: now() - Duration::days(30),
+                updated_at: now() - Duration::days(3),
+                expires_at: Some((now() + Duration::days(5)).date_naive()),
+                last_used_at: None,
+            };
+            app.model.secret_metas.insert("api_token".into(), token);
         }
         "run" => {
             let run = Arc::clone(
@@ -329,7 +337,7 @@ fn keys_move_open_and_go_back() {
     app.on_key(key(KeyCode::Char('j')));
     assert_eq!(app.selected().unwrap().name, "crm-contacts");
     assert!(
-        matches!(&app.on_key(key(KeyCode::Enter))[..], [Effect::LoadUptime(name)] if name == "crm-contacts")
+        matches!(&app.on_key(key(KeyCode::Enter))[..], [Effect::LoadDetail(name)] if name == "crm-contacts")
     );
     assert!(matches!(app.drill.last(), Some(Drill::Integration(name)) if name == "crm-contacts"));
     app.on_key(key(KeyCode::Esc));

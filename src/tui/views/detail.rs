@@ -8,10 +8,34 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::{ago, until};
 use crate::engine::metrics::Window;
+use chrono::{DateTime, Utc};
+
 use crate::stats::Uptime;
-use crate::store::PauseReason;
+use crate::store::{PauseReason, SecretMeta};
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_hint};
+
+/// A secret closer to its expiry than this is shown as a problem.
+const SECRET_WARNING_DAYS: i64 = 7;
+
+/// `set 3d ago, expires 2026-12-01 (in 9d)`, or that it is missing from the vault;
+/// `true` when it needs attention (missing, expired or expiring within a week).
+fn secret_status(meta: Option<&SecretMeta>, now: DateTime<Utc>, set_key: &str) -> (String, bool) {
+    let Some(meta) = meta else {
+        return (format!("not in the vault ({set_key} sets it)"), true);
+    };
+    let set = format!("set {}", ago(now, Some(meta.updated_at)));
+    let Some(date) = meta.expires_at else {
+        return (set, false);
+    };
+    let left = (date - now.date_naive()).num_days();
+    let when = if left >= 0 {
+        format!("expires {date} (in {left}d)")
+    } else {
+        format!("EXPIRED {date}")
+    };
+    (format!("{set}, {when}"), left < SECRET_WARNING_DAYS)
+}
 
 /// A certificate closer to its expiry than this is shown as a problem.
 const CERTIFICATE_WARNING_DAYS: i64 = 14;
@@ -104,6 +128,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
             format!("EXPIRED {}", not_after.format("%Y-%m-%d"))
         };
         lines.push(styled_field("certificate", when, style));
+    }
+    let set_key = key_hint(&app.keymap, Action::SetSecret);
+    for secret in &view.secrets {
+        let meta = app.model.secret_metas.get(secret);
+        let (text, attention) = secret_status(meta, now, &set_key);
+        let style = if attention { theme.error } else { theme.text };
+        lines.push(styled_field("secret", format!("{secret}: {text}"), style));
     }
     if let Some(stats) = app.model.figures.get(name).map(|f| f.get(Window::Hour))
         && stats.rate_limit_hits > 0
@@ -199,4 +230,33 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         .wrap(Wrap { trim: false })
         .scroll((app.detail_scroll as u16, 0));
     frame.render_widget(paragraph, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_needs_attention_when_missing_expired_or_expiring_within_a_week() {
+        let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let expiring = |days: i64| SecretMeta {
+            created_at: now,
+            updated_at: now,
+            expires_at: Some((now + chrono::Duration::days(days)).date_naive()),
+            last_used_at: None,
+        };
+        assert_eq!(
+            secret_status(None, now, "s"),
+            ("not in the vault (s sets it)".to_owned(), true)
+        );
+        assert!(
+            secret_status(Some(&expiring(-1)), now, "s")
+                .0
+                .contains("EXPIRED 2026-11-21")
+        );
+        assert!(secret_status(Some(&expiring(6)), now, "s").1);
+        assert!(!secret_status(Some(&expiring(30)), now, "s").1);
+    }
 }
