@@ -263,6 +263,7 @@ impl Loader {
             pause_after_failures: common.pause_after_failures,
             failure_threshold: common.failure_threshold.max(1),
             success_threshold: common.success_threshold.max(1),
+            slow_after: common.slow_after.map(Into::into),
             outputs: common.outputs,
             auth: common.auth,
             tags: common.tags,

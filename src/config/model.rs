@@ -222,6 +222,8 @@ pub struct Integration {
     pub failure_threshold: u32,
     /// Good runs in a row before a `down` integration is `up` again.
     pub success_threshold: u32,
+    /// A successful run that takes longer than this leaves health `degraded`.
+    pub slow_after: Option<Duration>,
     pub outputs: Vec<String>,
     pub auth: Auth,
     pub tags: Vec<String>,
@@ -272,6 +274,7 @@ pub(super) struct CommonKeys {
     pub failure_threshold: u32,
     #[serde(default = "one")]
     pub success_threshold: u32,
+    pub slow_after: Option<HumanDuration>,
     #[serde(default)]
     pub outputs: Vec<String>,
     #[serde(default)]

@@ -29,8 +29,12 @@ pub fn apply_run(
             state.last_success_at = run.finished_at;
             let recovering = before == Health::Down
                 && state.consecutive_successes < integration.success_threshold;
-            // Throttled is working, but not well: the next spike may fail.
-            let impaired = run.status == RunStatus::Partial || run.rate_limit_hits > 0;
+            // Throttled or slow is working, but not well: the next spike may fail.
+            let slow = integration
+                .slow_after
+                .zip(run.duration_ms)
+                .is_some_and(|(limit, took)| u128::from(took) > limit.as_millis());
+            let impaired = run.status == RunStatus::Partial || run.rate_limit_hits > 0 || slow;
             state.health = match (recovering, impaired) {
                 (true, _) => Health::Down,
                 (false, true) => Health::Degraded,
@@ -151,6 +155,21 @@ mod tests {
             Some((Health::Up, Health::Degraded)),
             "a run that was rate-limited is degraded even when it succeeded"
         );
+    }
+
+    #[test]
+    fn a_run_slower_than_slow_after_is_degraded() {
+        let check = integration("slow_after = \"2s\"");
+        let mut state = IntegrationState::default();
+        let took = |millis: u64| {
+            let mut run = run(RunStatus::Success, None);
+            run.duration_ms = Some(millis);
+            run
+        };
+        apply_run(&mut state, &took(2_000), &check);
+        assert_eq!(state.health, Health::Up, "at the limit is not slow");
+        apply_run(&mut state, &took(2_001), &check);
+        assert_eq!(state.health, Health::Degraded);
     }
 
     #[test]
