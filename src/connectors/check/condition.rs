@@ -30,8 +30,15 @@ pub struct Observation {
     pub response_time: Duration,
     pub body: Option<String>,
     pub headers: HashMap<String, String>,
+    /// When the server's certificate expires.
+    pub certificate_not_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Observation {
     /// Until the server's certificate expires (negative once it has).
-    pub certificate_expires_in: Option<chrono::Duration>,
+    pub fn certificate_expires_in(&self) -> Option<chrono::Duration> {
+        self.certificate_not_after.map(|at| at - chrono::Utc::now())
+    }
 }
 
 #[derive(Clone)]
@@ -143,7 +150,7 @@ impl Condition {
             Subject::ResponseTime => Actual::Millis(seen.response_time.as_secs_f64() * 1000.0),
             Subject::Connected => Actual::Bool(seen.connected),
             Subject::CertificateExpiration => {
-                seen.certificate_expires_in.map_or(Actual::Missing, |d| {
+                seen.certificate_expires_in().map_or(Actual::Missing, |d| {
                     Actual::Millis(d.num_milliseconds() as f64)
                 })
             }
@@ -314,7 +321,7 @@ mod tests {
             response_time: Duration::from_millis(812),
             body: Some(r#"{"status": "UP", "version": "2.4.1", "items": [{"id": 7}]}"#.into()),
             headers: HashMap::from([("Content-Type".to_owned(), "application/json".to_owned())]),
-            certificate_expires_in: Some(chrono::Duration::days(30)),
+            certificate_not_after: Some(chrono::Utc::now() + chrono::Duration::days(30)),
         }
     }
 

@@ -71,7 +71,7 @@ fn record(seen: &Observation) -> serde_json::Value {
         "connected": seen.connected,
         "status": seen.status,
         "response_time_ms": seen.response_time.as_millis() as u64,
-        "certificate_expires_in_days": seen.certificate_expires_in.map(|d| d.num_days()),
+                "certificate_expires_in_days": seen.certificate_expires_in().map(|d| d.num_days()),
     })
 }
 
@@ -94,8 +94,8 @@ impl Source for CheckSource {
                 seen.status.map_or("-".into(), |s| s.to_string()),
                 seen.response_time.as_millis()
             ));
-            if let Some(left) = seen.certificate_expires_in {
-                ctx.counters.saw_certificate(chrono::Utc::now() + left);
+            if let Some(not_after) = seen.certificate_not_after {
+                ctx.counters.saw_certificate(not_after);
             }
             verdict?;
             pages.send(vec![record(&seen)]).await;

@@ -113,7 +113,7 @@ async fn http(client: &reqwest::Client, url: &ConfigUrl, method: reqwest::Method
     let Ok(response) = client.request(method, url.url().clone()).send().await else {
         return Observation::default();
     };
-    let certificate_expires_in = certificate::of_response(&response).map(expires_in);
+    let certificate_not_after = certificate::of_response(&response);
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -129,13 +129,9 @@ async fn http(client: &reqwest::Client, url: &ConfigUrl, method: reqwest::Method
         status: Some(status),
         body,
         headers,
-        certificate_expires_in,
+        certificate_not_after,
         ..Observation::default()
     }
-}
-
-fn expires_in(not_after: chrono::DateTime<chrono::Utc>) -> chrono::Duration {
-    not_after - chrono::Utc::now()
 }
 
 async fn tls(address: &str) -> Observation {
@@ -157,13 +153,12 @@ async fn tls(address: &str) -> Observation {
     match connector.connect(name, stream).await {
         Ok(tls) => Observation {
             connected: true,
-            certificate_expires_in: tls
+            certificate_not_after: tls
                 .get_ref()
                 .1
                 .peer_certificates()
                 .and_then(|chain| chain.first())
-                .and_then(|leaf| certificate::not_after(leaf))
-                .map(expires_in),
+                .and_then(|leaf| certificate::not_after(leaf)),
             ..Observation::default()
         },
         Err(_) => Observation::default(),
