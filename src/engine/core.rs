@@ -838,17 +838,12 @@ impl Engine {
                 kind: slot.integration.kind.name,
                 auth: slot.integration.auth.type_name(),
                 outputs: slot.integration.outputs.clone(),
-                secrets: {
-                    let mut names: Vec<String> = slot
-                        .integration
-                        .secrets
-                        .iter()
-                        .map(|s| s.name.clone())
-                        .collect();
-                    names.sort();
-                    names.dedup();
-                    names
-                },
+                secrets: slot
+                    .integration
+                    .secrets
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect(),
                 source_text: slot.integration.source_text.clone(),
                 cursor: slot.cursor.clone(),
                 description: slot.integration.description.clone(),

@@ -76,7 +76,8 @@ pub struct IntegrationView {
     pub kind: &'static str,
     pub auth: &'static str,
     pub outputs: Vec<String>,
-    /// The vault secrets its config names (`secret:NAME`), each once.
+    /// The vault secrets its config names (`secret:NAME`), in file order; a secret
+    /// used twice is named twice.
     pub secrets: Vec<String>,
     /// The integration's tables as written, literal credentials masked.
     pub source_text: String,

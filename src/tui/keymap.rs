@@ -130,12 +130,15 @@ pub fn status_hints(keymap: &Keymap, read_only: bool) -> String {
     ];
     HINTS
         .iter()
-        .filter(|(action, _)| {
-            let changes = HELP
-                .iter()
-                .any(|(a, context, _)| a == action && *context == Context::Actions);
+        .filter(|(action, _)| match action {
             // The panes hint only fits when the actions are hidden.
-            !(read_only && changes) && (read_only || *action != Action::NextPane)
+            Action::NextPane => read_only,
+            _ => {
+                let changes_something = HELP
+                    .iter()
+                    .any(|(a, context, _)| a == action && *context == Context::Actions);
+                !(read_only && changes_something)
+            }
         })
         .filter_map(|(action, label)| {
             keymap

@@ -130,7 +130,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         lines.push(styled_field("certificate", when, style));
     }
     let set_key = key_hint(&app.keymap, Action::SetSecret);
-    for secret in &view.secrets {
+    // Only here, for the one integration on screen: not in every snapshot.
+    let mut secrets = view.secrets.clone();
+    secrets.sort();
+    secrets.dedup();
+    for secret in &secrets {
         let meta = app.model.secret_metas.get(secret);
         let (text, attention) = secret_status(meta, now, &set_key);
         let style = if attention { theme.error } else { theme.text };
