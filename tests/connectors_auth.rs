@@ -64,11 +64,8 @@ async fn client_credentials_are_exchanged_once_and_the_token_is_cached() {
     let cached = harness.vault.get(&oauth::access_secret("cc")).unwrap();
     assert!(cached.expose_secret().contains("access-token-1"));
     let secret_actions: Vec<_> = harness
-        .store
-        .audit(10)
-        .unwrap()
+        .audit_actions()
         .into_iter()
-        .map(|e| e.action)
         .filter(|a| a.starts_with("secret."))
         .collect();
     assert_eq!(

@@ -75,14 +75,7 @@ async fn a_manual_run_fetches_records_and_is_recorded() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0], *run);
     assert!(!harness.store.run_logs(id).unwrap().is_empty());
-    let audit: Vec<_> = harness
-        .store
-        .audit(10)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    assert!(audit.contains(&"run.manual".to_owned()));
+    assert!(harness.audit_actions().contains(&"run.manual".to_owned()));
 }
 
 #[tokio::test]
@@ -293,14 +286,11 @@ async fn the_circuit_breaker_pauses_and_resume_clears_it_across_a_restart() {
     assert_eq!(view.state.consecutive_failures, 0);
     engine.shutdown(Duration::from_secs(1)).await;
     assert!(harness.runs("items").len() >= before);
-    let audit: Vec<_> = harness
-        .store
-        .audit(10)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    assert!(audit.contains(&"integration.resume".to_owned()));
+    assert!(
+        harness
+            .audit_actions()
+            .contains(&"integration.resume".to_owned())
+    );
 }
 
 #[tokio::test]

@@ -72,6 +72,16 @@ impl Harness {
     pub fn runs(&self, name: &str) -> Vec<RunRecord> {
         self.store.runs(Some(name), 1000).unwrap()
     }
+
+    /// The actions of the newest 10 audit entries, newest first.
+    pub fn audit_actions(&self) -> Vec<String> {
+        self.store
+            .audit(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
 }
 
 /// Waits (up to 20 s) for a finished run matching `want`.
