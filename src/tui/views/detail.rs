@@ -1,15 +1,17 @@
 //! One integration in detail: schedule and state, circuit breaker and why, auth, the
-//! cursor, the last problem with its hint, and its config with secrets masked.
+//! cursor, what is about to expire (its secrets, the server's certificate), rate-limit
+//! hits, the last connection test, uptime, the last problem with its hint, and its
+//! config with secrets masked.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use super::{ago, until};
 use crate::engine::metrics::Window;
-use chrono::{DateTime, Utc};
-
 use crate::stats::Uptime;
 use crate::store::{PauseReason, SecretMeta};
 use crate::tui::app::App;
@@ -29,12 +31,16 @@ fn secret_status(meta: Option<&SecretMeta>, now: DateTime<Utc>, set_key: &str) -
         return (set, false);
     };
     let left = (date - now.date_naive()).num_days();
-    let when = if left >= 0 {
-        format!("expires {date} (in {left}d)")
-    } else {
-        format!("EXPIRED {date}")
-    };
+    let when = expiry_text(date, (left >= 0).then_some(left));
     (format!("{set}, {when}"), left < SECRET_WARNING_DAYS)
+}
+
+/// `expires 2026-12-01 (in 9d)`, or `EXPIRED 2026-12-01` when no days are left.
+fn expiry_text(date: NaiveDate, days_left: Option<i64>) -> String {
+    match days_left {
+        Some(days) => format!("expires {date} (in {days}d)"),
+        None => format!("EXPIRED {date}"),
+    }
 }
 
 /// A certificate closer to its expiry than this is shown as a problem.
@@ -118,15 +124,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         } else {
             theme.text
         };
-        let when = if left > chrono::Duration::zero() {
-            format!(
-                "expires {} (in {}d)",
-                not_after.format("%Y-%m-%d"),
-                left.num_days()
-            )
-        } else {
-            format!("EXPIRED {}", not_after.format("%Y-%m-%d"))
-        };
+        let days_left = (left > chrono::Duration::zero()).then(|| left.num_days());
+        let when = expiry_text(not_after.date_naive(), days_left);
         lines.push(styled_field("certificate", when, style));
     }
     let set_key = key_hint(&app.keymap, Action::SetSecret);
