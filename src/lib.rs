@@ -4,6 +4,7 @@
 //! console and the CLI talking to the engine through one handle. See
 //! `docs/architecture.md`.
 
+pub mod alerts;
 pub mod cli;
 pub mod compare;
 

@@ -1,6 +1,7 @@
 //! The command line: one reporting layer at the edge that turns errors into a message
 //! on stderr and an exit code.
 
+mod alerts;
 mod auth;
 mod check;
 mod console;
@@ -104,6 +105,17 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Show alerts, firing and resolved, newest first, and the silences in force
+    Alerts {
+        /// One JSON document
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Silence alerts, or end a silence
+    #[command(subcommand)]
+    Alert(alerts::AlertCommand),
     /// Manage the age-encrypted secrets vault
     #[command(subcommand)]
     Secret(secret::SecretCommand),
@@ -211,6 +223,14 @@ fn run(cli: Cli) -> CliResult {
         Command::History { name, json, limit } => {
             let _telemetry = context.telemetry(None)?;
             history::run(&context, name.as_deref(), json, limit)
+        }
+        Command::Alerts { json, limit } => {
+            let _telemetry = context.telemetry(None)?;
+            alerts::list(&context, json, limit)
+        }
+        Command::Alert(command) => {
+            let _telemetry = context.telemetry(None)?;
+            alerts::run(&context, command)
         }
         Command::Secret(command) => {
             let _telemetry = context.telemetry(None)?;

@@ -8,6 +8,8 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::alert::AlertRule;
+use super::alert_rules::{Known, decode_alerts};
 use super::credential::{SECRET_PREFIX, is_valid_secret_name};
 use super::de::{OuterKeys, Value, decode, unknown_key_help};
 use super::keys::{Keymap, decode_keys};
@@ -16,7 +18,7 @@ use super::problem::{Problem, SourceFile, did_you_mean};
 use super::schedule::{CronExpr, Schedule};
 use crate::connectors::{self, Role};
 
-const TOP_LEVEL_KEYS: [&str; 3] = ["settings", "keys", "integration"];
+const TOP_LEVEL_KEYS: [&str; 4] = ["settings", "keys", "integration", "alert"];
 
 /// A loaded config: whatever could be understood, plus every problem found.
 #[derive(Debug, Clone)]
@@ -27,6 +29,8 @@ pub struct Config {
     pub keys: Keymap,
     /// The integrations that decoded; with errors present this may be incomplete.
     pub integrations: Vec<Integration>,
+    /// The `[[alert]]` rules that decoded.
+    pub alerts: Vec<AlertRule>,
     pub problems: Vec<Problem>,
 }
 
@@ -57,7 +61,7 @@ impl Config {
 
     pub fn parse(source: SourceFile) -> Self {
         let mut loader = Loader::default();
-        let (settings, integrations) = match DeTable::parse(&source.text) {
+        let (settings, integrations, alerts) = match DeTable::parse(&source.text) {
             Ok(root) => {
                 let base_dir = source.path.parent().unwrap_or(Path::new(".")).to_owned();
                 loader.root(&root, &source.text, &base_dir)
@@ -72,7 +76,7 @@ impl Config {
                         "fix the syntax at this place; strings need quotes, tables need [brackets]",
                     ),
                 );
-                (Settings::default(), Vec::new())
+                (Settings::default(), Vec::new(), Vec::new())
             }
         };
         let mut problems = loader.problems;
@@ -82,6 +86,7 @@ impl Config {
             settings,
             keys: loader.keys,
             integrations,
+            alerts,
             problems,
         }
     }
@@ -99,10 +104,11 @@ impl Loader {
         root: &Spanned<DeTable<'_>>,
         text: &str,
         base_dir: &Path,
-    ) -> (Settings, Vec<Integration>) {
+    ) -> (Settings, Vec<Integration>, Vec<AlertRule>) {
         let mut settings = Settings::default();
         let mut settings_fingerprint = 0;
         let mut tables = Vec::new();
+        let mut alert_tables = Vec::new();
         for (key, value) in root.get_ref() {
             match key.get_ref().as_ref() {
                 "settings" => {
@@ -115,14 +121,20 @@ impl Loader {
                     }
                 }
                 "keys" => self.keys = decode_keys(value, &mut self.problems),
-                "integration" => match value.get_ref() {
+                "integration" | "alert" => match value.get_ref() {
+                    DeValue::Array(items) if key.get_ref() == "alert" => {
+                        alert_tables.extend(items.iter())
+                    }
                     DeValue::Array(items) => tables.extend(items.iter()),
                     _ => self.problems.push(
                         Problem::error(
-                            "`integration` must be an array of tables",
+                            format!("`{}` must be an array of tables", key.get_ref()),
                             Some(value.span()),
                         )
-                        .with_help("declare each integration under its own [[integration]] header"),
+                        .with_help(format!(
+                            "declare each under its own [[{}]] header",
+                            key.get_ref()
+                        )),
                     ),
                 },
                 other => self.problems.push(
@@ -158,7 +170,17 @@ impl Loader {
         for table in &raw {
             self.check_outputs(table, &raw, &seen);
         }
-        (settings, integrations)
+        let known: Vec<Known<'_>> = raw
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.name.as_deref()?,
+                    t.kind.as_deref().and_then(connectors::kind),
+                ))
+            })
+            .collect();
+        let alerts = decode_alerts(&alert_tables, &known, &mut self.problems);
+        (settings, integrations, alerts)
     }
 
     fn integration(
@@ -264,6 +286,7 @@ impl Loader {
             failure_threshold: common.failure_threshold.max(1),
             success_threshold: common.success_threshold.max(1),
             slow_after: common.slow_after.map(Into::into),
+            maintenance: common.maintenance,
             outputs: common.outputs,
             auth: common.auth,
             tags: common.tags,

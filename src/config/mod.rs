@@ -14,6 +14,8 @@ macro_rules! deserialize_with_parse {
 }
 pub(crate) use deserialize_with_parse;
 
+pub mod alert;
+mod alert_rules;
 pub mod credential;
 pub mod de;
 pub mod duration;

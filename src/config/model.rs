@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, de};
 
+use super::alert::Maintenance;
 use super::credential::Credential;
 use super::duration::HumanDuration;
 use super::problem::did_you_mean;
@@ -33,6 +34,9 @@ pub struct Settings {
     /// Log events the console keeps in memory for its Logs pane.
     pub log_buffer: usize,
     pub retention: Retention,
+    /// How long an alert rule collects firing integrations before it notifies, so a
+    /// burst of failures is one message.
+    pub alert_group_wait: HumanDuration,
 }
 
 impl Default for Settings {
@@ -47,6 +51,7 @@ impl Default for Settings {
             theme: "default".to_owned(),
             log_buffer: 5_000,
             retention: Retention::default(),
+            alert_group_wait: HumanDuration(Duration::from_secs(30)),
         }
     }
 }
@@ -224,6 +229,8 @@ pub struct Integration {
     pub success_threshold: u32,
     /// A successful run that takes longer than this leaves health `degraded`.
     pub slow_after: Option<Duration>,
+    /// Recurring windows in which its alerts notify no one.
+    pub maintenance: Option<Maintenance>,
     pub outputs: Vec<String>,
     pub auth: Auth,
     pub tags: Vec<String>,
@@ -275,6 +282,7 @@ pub(super) struct CommonKeys {
     #[serde(default = "one")]
     pub success_threshold: u32,
     pub slow_after: Option<HumanDuration>,
+    pub maintenance: Option<Maintenance>,
     #[serde(default)]
     pub outputs: Vec<String>,
     #[serde(default)]

@@ -210,6 +210,10 @@ fn expand_macro(expr: &str) -> Option<&'static str> {
 }
 
 impl CronExpr {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        text.parse()
+    }
+
     pub fn source(&self) -> &str {
         &self.source
     }
@@ -433,6 +437,8 @@ impl Schedule {
         }
     }
 }
+
+crate::config::deserialize_with_parse!(CronExpr);
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

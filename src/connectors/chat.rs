@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{BoxFuture, Output, auth};
+use crate::alerts::Notice;
 use crate::config::credential::Credential;
 use crate::config::template::Template;
 use crate::engine::classify::Failure;
@@ -67,8 +68,8 @@ impl ChatOutput {
             .template
             .render(context)
             .map_err(|e| Failure::config(e, "fix `template`"))?;
-        if self.flavor == Flavor::Discord && text.chars().count() > DISCORD_LIMIT {
-            text = text.chars().take(DISCORD_LIMIT - 1).collect::<String>() + "…";
+        if self.flavor == Flavor::Discord {
+            text = truncate(text, DISCORD_LIMIT);
         }
         Ok(text)
     }
@@ -95,6 +96,14 @@ impl ChatOutput {
     }
 }
 
+/// Cuts `text` to `limit` characters, ending it with an ellipsis when it was longer.
+fn truncate(text: String, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text;
+    }
+    text.chars().take(limit - 1).collect::<String>() + "…"
+}
+
 impl Output for ChatOutput {
     fn deliver<'a>(
         &'a self,
@@ -108,6 +117,20 @@ impl Output for ChatOutput {
                 self.post(ctx, &payload).await?;
             }
             Ok(())
+        })
+    }
+
+    fn notify<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        notice: &'a Notice,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            let mut text = notice.text();
+            if self.flavor == Flavor::Discord {
+                text = truncate(text, DISCORD_LIMIT);
+            }
+            self.post(ctx, &self.payload(text)).await
         })
     }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::alerts::Notice;
 use crate::config::Integration;
 use crate::config::de::{Decoded, OuterKeys, Value, decode};
 use crate::engine::classify::Failure;
@@ -110,6 +111,18 @@ pub trait Output: Send + Sync {
         records: &'a [serde_json::Value],
     ) -> BoxFuture<'a, Result<(), Failure>>;
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>>;
+    /// Delivers an alert notice. Outputs that carry records get it as one record;
+    /// chat outputs post its text instead of their record template.
+    fn notify<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        notice: &'a Notice,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            let record = [notice.to_json()];
+            self.deliver(ctx, "patchbay", &record).await
+        })
+    }
 }
 
 /// An integration's connector, built once per config load.

@@ -14,12 +14,13 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use ulid::Ulid;
 
+use super::alerting::{Alerting, Delivered, Watched};
 use super::clock::Clock;
 use super::context::{RunContext, Services};
 use super::executor::{self, Cancel, CancelReason, OutputPlan, Plan};
 use super::handle::{
-    Command, CommandError, EngineEvent, EngineHandle, EngineSnapshot, IntegrationView, LagStats,
-    ReloadSummary,
+    AlertCounts, AlertsView, Command, CommandError, EngineEvent, EngineHandle, EngineSnapshot,
+    IntegrationView, LagStats, ReloadSummary,
 };
 use super::http::HttpClient;
 use super::limits::RateLimiter;
@@ -27,6 +28,7 @@ use super::metrics::Metrics;
 use super::scheduler::{Due, DueQueue};
 use super::transitions::apply_run;
 use super::writer::Writer;
+use crate::alerts::{Scope, Silence, SilenceTarget};
 use crate::config::problem::did_you_mean;
 use crate::config::{CatchUp, Config, Integration};
 use crate::connectors::webhook_in::{self, Route, Routes};
@@ -102,6 +104,23 @@ impl Slot {
     fn schedulable(&self) -> bool {
         self.enabled() && self.state.paused.is_none() && self.integration.schedule.is_some()
     }
+
+    /// Notes when patchbay first saw this integration, the first time; returns the
+    /// state to store then. The dead-man's switch of an integration that never
+    /// succeeded counts from here.
+    fn start_watching(&mut self, now: DateTime<Utc>) -> Option<IntegrationState> {
+        if self.state.watched_since.is_some() {
+            return None;
+        }
+        self.state.watched_since = Some(now);
+        Some(self.state.clone())
+    }
+
+    /// It should be running: the circuit breaker's pause is a failure, not a decision.
+    fn expected_to_run(&self) -> bool {
+        let operator_paused = matches!(self.state.paused, Some(PauseReason::Operator { .. }));
+        self.enabled() && !operator_paused && self.integration.schedule.is_some()
+    }
 }
 
 struct RunDone {
@@ -132,6 +151,7 @@ struct Engine {
     scheduling: bool,
     stopping: Option<Stopping>,
     lag: Histogram<u64>,
+    alerting: Alerting,
 }
 
 /// Starts the engine on a valid config. Runs left `running` by a crash are marked
@@ -165,12 +185,22 @@ pub async fn start(
     });
     let (writer, _writer_task) = Writer::spawn(Arc::clone(&store));
     let mut slots = HashMap::new();
+    let mut first_seen = Vec::new();
     for integration in &config.integrations {
-        slots.insert(
-            integration.name.clone(),
-            Slot::new(integration.clone(), &store)?,
-        );
+        let mut slot = Slot::new(integration.clone(), &store)?;
+        if let Some(state) = slot.start_watching(now) {
+            first_seen.push(WriteOp::State {
+                name: integration.name.clone(),
+                state,
+            });
+        }
+        slots.insert(integration.name.clone(), slot);
     }
+    for op in first_seen {
+        writer.write(op).await;
+    }
+    let (alerting, delivered_rx) =
+        Alerting::restore(&store, settings.alert_group_wait.as_std(), now)?;
     let (commands_tx, commands) = mpsc::channel(256);
     let (events, _) = broadcast::channel(4096);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -196,13 +226,16 @@ pub async fn start(
         scheduling: options.scheduling,
         stopping: None,
         lag: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("static bounds"),
+        alerting,
     };
     if engine.scheduling {
         engine.schedule_all_at_start(now);
         engine.update_inbound().await;
     }
     let task = tokio::spawn(async move {
-        engine.run(commands, done_rx, arrived_rx).await;
+        engine
+            .run(commands, done_rx, arrived_rx, delivered_rx)
+            .await;
         pruner.abort();
     });
     let handle = EngineHandle::new(
@@ -222,11 +255,13 @@ impl Engine {
         mut commands: mpsc::Receiver<Command>,
         mut done_rx: mpsc::UnboundedReceiver<RunDone>,
         mut arrived_rx: mpsc::UnboundedReceiver<String>,
+        mut delivered_rx: mpsc::UnboundedReceiver<Delivered>,
     ) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let next_fire = self.queue.next_at().filter(|_| self.scheduling);
+            let alerts_due = self.alerts_due();
             let stop_deadline = self
                 .stopping
                 .as_ref()
@@ -243,9 +278,11 @@ impl Engine {
                     None if self.stopping.is_none() => self.begin_stop(Duration::from_secs(10), None),
                     None => {}
                 },
-                                Some(done) = done_rx.recv() => self.finish_run(done).await,
+                Some(done) = done_rx.recv() => self.finish_run(done).await,
                 Some(name) = arrived_rx.recv() => self.events_arrived(&name),
+                Some(delivered) = delivered_rx.recv() => self.delivered(delivered).await,
                 () = sleep_until(stop_deadline) => self.interrupt_all(),
+                () = sleep_until(alerts_due) => self.evaluate_alerts(None).await,
                 _ = tick.tick() => self.tick().await,
             }
             if self.stopping.is_some() && self.slots.values().all(|s| s.active.is_none()) {
@@ -472,17 +509,7 @@ impl Engine {
             .integration
             .outputs
             .iter()
-            .filter_map(|output| {
-                let target = self.slots.get(output)?;
-                let Connector::Output(connector) = &target.connector else {
-                    return None;
-                };
-                Some(OutputPlan {
-                    integration: Arc::clone(&target.integration),
-                    output: Arc::clone(connector),
-                    limiter: target.limiter.clone(),
-                })
-            })
+            .filter_map(|output| self.output_plan(output))
             .collect();
         let now = self.services.clock.now();
         let run_id = Ulid::from_datetime(now.into());
@@ -588,6 +615,9 @@ impl Engine {
                 integration: name.clone(),
             });
         }
+        if self.alerting_on() {
+            self.evaluate_alerts(Some(&name)).await;
+        }
         if record.status == RunStatus::Failed {
             let error = record.error_message.as_deref().unwrap_or("");
             tracing::warn!(integration = %name, run = %record.id, %error, "run failed");
@@ -643,7 +673,7 @@ impl Engine {
             }
             Command::Test { name, reply } => self.test(&name, reply).await,
             Command::Reload { reply } => {
-                let result = self.reload();
+                let result = self.reload().await;
                 if result.is_ok() && self.scheduling {
                     self.update_inbound().await;
                 }
@@ -675,6 +705,20 @@ impl Engine {
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
+            }
+            Command::Alerts { reply } => {
+                let _ = reply.send(self.alerts_view());
+            }
+            Command::Silence {
+                target,
+                duration,
+                reason,
+                reply,
+            } => {
+                let _ = reply.send(self.silence(&target, duration, &reason).await);
+            }
+            Command::Unsilence { target, reply } => {
+                let _ = reply.send(self.unsilence(&target).await);
             }
             Command::Shutdown { grace, reply } => self.begin_stop(grace, Some(reply)),
         }
@@ -780,7 +824,7 @@ impl Engine {
 
     /// Applies a changed config file: added, removed and changed integrations take
     /// effect; unchanged ones are not disturbed. A config with errors is refused whole.
-    fn reload(&mut self) -> Result<ReloadSummary, CommandError> {
+    async fn reload(&mut self) -> Result<ReloadSummary, CommandError> {
         let path = self.config.source.path.clone();
         let config = Config::load(&path)
             .map_err(|e| CommandError::Failed(format!("cannot read {}: {e}", path.display())))?;
@@ -791,6 +835,7 @@ impl Engine {
             )));
         }
         let mut summary = ReloadSummary::default();
+        let mut pending_states = Vec::new();
         let now = self.services.clock.now();
         let mut remaining: Vec<String> = self.slots.keys().cloned().collect();
         for integration in &config.integrations {
@@ -810,8 +855,14 @@ impl Engine {
                     self.schedule(&integration.name, now);
                 }
                 None => {
-                    let slot = Slot::new(integration.clone(), &self.store)
+                    let mut slot = Slot::new(integration.clone(), &self.store)
                         .map_err(|e| CommandError::Failed(e.to_string()))?;
+                    if let Some(state) = slot.start_watching(now) {
+                        pending_states.push(WriteOp::State {
+                            name: integration.name.clone(),
+                            state,
+                        });
+                    }
                     self.slots.insert(integration.name.clone(), slot);
                     summary.added.push(integration.name.clone());
                     self.schedule(&integration.name, now);
@@ -824,6 +875,12 @@ impl Engine {
             self.services.metrics.forget(&name);
             summary.removed.push(name);
         }
+        for op in pending_states {
+            self.writer.write(op).await;
+        }
+        self.alerting
+            .book
+            .set_group_wait(config.settings.alert_group_wait.as_std());
         self.config = config;
         tracing::info!(?summary, "config reloaded");
         Ok(summary)
@@ -876,6 +933,7 @@ impl Engine {
                 p99_us: self.lag.value_at_quantile(0.99),
                 max_us: self.lag.max(),
             },
+            alerts: self.alert_counts(),
         }
     }
 
@@ -884,7 +942,169 @@ impl Engine {
         if !rollups.is_empty() {
             self.writer.write(WriteOp::Rollups(rollups)).await;
         }
+        if self.alerting_on() {
+            self.evaluate_alerts(None).await;
+        }
         let _ = self.events.send(EngineEvent::MetricsTick);
+    }
+
+    // ---- alerts ----
+
+    /// Evaluates the alert rules for every integration, or just for `only` (after its
+    /// run), and delivers the notices that are due.
+    async fn evaluate_alerts(&mut self, only: Option<&str>) {
+        if self.config.alerts.is_empty() && self.alerting.book.is_idle() {
+            return;
+        }
+        let now = self.services.clock.now();
+        let slots: Box<dyn Iterator<Item = &Slot>> = match only {
+            Some(name) => Box::new(self.slots.get(name).into_iter()),
+            None => Box::new(self.slots.values()),
+        };
+        let watched = slots.map(|slot| Watched {
+            integration: &slot.integration,
+            state: &slot.state,
+            expected_to_run: slot.expected_to_run(),
+        });
+        let scope = if only.is_some() {
+            Scope::Some
+        } else {
+            Scope::All
+        };
+        let evaluation =
+            self.alerting
+                .evaluate(now, &self.config.alerts, watched, scope, &self.services);
+        let changed = !evaluation.changed.is_empty();
+        for alert in evaluation.changed {
+            self.writer.write(WriteOp::Alert(Box::new(alert))).await;
+        }
+        for notice in evaluation.notices {
+            tracing::info!(rule = %notice.rule, event = notice.event.as_str(), alerts = notice.alerts.len(), "alert notice");
+            let notice = Arc::new(notice);
+            for output in &notice.notify {
+                let plan = self.output_plan(output);
+                self.alerting
+                    .deliver(Arc::clone(&notice), plan, output, &self.services);
+            }
+        }
+        if changed {
+            let _ = self
+                .events
+                .send(EngineEvent::AlertsChanged(self.alert_counts()));
+        }
+    }
+
+    async fn delivered(&mut self, delivered: Delivered) {
+        let changed = self
+            .alerting
+            .book
+            .record_delivery(&delivered.alerts, &delivered.attempt);
+        for alert in changed {
+            self.writer.write(WriteOp::Alert(Box::new(alert))).await;
+        }
+        let _ = self
+            .events
+            .send(EngineEvent::AlertsChanged(self.alert_counts()));
+    }
+
+    /// Alerts are the scheduler's business: one-shot commands (`run`, `test`) and a
+    /// stopping engine notify no one.
+    fn alerting_on(&self) -> bool {
+        self.scheduling && self.stopping.is_none()
+    }
+
+    /// When the next grouped notice is due, as a tokio instant.
+    fn alerts_due(&self) -> Option<Instant> {
+        let due = self
+            .alerting
+            .book
+            .next_due()
+            .filter(|_| self.alerting_on())?;
+        // A millisecond late, so that the clock has surely reached `due` on waking.
+        Some(self.services.clock.instant_at(due) + Duration::from_millis(1))
+    }
+
+    fn alert_counts(&self) -> AlertCounts {
+        let firing = self.alerting.book.firing();
+        AlertCounts {
+            firing: firing.len(),
+            undelivered: firing
+                .iter()
+                .copied()
+                .chain(self.alerting.book.recent())
+                .filter(|a| a.undelivered())
+                .count(),
+        }
+    }
+
+    fn alerts_view(&self) -> AlertsView {
+        let now = self.services.clock.now();
+        let book = &self.alerting.book;
+        AlertsView {
+            firing: book.firing().into_iter().cloned().collect(),
+            recent: book.recent().cloned().collect(),
+            silences: book.silences(now).cloned().collect(),
+        }
+    }
+
+    fn silence_target(&self, target: &str) -> Result<SilenceTarget, CommandError> {
+        SilenceTarget::resolve(
+            target,
+            self.config.alerts.iter().map(|r| r.name.as_str()),
+            self.slots.keys().map(String::as_str),
+        )
+        .map_err(CommandError::Failed)
+    }
+
+    async fn silence(
+        &mut self,
+        target: &str,
+        duration: Duration,
+        reason: &str,
+    ) -> Result<Silence, CommandError> {
+        let target = self.silence_target(target)?;
+        let now = self.services.clock.now();
+        let silence = Silence::new(target, duration, reason, now);
+        self.alerting.book.silence(silence.clone());
+        self.writer.write(WriteOp::Silence(silence.clone())).await;
+        let detail = format!("for {}: {reason}", humantime::format_duration(duration));
+        self.writer
+            .write(WriteOp::Audit(
+                AuditEntry::now("alert.silence", Some(&silence.target.to_string()))
+                    .with_detail(detail),
+            ))
+            .await;
+        // Evaluate now, so the console shows the alert silenced at once.
+        self.evaluate_alerts(None).await;
+        Ok(silence)
+    }
+
+    async fn unsilence(&mut self, target: &str) -> Result<usize, CommandError> {
+        let target = self.silence_target(target)?;
+        let now = self.services.clock.now();
+        let ended = self.alerting.unsilence(&target, now);
+        for silence in &ended {
+            self.writer.write(WriteOp::Silence(silence.clone())).await;
+        }
+        if !ended.is_empty() {
+            self.audit("alert.unsilence", Some(&target.to_string()))
+                .await;
+            self.evaluate_alerts(None).await;
+        }
+        Ok(ended.len())
+    }
+
+    /// What delivering to the output integration `name` needs, if it is one.
+    fn output_plan(&self, name: &str) -> Option<OutputPlan> {
+        let target = self.slots.get(name)?;
+        let Connector::Output(output) = &target.connector else {
+            return None;
+        };
+        Some(OutputPlan {
+            integration: Arc::clone(&target.integration),
+            output: Arc::clone(output),
+            limiter: target.limiter.clone(),
+        })
     }
 
     // ---- stopping ----

@@ -11,6 +11,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use ulid::Ulid;
 
 use super::metrics::{Metrics, Window};
+use crate::alerts::{Alert, Silence};
 use crate::connectors::TestReport;
 use crate::run::RunRecord;
 use crate::stats::{MinuteRollup, Stats, Uptime};
@@ -57,6 +58,8 @@ pub enum EngineEvent {
         to: Health,
     },
     ConfigReloaded(ReloadSummary),
+    /// An alert fired, resolved, was notified or silenced.
+    AlertsChanged(AlertCounts),
     /// Sent every few seconds so views of time-based figures refresh.
     MetricsTick,
     Stopped,
@@ -102,6 +105,26 @@ pub struct EngineSnapshot {
     pub scheduling: bool,
     pub stopping: bool,
     pub lag: LagStats,
+    pub alerts: AlertCounts,
+}
+
+/// What the console's header shows about alerts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AlertCounts {
+    pub firing: usize,
+    /// Alerts whose last notice did not reach every output.
+    pub undelivered: usize,
+}
+
+/// Alerts as the Alerts pane and `patchbay alerts` show them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AlertsView {
+    /// Most severe and oldest first.
+    pub firing: Vec<Alert>,
+    /// Resolved, newest first.
+    pub recent: Vec<Alert>,
+    /// Silences in force.
+    pub silences: Vec<Silence>,
 }
 
 /// Scheduling lag (actual start minus due time) over every fire since start.
@@ -147,6 +170,21 @@ pub(crate) enum Command {
     },
     Snapshot {
         reply: oneshot::Sender<EngineSnapshot>,
+    },
+    Alerts {
+        reply: oneshot::Sender<AlertsView>,
+    },
+    /// Silences `target` (`rule/integration`, a rule or an integration) for `duration`.
+    Silence {
+        target: String,
+        duration: Duration,
+        reason: String,
+        reply: oneshot::Sender<Result<Silence, CommandError>>,
+    },
+    /// Ends the silences on `target` now; answers how many there were.
+    Unsilence {
+        target: String,
+        reply: oneshot::Sender<Result<usize, CommandError>>,
     },
     Shutdown {
         grace: Duration,
@@ -369,6 +407,37 @@ impl EngineHandle {
 
     pub async fn snapshot(&self) -> Result<EngineSnapshot, CommandError> {
         self.ask(|reply| Command::Snapshot { reply }).await
+    }
+
+    pub async fn alerts(&self) -> Result<AlertsView, CommandError> {
+        self.ask(|reply| Command::Alerts { reply }).await
+    }
+
+    /// Holds back the notices of `target`'s alerts for `duration`.
+    pub async fn silence(
+        &self,
+        target: &str,
+        duration: Duration,
+        reason: &str,
+    ) -> Result<Silence, CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::Silence {
+            target: target.to_owned(),
+            duration,
+            reason: reason.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    /// Ends every silence on `target` now; returns how many ended.
+    pub async fn unsilence(&self, target: &str) -> Result<usize, CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::Unsilence {
+            target: target.to_owned(),
+            reply,
+        })
+        .await?
     }
 
     /// Stops scheduling, gives running runs `grace` to finish, interrupts the rest and

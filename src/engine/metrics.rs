@@ -145,13 +145,15 @@ impl IntegrationMetrics {
         finished
     }
 
-    fn stats(&self, window: Window, now: i64) -> Stats {
-        let since = now - window.seconds();
-        match window {
-            Window::FiveMinutes => self.minutes.stats(since),
-            Window::Hour => self.ten_minutes.stats(since),
-            Window::Day => self.two_hours.stats(since),
-        }
+    /// The finest ring that reaches back `seconds`: a window is read to the width of
+    /// that ring's slots (1 min up to 5 m, 10 min up to 1 h, 2 h beyond).
+    fn stats(&self, seconds: i64, now: i64) -> Stats {
+        let since = now - seconds;
+        let ring = [&self.minutes, &self.ten_minutes, &self.two_hours]
+            .into_iter()
+            .find(|ring| ring.width * ring.len as i64 >= seconds)
+            .unwrap_or(&self.two_hours);
+        ring.stats(since)
     }
 }
 
@@ -233,10 +235,15 @@ impl Metrics {
     }
 
     pub fn stats(&self, name: &str, window: Window, now: DateTime<Utc>) -> Stats {
+        self.stats_over(name, Duration::from_secs(window.seconds() as u64), now)
+    }
+
+    /// Figures over any window up to a day, as alert rules ask for them.
+    pub fn stats_over(&self, name: &str, window: Duration, now: DateTime<Utc>) -> Stats {
         self.lock()
             .integrations
             .get(name)
-            .map(|m| m.stats(window, now.timestamp()))
+            .map(|m| m.stats(window.as_secs() as i64, now.timestamp()))
             .unwrap_or_default()
     }
 

@@ -1,5 +1,6 @@
 //! The engine: schedules integrations, runs them safely, and remembers everything.
 
+pub mod alerting;
 pub mod certificate;
 pub mod classify;
 
@@ -20,5 +21,6 @@ pub mod writer;
 
 pub use self::core::{EngineError, EngineOptions, start};
 pub use handle::{
-    CommandError, EngineEvent, EngineHandle, EngineSnapshot, IntegrationView, ReloadSummary,
+    AlertCounts, AlertsView, CommandError, EngineEvent, EngineHandle, EngineSnapshot,
+    IntegrationView, ReloadSummary,
 };

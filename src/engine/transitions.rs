@@ -47,6 +47,8 @@ pub fn apply_run(
             if run.error_class == Some(ErrorClass::Auth) {
                 state.auth_failed = true;
             }
+            state.last_error.clone_from(&run.error_message);
+            state.last_hint.clone_from(&run.hint);
             state.health = if state.consecutive_failures >= integration.failure_threshold
                 || before == Health::Down
             {

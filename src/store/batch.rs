@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRICS, RECORD_HASHES};
 use super::{AuditEntry, IntegrationState, Result, Store, encode};
+use crate::alerts::{Alert, Silence};
 use crate::run::RunRecord;
 use crate::stats::MinuteRollup;
 
@@ -45,6 +46,8 @@ pub enum WriteOp {
     },
     Rollups(Vec<MinuteRollup>),
     Audit(AuditEntry),
+    Alert(Box<Alert>),
+    Silence(Silence),
 }
 
 impl Store {
@@ -106,6 +109,8 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
             }
         }
         WriteOp::Audit(entry) => super::audit::insert(txn, entry)?,
+        WriteOp::Alert(alert) => super::alerts::put_alert(txn, alert)?,
+        WriteOp::Silence(silence) => super::alerts::put_silence(txn, silence)?,
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! Values are JSON so that new optional fields need no migration; keys are chosen so
 //! that every listing the console needs is a range scan.
 
+mod alerts;
 mod audit;
 mod batch;
 pub mod retention;

@@ -3,7 +3,7 @@
 use redb::{TableDefinition, WriteTransaction};
 
 /// Bump when a table's layout changes, and add a step to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -32,6 +32,8 @@ pub const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors"
 pub const METRICS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("metrics");
 /// alert id → JSON alert record.
 pub const ALERTS: TableDefinition<u128, &[u8]> = TableDefinition::new("alerts");
+/// silence id → JSON silence (expired ones stay, as history).
+pub const SILENCES: TableDefinition<u128, &[u8]> = TableDefinition::new("silences");
 /// entry id (a ULID, so time-ordered) → JSON audit entry.
 pub const AUDIT: TableDefinition<u128, &[u8]> = TableDefinition::new("audit");
 /// secret name → age ciphertext.
@@ -42,7 +44,7 @@ pub const SECRET_META: TableDefinition<&str, &[u8]> = TableDefinition::new("secr
 type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `MIGRATIONS[n]` takes a store from version `n` to `n + 1`.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_tables_v1];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_tables_v1, add_silences_v2];
 
 fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(INTEGRATION_STATE)?;
@@ -58,6 +60,11 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(AUDIT)?;
     txn.open_table(SECRET_VALUES)?;
     txn.open_table(SECRET_META)?;
+    Ok(())
+}
+
+fn add_silences_v2(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(SILENCES)?;
     Ok(())
 }
 

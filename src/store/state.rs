@@ -57,6 +57,15 @@ pub struct IntegrationState {
     /// When the server's certificate expires, as the last run that saw one found it.
     #[serde(default)]
     pub certificate_expires_at: Option<DateTime<Utc>>,
+    /// The last failed run's error and hint, for alert notices.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub last_hint: Option<String>,
+    /// When patchbay first knew this integration: the dead-man's switch counts from
+    /// here until its first success.
+    #[serde(default)]
+    pub watched_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,152 @@
+//! `patchbay alerts`: alert history and silences, from the store. `patchbay alert
+//! silence|unsilence`: hold back or release the notices of a rule or an integration.
+//!
+//! Both work on the store directly, so they run while no engine holds it; a running
+//! console silences with `s` in its Alerts pane instead.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Subcommand;
+
+use super::{CliError, CliResult, Context, table};
+use crate::alerts::{Alert, Silence, SilenceTarget};
+use crate::store::{AuditEntry, Store, WriteOp};
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Hold back the notices of a rule, an integration, or RULE/INTEGRATION
+    Silence {
+        name: String,
+        /// How long, e.g. 2h
+        #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Why: shown on the alert and in the audit log
+        #[arg(long)]
+        reason: String,
+    },
+    /// End the silences on a rule, an integration, or RULE/INTEGRATION now
+    Unsilence { name: String },
+}
+
+pub fn list(context: &Context, json: bool, limit: usize) -> CliResult {
+    let store = context.open_store()?;
+    let alerts = store.alerts(limit).map_err(CliError::runtime)?;
+    let now = Utc::now();
+    let silences: Vec<Silence> = store
+        .silences()
+        .map_err(CliError::runtime)?
+        .into_iter()
+        .filter(|s| s.is_active(now))
+        .collect();
+    if json {
+        let document = serde_json::json!({ "alerts": alerts, "silences": silences });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).map_err(CliError::runtime)?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if alerts.is_empty() {
+        eprintln!("no alerts recorded");
+    } else {
+        let rows: Vec<Vec<String>> = alerts.iter().map(row).collect();
+        print!(
+            "{}",
+            table::render(
+                &["SINCE", "STATUS", "SEVERITY", "ALERT", "VALUE", "NOTIFIED"],
+                &rows
+            )
+        );
+    }
+    for silence in &silences {
+        println!(
+            "silenced: {} until {} by {}: {}",
+            silence.target,
+            silence.until.format("%Y-%m-%d %H:%M UTC"),
+            silence.who,
+            silence.reason
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row(alert: &Alert) -> Vec<String> {
+    let notified = match (alert.attempts.last(), alert.undelivered()) {
+        (None, _) if alert.suppressed.is_some() => "held".to_owned(),
+        (None, _) => "-".to_owned(),
+        (Some(last), true) => format!("FAILED ({})", last.error.as_deref().unwrap_or("?")),
+        (Some(last), false) => format!("{} ok", last.event.as_str()),
+    };
+    vec![
+        alert.since.format("%Y-%m-%d %H:%M:%S").to_string(),
+        alert.status.as_str().to_owned(),
+        alert.severity.as_str().to_owned(),
+        alert.key(),
+        alert.value.clone(),
+        notified,
+    ]
+}
+
+pub fn run(context: &Context, command: AlertCommand) -> CliResult {
+    context.ensure_writable("changing silences")?;
+    let config = context.load_config()?;
+    let resolve = |name: &str| {
+        SilenceTarget::resolve(
+            name,
+            config.alerts.iter().map(|r| r.name.as_str()),
+            config.integrations.iter().map(|i| i.name.as_str()),
+        )
+        .map_err(CliError::usage)
+    };
+    let store = context.open_store()?;
+    let now = Utc::now();
+    match command {
+        AlertCommand::Silence {
+            name,
+            duration,
+            reason,
+        } => {
+            let silence = Silence::new(resolve(&name)?, duration, &reason, now);
+            let detail = format!("for {}: {reason}", humantime::format_duration(duration));
+            let audit = AuditEntry::now("alert.silence", Some(&silence.target.to_string()))
+                .with_detail(detail);
+            apply(
+                &store,
+                vec![WriteOp::Silence(silence.clone()), WriteOp::Audit(audit)],
+            )?;
+            println!(
+                "silenced {} until {}",
+                silence.target,
+                silence.until.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        AlertCommand::Unsilence { name } => {
+            let target = resolve(&name)?;
+            let mut ops: Vec<WriteOp> = store
+                .silences()
+                .map_err(CliError::runtime)?
+                .into_iter()
+                .filter(|s| s.is_active(now) && s.target == target)
+                .map(|s| WriteOp::Silence(Silence { until: now, ..s }))
+                .collect();
+            let ended = ops.len();
+            if ended == 0 {
+                eprintln!("no silence on {target} is in force");
+                return Ok(ExitCode::SUCCESS);
+            }
+            ops.push(WriteOp::Audit(AuditEntry::now(
+                "alert.unsilence",
+                Some(&target.to_string()),
+            )));
+            apply(&store, ops)?;
+            println!("ended {ended} silence(s) on {target}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn apply(store: &Store, ops: Vec<WriteOp>) -> Result<(), CliError> {
+    store.apply(&ops).map_err(CliError::runtime)
+}

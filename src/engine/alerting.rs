@@ -1,0 +1,213 @@
+//! The engine's side of alerting: on each tick, read every rule's signal for every
+//! integration it watches, let the [`AlertBook`] decide, and deliver its notices
+//! through the rules' outputs. Deliveries run in their own tasks and report back, so
+//! a Slack that does not answer never holds the engine up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveTime, Utc};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use ulid::Ulid;
+
+use super::context::{RunContext, Services};
+use super::executor::OutputPlan;
+use crate::alerts::{
+    AlertBook, Attempt, Evaluation, Facts, Notice, Observation, Scope, Silence, SilenceTarget, read,
+};
+use crate::config::Integration;
+use crate::config::alert::{AlertRule, Signal};
+use crate::store::{IntegrationState, Store, StoreError};
+
+/// An integration as the rules see it.
+pub(super) struct Watched<'a> {
+    pub integration: &'a Integration,
+    pub state: &'a IntegrationState,
+    pub expected_to_run: bool,
+}
+
+/// How one notice fared at one output.
+pub(super) struct Delivered {
+    pub alerts: Vec<Ulid>,
+    pub attempt: Attempt,
+}
+
+pub(super) struct Alerting {
+    pub book: AlertBook,
+    delivered: mpsc::UnboundedSender<Delivered>,
+}
+
+impl Alerting {
+    /// The book as the store left it.
+    pub fn restore(
+        store: &Store,
+        group_wait: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<Delivered>), StoreError> {
+        let open = store.open_alerts()?;
+        let recent = store
+            .alerts(100)?
+            .into_iter()
+            .filter(|a| !open.iter().any(|o| o.id == a.id) && !a.is_firing())
+            .collect();
+        let silences: Vec<Silence> = store
+            .silences()?
+            .into_iter()
+            .filter(|s| s.is_active(now))
+            .collect();
+        let (delivered, results) = mpsc::unbounded_channel();
+        let book = AlertBook::restore(group_wait, open, recent, silences, now);
+        Ok((Self { book, delivered }, results))
+    }
+
+    /// Reads every rule for every integration it watches and updates the book.
+    pub fn evaluate<'a>(
+        &mut self,
+        now: DateTime<Utc>,
+        rules: &[AlertRule],
+        watched: impl Iterator<Item = Watched<'a>>,
+        scope: Scope,
+        services: &Services,
+    ) -> Evaluation {
+        let secret_expiries = if rules
+            .iter()
+            .any(|r| r.when.signal == Signal::SecretExpiresIn)
+        {
+            secret_expiries(&services.store)
+        } else {
+            HashMap::new()
+        };
+        let mut observations = Vec::new();
+        for item in watched {
+            let integration = item.integration;
+            let name = integration.name.as_str();
+            let stats = |window| services.metrics.stats_over(name, window, now);
+            let first_secret_expiry = integration
+                .secrets
+                .iter()
+                .filter_map(|s| Some((s.name.as_str(), *secret_expiries.get(&s.name)?)))
+                .min_by_key(|(_, at)| *at);
+            let facts = Facts {
+                now,
+                state: item.state,
+                expected_to_run: item.expected_to_run,
+                stats: &stats,
+                first_secret_expiry,
+            };
+            let maintenance_until = integration.maintenance.as_ref().and_then(|m| {
+                m.window_end(&now.with_timezone(&integration.timezone))
+                    .map(|end| end.with_timezone(&Utc))
+            });
+            for rule in rules.iter().filter(|r| r.watches(name)) {
+                observations.push(Observation {
+                    rule,
+                    integration: name,
+                    reading: read(&rule.when, &facts),
+                    maintenance_until,
+                    last_error: item.state.last_error.as_deref(),
+                    hint: item.state.last_hint.as_deref(),
+                });
+            }
+        }
+        self.book.evaluate(now, rules, observations, scope)
+    }
+
+    /// Ends the silences on `target` now; returns them, ended, to store.
+    pub fn unsilence(&mut self, target: &SilenceTarget, now: DateTime<Utc>) -> Vec<Silence> {
+        let ended: Vec<Silence> = self
+            .book
+            .silences(now)
+            .filter(|s| s.target == *target)
+            .map(|s| Silence {
+                until: now,
+                ..s.clone()
+            })
+            .collect();
+        for silence in &ended {
+            self.book.silence(silence.clone());
+        }
+        ended
+    }
+
+    /// Sends `notice` to one output in its own task; the outcome comes back as
+    /// [`Delivered`].
+    pub fn deliver(
+        &self,
+        notice: Arc<Notice>,
+        output: Option<OutputPlan>,
+        name: &str,
+        services: &Arc<Services>,
+    ) {
+        let alerts: Vec<Ulid> = notice.alerts.iter().map(|a| a.id).collect();
+        let Some(plan) = output else {
+            // The config changed under the rule; say so on the alert instead of failing quietly.
+            let error = format!("`{name}` is no longer an output in the config");
+            let attempt = attempt(&notice, name, services.clock.now(), Some(error));
+            let _ = self.delivered.send(Delivered { alerts, attempt });
+            return;
+        };
+        let services = Arc::clone(services);
+        let delivered = self.delivered.clone();
+        let name = name.to_owned();
+        tokio::spawn(async move {
+            let ctx = RunContext::new(
+                Arc::clone(&plan.integration),
+                Ulid::from_datetime(services.clock.now().into()),
+                Arc::clone(&services),
+                plan.limiter.clone(),
+                None,
+                CancellationToken::new(),
+            );
+            let result =
+                tokio::time::timeout(plan.integration.timeout, plan.output.notify(&ctx, &notice))
+                    .await;
+            let error = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(failure)) => Some(failure.message),
+                Err(_) => Some(format!(
+                    "no answer within {}",
+                    humantime::format_duration(plan.integration.timeout)
+                )),
+            };
+            match &error {
+                Some(error) => {
+                    tracing::warn!(output = %name, rule = %notice.rule, %error, "alert notice not delivered")
+                }
+                None => {
+                    tracing::info!(output = %name, rule = %notice.rule, event = notice.event.as_str(), "alert notice delivered")
+                }
+            }
+            let attempt = attempt(&notice, &name, services.clock.now(), error);
+            let _ = delivered.send(Delivered { alerts, attempt });
+        });
+    }
+}
+
+fn attempt(notice: &Notice, output: &str, at: DateTime<Utc>, error: Option<String>) -> Attempt {
+    Attempt {
+        at,
+        notice: notice.id,
+        event: notice.event,
+        output: output.to_owned(),
+        ok: error.is_none(),
+        error,
+    }
+}
+
+/// When each vault secret expires: the start of its expiry day, UTC.
+fn secret_expiries(store: &Store) -> HashMap<String, DateTime<Utc>> {
+    match store.secret_metas() {
+        Ok(metas) => metas
+            .into_iter()
+            .filter_map(|(name, meta)| {
+                let day = meta.expires_at?;
+                Some((name, day.and_time(NaiveTime::MIN).and_utc()))
+            })
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read secret expiry dates; secret_expires_in rules wait");
+            HashMap::new()
+        }
+    }
+}
