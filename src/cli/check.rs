@@ -17,7 +17,39 @@ struct Report<'a> {
     file: String,
     valid: bool,
     integrations: Vec<Row<'a>>,
+    alerts: Vec<AlertRow<'a>>,
     problems: Vec<crate::config::problem::ProblemJson>,
+}
+
+/// An alert rule and the integrations it watches now.
+#[derive(Serialize)]
+struct AlertRow<'a> {
+    name: &'a str,
+    when: String,
+    severity: &'static str,
+    watches: Vec<&'a str>,
+    notify: &'a [String],
+    repeat: Option<String>,
+}
+
+fn alert_rows(config: &Config) -> Vec<AlertRow<'_>> {
+    config
+        .alerts
+        .iter()
+        .map(|rule| AlertRow {
+            name: &rule.name,
+            when: rule.when.to_string(),
+            severity: rule.severity.as_str(),
+            watches: config
+                .integrations
+                .iter()
+                .filter(|i| rule.watches(&i.name))
+                .map(|i| i.name.as_str())
+                .collect(),
+            notify: &rule.notify,
+            repeat: rule.repeat.map(|r| r.to_string()),
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -59,6 +91,7 @@ pub fn run(context: &Context, json: bool) -> CliResult {
             file: config.source.path.display().to_string(),
             valid,
             integrations: rows,
+            alerts: alert_rows(&config),
             problems: problems.iter().map(|p| p.to_json(&config.source)).collect(),
         };
         println!(
@@ -209,6 +242,32 @@ fn print_text(config: &Config, rows: &[Row], problems: &[Problem], vault_note: O
             )
         );
     }
+    let alerts: Vec<Vec<String>> = alert_rows(config)
+        .into_iter()
+        .map(|rule| {
+            let watches = match rule.watches.len() {
+                n if n == config.integrations.len() && n > 1 => format!("all {n}"),
+                _ => rule.watches.join(", "),
+            };
+            vec![
+                rule.name.to_owned(),
+                rule.when,
+                rule.severity.to_owned(),
+                or_dash(watches),
+                or_dash(rule.notify.join(", ")),
+                rule.repeat.unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    if !alerts.is_empty() {
+        print!(
+            "\n{}",
+            table::render(
+                &["ALERT", "WHEN", "SEVERITY", "WATCHES", "NOTIFY", "REPEAT"],
+                &alerts
+            )
+        );
+    }
     for problem in problems {
         eprintln!("\n{}", problem.render(&config.source).trim_end());
     }
@@ -221,9 +280,10 @@ fn print_text(config: &Config, rows: &[Row], problems: &[Problem], vault_note: O
         .count();
     let warnings = problems.len() - errors;
     eprintln!(
-        "\n{}: {} integration(s), {errors} error(s), {warnings} warning(s)",
+        "\n{}: {} integration(s), {} alert rule(s), {errors} error(s), {warnings} warning(s)",
         config.source.path.display(),
         config.integrations.len(),
+        config.alerts.len(),
     );
 }
 
