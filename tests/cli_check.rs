@@ -61,25 +61,25 @@ const BAD_CONFIGS: &[Expected] = &[
         line: 3,
         column: 1,
     },
-    BadConfig {
+    Expected {
         fixture: "alert_when.toml",
         message: "`10` is not a percentage; write it like 10%",
         line: 10,
         column: 8,
     },
-    BadConfig {
+    Expected {
         fixture: "alert_notify.toml",
         message: "`orders` is a `http` integration and cannot deliver a notification",
         line: 11,
         column: 11,
     },
-    BadConfig {
+    Expected {
         fixture: "alert_watches.toml",
         message: "alert watches `order`, which is not an integration",
         line: 11,
         column: 17,
     },
-    BadConfig {
+    Expected {
         fixture: "maintenance.toml",
         message: "day-of-week",
         line: 5,

@@ -12,12 +12,13 @@ use tracing::Level;
 use super::keymap::{Action, Keymap};
 use super::model::{Health, Model, health};
 use super::theme::Theme;
+use crate::alerts::Alert;
 use crate::engine::IntegrationView;
 use crate::engine::metrics::Window;
 use crate::run::RunRecord;
 
-pub const PANES: [&str; 4] = ["Integrations", "History", "Metrics", "Logs"];
-const COMMANDS: [&str; 10] = [
+pub const PANES: [&str; 5] = ["Integrations", "History", "Metrics", "Logs", "Alerts"];
+const COMMANDS: [&str; 12] = [
     "run",
     "pause",
     "resume",
@@ -26,6 +27,8 @@ const COMMANDS: [&str; 10] = [
     "reload",
     "theme",
     "secret set",
+    "silence",
+    "unsilence",
     "quit",
     "help",
 ];
@@ -37,10 +40,17 @@ pub enum Pane {
     History,
     Metrics,
     Logs,
+    Alerts,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 4] = [Pane::Integrations, Pane::History, Pane::Metrics, Pane::Logs];
+    pub const ALL: [Pane; 5] = [
+        Pane::Integrations,
+        Pane::History,
+        Pane::Metrics,
+        Pane::Logs,
+        Pane::Alerts,
+    ];
 
     pub fn index(self) -> usize {
         Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
@@ -78,6 +88,13 @@ pub enum Effect {
         value: SecretString,
     },
     Reload,
+    /// Holds back the notices of an alert rule, an integration or `rule/integration`.
+    Silence {
+        target: String,
+        duration: Duration,
+        reason: String,
+    },
+    Unsilence(String),
     LoadRunLogs(ulid::Ulid),
     LoadOlderRuns,
     LoadRollups(String),
@@ -157,6 +174,7 @@ pub struct App {
     /// Selected row per pane (integrations, history), and scroll offsets of drill views.
     pub selected_integration: usize,
     pub selected_run: usize,
+    pub selected_alert: usize,
     pub detail_scroll: usize,
     pub help_scroll: usize,
     /// History, metrics and logs: every integration, or only the selected one.
@@ -185,6 +203,7 @@ impl App {
             sort_reverse: false,
             selected_integration: 0,
             selected_run: 0,
+            selected_alert: 0,
             detail_scroll: 0,
             help_scroll: 0,
             scope_all: true,
@@ -292,6 +311,7 @@ impl App {
                     match self.pane {
                         Pane::Integrations => self.selected_integration = row,
                         Pane::History => self.selected_run = row,
+                        Pane::Alerts => self.selected_alert = row,
                         _ => {}
                     }
                     self.clamp();
@@ -431,21 +451,18 @@ impl App {
             Some((head, last)) => (Some(head), last),
             None => (None, input),
         };
-        let candidates: Vec<&str> = match head {
-            None => COMMANDS
-                .iter()
-                .copied()
-                .filter(|c| c.starts_with(last))
-                .collect(),
+        let candidates: Vec<String> = match head {
+            None => COMMANDS.iter().map(|c| c.to_string()).collect(),
             Some("theme") => super::theme::Theme::built_in_names()
-                .filter(|n| n.starts_with(last))
+                .map(str::to_owned)
                 .collect(),
-            Some(_) => names
-                .iter()
-                .copied()
-                .filter(|n| n.starts_with(last))
-                .collect(),
+            Some("silence" | "unsilence") => self.silence_targets(),
+            Some(_) => names.iter().map(|n| n.to_string()).collect(),
         };
+        let candidates: Vec<String> = candidates
+            .into_iter()
+            .filter(|c| c.starts_with(last))
+            .collect();
         let Some(first) = candidates.first() else {
             return input.to_owned();
         };
@@ -505,6 +522,12 @@ impl App {
             "cancel" => needs_target(self, Effect::Cancel),
             "test" => needs_target(self, Effect::Test),
             "reload" => self.guarded(Effect::Reload),
+            "silence" => self.silence_command(&argument),
+            "unsilence" if argument.is_empty() => {
+                self.toast(":unsilence needs what to unsilence: a rule, an integration or RULE/INTEGRATION", ToastLevel::Error);
+                Vec::new()
+            }
+            "unsilence" => self.guarded(Effect::Unsilence(argument)),
             "theme" => {
                 match Theme::load(&argument, self.no_color) {
                     Ok(theme) => {
@@ -539,6 +562,61 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// `:silence TARGET DURATION REASON...`
+    fn silence_command(&mut self, argument: &str) -> Vec<Effect> {
+        const USAGE: &str =
+            ":silence TARGET DURATION REASON, e.g. :silence failing/orders 2h deploying";
+        let mut words = argument.split_whitespace();
+        let (Some(target), Some(duration)) = (words.next(), words.next()) else {
+            self.toast(format!("usage: {USAGE}"), ToastLevel::Error);
+            return Vec::new();
+        };
+        let reason = words.collect::<Vec<_>>().join(" ");
+        let duration = match humantime::parse_duration(duration) {
+            Ok(duration) if !duration.is_zero() => duration,
+            _ => {
+                self.toast(
+                    format!("`{duration}` is not a duration like 30m or 2h; {USAGE}"),
+                    ToastLevel::Error,
+                );
+                return Vec::new();
+            }
+        };
+        if reason.is_empty() {
+            self.toast(
+                format!("say why, for whoever looks next: {USAGE}"),
+                ToastLevel::Error,
+            );
+            return Vec::new();
+        }
+        self.guarded(Effect::Silence {
+            target: target.to_owned(),
+            duration,
+            reason,
+        })
+    }
+
+    /// What `:silence` completes: alert keys, rule names and integration names.
+    fn silence_targets(&self) -> Vec<String> {
+        let alerts = &self.model.alerts;
+        let mut targets: Vec<String> = alerts
+            .firing
+            .iter()
+            .chain(&alerts.recent)
+            .flat_map(|a| [a.key(), a.rule.clone()])
+            .chain(self.model.integrations.iter().map(|i| i.name.clone()))
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        targets
+    }
+
+    /// The alerts pane's rows: firing (most severe first), then resolved, newest first.
+    pub fn visible_alerts(&self) -> Vec<&Alert> {
+        let alerts = &self.model.alerts;
+        alerts.firing.iter().chain(&alerts.recent).collect()
     }
 
     /// Refuses changes in read-only mode; asks before the ones that stop work.
@@ -627,8 +705,29 @@ impl App {
             | Action::Cancel
             | Action::Test
             | Action::SetSecret => return self.act(action),
+            Action::Silence => self.start_silence(),
         }
         Vec::new()
+    }
+
+    /// Opens the command line on `silence TARGET 2h `, for the operator to adjust the
+    /// time and say why: the selected alert in the Alerts pane, else the integration.
+    fn start_silence(&mut self) {
+        if self.model.read_only {
+            self.toast("read-only: alerts cannot be silenced", ToastLevel::Error);
+            return;
+        }
+        let target = match self.pane {
+            Pane::Alerts if self.drill.is_empty() => self
+                .visible_alerts()
+                .get(self.selected_alert)
+                .map(|a| a.key()),
+            _ => self.selected_name(),
+        };
+        match target {
+            Some(target) => self.mode = Mode::Command(format!("silence {target} 2h ")),
+            None => self.toast("nothing selected to silence", ToastLevel::Error),
+        }
     }
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
@@ -679,6 +778,17 @@ impl App {
                         return vec![Effect::LoadRunLogs(id)];
                     }
                 }
+                Pane::Alerts => {
+                    let integration = self
+                        .visible_alerts()
+                        .get(self.selected_alert)
+                        .map(|a| a.integration.clone());
+                    if let Some(name) = integration.filter(|n| self.model.integration(n).is_some())
+                    {
+                        self.drill.push(Drill::Integration(name.clone()));
+                        return vec![Effect::LoadDetail(name)];
+                    }
+                }
                 Pane::Logs => {}
             }
         }
@@ -696,6 +806,7 @@ impl App {
                 self.selected_integration = step(self.selected_integration)
             }
             Pane::History => self.selected_run = step(self.selected_run),
+            Pane::Alerts => self.selected_alert = step(self.selected_alert),
             Pane::Logs => {
                 self.logs.follow = false;
                 self.logs.scroll = (self.logs.scroll as isize).saturating_sub(by).max(0) as usize;
@@ -719,6 +830,8 @@ impl App {
             .min(integrations.saturating_sub(1));
         let runs = self.visible_runs().len();
         self.selected_run = self.selected_run.min(runs.saturating_sub(1));
+        let alerts = self.visible_alerts().len();
+        self.selected_alert = self.selected_alert.min(alerts.saturating_sub(1));
         self.logs.scroll = self.logs.scroll.min(self.model.logs.len());
     }
 

@@ -26,6 +26,7 @@ const HELP: &[(Action, Context, &str)] = &[
     (Action::Pane(1), Context::Global, "run history"),
     (Action::Pane(2), Context::Global, "metrics"),
     (Action::Pane(3), Context::Global, "logs"),
+    (Action::Pane(4), Context::Global, "alerts"),
     (
         Action::Command,
         Context::Global,
@@ -70,6 +71,11 @@ const HELP: &[(Action, Context, &str)] = &[
         Action::SetSecret,
         Context::Actions,
         "set a secret (the value is masked)",
+    ),
+    (
+        Action::Silence,
+        Context::Actions,
+        "silence the selected alert (or integration): type how long and why",
     ),
     (
         Action::ToggleScope,

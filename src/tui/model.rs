@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::IntegrationView;
 use crate::engine::metrics::Window;
+use crate::engine::{AlertCounts, AlertsView, IntegrationView};
 use crate::run::{RunRecord, RunStatus};
 use crate::stats::{MinuteRollup, Stats, Uptime};
 use crate::store::SecretMeta;
@@ -123,6 +123,10 @@ pub struct Model {
     pub log_capacity: usize,
     /// The log lines of the run open in the run view.
     pub run_logs: Option<(ulid::Ulid, Vec<String>)>,
+    /// Firing and undelivered alerts, for the header.
+    pub alert_counts: AlertCounts,
+    /// The Alerts pane's alerts and silences.
+    pub alerts: AlertsView,
 }
 
 impl Model {
@@ -152,6 +156,8 @@ impl Model {
             uptime: None,
             tests: HashMap::new(),
             secret_metas: HashMap::new(),
+            alert_counts: AlertCounts::default(),
+            alerts: AlertsView::default(),
         }
     }
 

@@ -84,13 +84,13 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
                     let closing_help = matches!(app.mode, Mode::Help);
                     let effects = app.on_key(key);
                     if !closing_help || !effects.is_empty() {
-                                                perform(&mut app, &engine, &tested_tx, effects).await;
+                        perform(&mut app, &engine, &tested_tx, effects).await;
                     }
                     dirty = true;
                 }
                 Some(Ok(Event::Mouse(mouse))) => {
                     let effects = app.on_mouse(mouse);
-                                        perform(&mut app, &engine, &tested_tx, effects).await;
+                    perform(&mut app, &engine, &tested_tx, effects).await;
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
@@ -102,6 +102,10 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
                     Ok(EngineEvent::RunFinished(run)) => {
                         app.model.add_run(run);
                         refresh_due = true;
+                    }
+                    Ok(EngineEvent::AlertsChanged(counts)) => {
+                        app.model.alert_counts = counts;
+                        load_alerts(&mut app, &engine).await;
                     }
                     Ok(EngineEvent::Stopped) => break,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => refresh_due = true,
@@ -129,7 +133,7 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
                     dirty = true;
                 }
             }
-                        Some((name, outcome)) = tested.recv() => {
+            Some((name, outcome)) = tested.recv() => {
                 match &outcome {
                     Ok(text) => app.toast(text.clone(), ToastLevel::Info),
                     Err(text) => app.toast(text.clone(), ToastLevel::Error),
@@ -177,11 +181,23 @@ async fn refresh(app: &mut App, engine: &EngineHandle) {
         })
         .collect();
     app.model.integrations = snapshot.integrations;
+    if app.pane == Pane::Alerts || snapshot.alerts != app.model.alert_counts {
+        app.model.alert_counts = snapshot.alerts;
+        load_alerts(app, engine).await;
+    }
     app.clamp();
     if app.pane == Pane::Metrics
         && let Some(name) = app.focus_name()
     {
         load_rollups(app, engine, name).await;
+    }
+}
+
+/// The Alerts pane's firing and recent alerts and the silences in force.
+async fn load_alerts(app: &mut App, engine: &EngineHandle) {
+    if let Ok(alerts) = engine.alerts().await {
+        app.model.alerts = alerts;
+        app.clamp();
     }
 }
 
@@ -290,6 +306,37 @@ async fn perform(
                     )
                 })
                 .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_owned()),
+            Effect::Silence {
+                target,
+                duration,
+                reason,
+            } => {
+                let silenced = engine
+                    .silence(&target, duration, &reason)
+                    .await
+                    .map(|s| {
+                        format!(
+                            "silenced {} until {}",
+                            s.target,
+                            s.until.format("%H:%M UTC")
+                        )
+                    })
+                    .map_err(|e| e.to_string());
+                load_alerts(app, engine).await;
+                silenced
+            }
+            Effect::Unsilence(target) => {
+                let ended = engine
+                    .unsilence(&target)
+                    .await
+                    .map(|n| match n {
+                        0 => format!("no silence on {target} was in force"),
+                        n => format!("ended {n} silence(s) on {target}"),
+                    })
+                    .map_err(|e| e.to_string());
+                load_alerts(app, engine).await;
+                ended
+            }
             Effect::LoadRunLogs(id) => {
                 if let Ok(lines) = engine.run_logs(id).await {
                     app.model.run_logs = Some((id, lines));

@@ -14,6 +14,8 @@ use super::keymap::Keymap;
 use super::model::{Figures, Model};
 use super::theme::Theme;
 use super::view;
+use crate::alerts::{Alert, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget};
+use crate::config::alert::AlertSeverity;
 use crate::engine::IntegrationView;
 use crate::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
 use crate::stats::{MinuteRollup, Stats};
@@ -218,7 +220,74 @@ fn model(read_only: bool) -> Model {
             })
             .collect(),
     );
+    model.alerts = alerts();
+    model.alert_counts = crate::engine::AlertCounts {
+        firing: 3,
+        undelivered: 1,
+    };
     model
+}
+
+fn alert(rule: &str, integration: &str, minutes_ago: i64, value: &str) -> Alert {
+    Alert {
+        id: ulid::Ulid::from_parts(minutes_ago as u64, 7),
+        rule: rule.into(),
+        integration: integration.into(),
+        severity: AlertSeverity::Warning,
+        condition: "consecutive_failures >= 3".into(),
+        status: AlertStatus::Firing,
+        since: now() - Duration::minutes(minutes_ago),
+        resolved_at: None,
+        value: value.into(),
+        last_error: Some("HTTP 401 Unauthorized".into()),
+        hint: Some("set the token again".into()),
+        suppressed: None,
+        notified_at: None,
+        last_notified_at: None,
+        resolve_notified_at: None,
+        attempts: Vec::new(),
+    }
+}
+
+fn attempt(output: &str, error: Option<&str>) -> Attempt {
+    Attempt {
+        at: now() - Duration::minutes(1),
+        notice: ulid::Ulid::from_parts(1, 1),
+        event: NoticeEvent::Firing,
+        output: output.into(),
+        ok: error.is_none(),
+        error: error.map(str::to_owned),
+    }
+}
+
+/// Firing (notified, undelivered, held by a silence) and resolved alerts.
+fn alerts() -> crate::engine::AlertsView {
+    let mut down = alert("health-down", "payments-health", 12, "health is down");
+    down.severity = AlertSeverity::Critical;
+    down.attempts = vec![attempt("team-slack", None), attempt("orders-hook", None)];
+    let mut failing = alert("failing", "crm-contacts", 8, "3 failures in a row");
+    failing.attempts = vec![attempt("team-slack", Some("HTTP 404 Not Found"))];
+    let silenced_until = now() + Duration::hours(2);
+    let mut held = alert("failing", "billing-invoices", 30, "7 failures in a row");
+    held.suppressed = Some("silenced until 12:00 UTC by ops: vendor maintenance".into());
+    let mut resolved = alert("failing", "shop-orders", 90, "no longer failing");
+    resolved.status = AlertStatus::Resolved;
+    resolved.resolved_at = Some(now() - Duration::minutes(60));
+    crate::engine::AlertsView {
+        firing: vec![down, failing, held],
+        recent: vec![resolved],
+        silences: vec![Silence {
+            id: ulid::Ulid::from_parts(2, 2),
+            target: SilenceTarget {
+                rule: Some("failing".into()),
+                integration: Some("billing-invoices".into()),
+            },
+            until: silenced_until,
+            reason: "vendor maintenance".into(),
+            who: "ops".into(),
+            created_at: now() - Duration::minutes(5),
+        }],
+    }
 }
 
 fn app(theme: &str, read_only: bool) -> App {
@@ -248,6 +317,7 @@ fn showing(theme: &str, screen: &str) -> App {
         "history" => app.pane = Pane::History,
         "metrics" => app.pane = Pane::Metrics,
         "logs" => app.pane = Pane::Logs,
+        "alerts" => app.pane = Pane::Alerts,
         "detail" => {
             app.drill.push(Drill::Integration("crm-contacts".into()));
             let uptime = crate::stats::Uptime {
@@ -307,6 +377,7 @@ fn snapshots_of_every_view_at_both_sizes_in_both_themes() {
             "history",
             "metrics",
             "logs",
+            "alerts",
             "detail",
             "run",
             "help",
@@ -501,4 +572,58 @@ fn the_filter_matches_name_kind_health_and_tag() {
         app.filter = text.into();
         assert_eq!(app.visible_integrations().len(), expected, "{text}");
     }
+}
+
+#[test]
+fn an_alert_is_silenced_from_its_pane_with_a_time_and_a_reason() {
+    let mut app = app("default", false);
+    app.on_key(key(KeyCode::Char('5')));
+    assert_eq!(app.pane, Pane::Alerts);
+    app.on_key(key(KeyCode::Char('j'))); // failing/crm-contacts
+    app.on_key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT));
+    assert!(
+        matches!(&app.mode, Mode::Command(line) if line == "silence failing/crm-contacts 2h "),
+        "{:?}",
+        app.mode
+    );
+    app.on_key(key(KeyCode::Enter));
+    assert!(
+        app.toast.as_ref().unwrap().text.contains("say why"),
+        "a silence needs a reason"
+    );
+    app.on_key(key(KeyCode::Char(':')));
+    for c in "silence failing/crm-contacts 30m rotating the token".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    let effects = app.on_key(key(KeyCode::Enter));
+    assert!(
+        matches!(&effects[..], [Effect::Silence { target, duration, reason }]
+            if target == "failing/crm-contacts" && duration.as_secs() == 1800 && reason == "rotating the token"),
+        "{effects:?}"
+    );
+    app.on_key(key(KeyCode::Char(':')));
+    for c in "unsilence fail".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Tab));
+    assert!(matches!(&app.mode, Mode::Command(line) if line.starts_with("unsilence failing")));
+    // Enter on an alert opens its integration.
+    app.mode = Mode::Normal;
+    assert!(
+        matches!(&app.on_key(key(KeyCode::Enter))[..], [Effect::LoadDetail(n)] if n == "crm-contacts")
+    );
+}
+
+#[test]
+fn read_only_cannot_silence() {
+    let mut app = app("default", true);
+    app.pane = Pane::Alerts;
+    app.on_key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT));
+    assert!(matches!(app.mode, Mode::Normal));
+    app.on_key(key(KeyCode::Char(':')));
+    for c in "silence failing 2h because".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    assert!(app.on_key(key(KeyCode::Enter)).is_empty());
+    assert!(app.toast.as_ref().unwrap().text.contains("read-only"));
 }

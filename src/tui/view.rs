@@ -52,6 +52,7 @@ fn draw_body(frame: &mut Frame, area: Rect, app: &mut App) {
             Pane::History => views::history::draw(frame, area, app),
             Pane::Metrics => views::metrics::draw(frame, area, app),
             Pane::Logs => views::logs::draw(frame, area, app),
+            Pane::Alerts => views::alerts::draw(frame, area, app),
         },
     }
 }

@@ -18,48 +18,60 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .filter(|i| app.health_of(i) == h)
             .count()
     };
-    let mut spans = vec![
-        Span::styled(" patchbay ", theme.header),
-        Span::raw(" "),
-        Span::styled(app.model.engine_state.clone(), theme.accent),
-        Span::raw("  "),
-        Span::styled(
-            format!("{} {} up", Health::Up.symbol(), count(Health::Up)),
-            theme.ok,
-        ),
-        Span::raw("  "),
-        Span::styled(
-            format!(
-                "{} {} pending",
-                Health::Pending.symbol(),
-                count(Health::Pending)
-            ),
-            theme.warn,
-        ),
-        Span::raw("  "),
-        Span::styled(
-            format!(
-                "{} {} degraded",
-                Health::Degraded.symbol(),
-                count(Health::Degraded)
-            ),
-            theme.warn,
-        ),
-        Span::raw("  "),
-        Span::styled(
-            format!("{} {} down", Health::Down.symbol(), count(Health::Down)),
-            theme.error,
-        ),
-        Span::raw("  "),
-        Span::styled(
-            format!(
-                "{} {} paused",
-                Health::Paused.symbol(),
-                count(Health::Paused)
-            ),
-            theme.paused,
-        ),
+    let counts = [
+        (Health::Up, "up", theme.ok),
+        (Health::Pending, "pending", theme.warn),
+        (Health::Degraded, "degraded", theme.warn),
+        (Health::Down, "down", theme.error),
+        (Health::Paused, "paused", theme.paused),
     ];
+    let alerts = app.model.alert_counts;
+    let mut alert_spans = vec![Span::styled(
+        format!("⚑ {} firing", alerts.firing),
+        if alerts.firing > 0 {
+            theme.error
+        } else {
+            theme.dim
+        },
+    )];
+    if alerts.undelivered > 0 {
+        alert_spans.push(Span::raw("  "));
+        alert_spans.push(Span::styled(
+            format!("✉ {} undelivered", alerts.undelivered),
+            theme.error,
+        ));
+    }
+    // Words when they fit; on a narrow screen the symbols alone (each is distinct, so
+    // states stay readable without colour).
+    let with_words = |words: bool| {
+        let mut spans = vec![
+            Span::styled(" patchbay ", theme.header),
+            Span::raw(" "),
+            Span::styled(app.model.engine_state.clone(), theme.accent),
+        ];
+        for (health, word, style) in counts {
+            spans.push(Span::raw(if words { "  " } else { " " }));
+            let text = if words {
+                format!("{} {} {word}", health.symbol(), count(health))
+            } else {
+                format!("{}{}", health.symbol(), count(health))
+            };
+            spans.push(Span::styled(text, style));
+        }
+        spans.push(Span::raw("  "));
+        spans.extend(alert_spans.iter().cloned());
+        spans
+    };
+    let width = |spans: &[Span]| {
+        spans
+            .iter()
+            .map(|s| s.content.chars().count())
+            .sum::<usize>()
+    };
+    let mut spans = with_words(true);
+    if width(&spans) > area.width as usize {
+        spans = with_words(false);
+    }
     if app.model.read_only {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(" READ-ONLY ", theme.header));

@@ -1,5 +1,6 @@
 //! One module per pane or view; each draws from the app state alone.
 
+pub mod alerts;
 pub mod detail;
 pub mod header;
 pub mod help;
