@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::{BoxFuture, Output};
+use crate::alerts::Notice;
 use crate::config::credential::Credential;
 use crate::config::url::ConfigUrl;
 use crate::engine::classify::Failure;
@@ -77,6 +78,12 @@ impl WebhookOutput {
         Self { settings }
     }
 
+    /// POSTs one signed JSON body.
+    async fn post(&self, ctx: &RunContext, body: &[u8]) -> Result<(), Failure> {
+        super::auth::send(ctx, &RequestPolicy::default(), || self.request(ctx, body)).await?;
+        Ok(())
+    }
+
     /// A delivery request, without credentials (`auth::send` adds them).
     fn request(&self, ctx: &RunContext, body: &[u8]) -> Result<reqwest::RequestBuilder, Failure> {
         let mut builder = ctx
@@ -114,10 +121,21 @@ impl Output for WebhookOutput {
                     serde_json::to_vec(batch)
                 }
                 .expect("JSON values serialise");
-                super::auth::send(ctx, &RequestPolicy::default(), || self.request(ctx, &body))
-                    .await?;
+                self.post(ctx, &body).await?;
             }
             Ok(())
+        })
+    }
+
+    /// An alert notice is one JSON object, whatever the batch size.
+    fn notify<'a>(
+        &'a self,
+        ctx: &'a RunContext,
+        notice: &'a Notice,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(&notice.to_json()).expect("JSON values serialise");
+            self.post(ctx, &body).await
         })
     }
 
