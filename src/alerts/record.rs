@@ -158,6 +158,13 @@ impl SilenceTarget {
         ))
     }
 
+    /// `other` is this target or narrower: `failing` contains `failing/orders`.
+    pub fn contains(&self, other: &SilenceTarget) -> bool {
+        let within =
+            |mine: &Option<String>, theirs: &Option<String>| mine.is_none() || mine == theirs;
+        within(&self.rule, &other.rule) && within(&self.integration, &other.integration)
+    }
+
     pub fn covers(&self, rule: &str, integration: &str) -> bool {
         self.rule.as_deref().is_none_or(|r| r == rule)
             && self.integration.as_deref().is_none_or(|i| i == integration)
@@ -239,6 +246,8 @@ mod tests {
         assert!(rule.covers("slow", "users") && !rule.covers("failing", "users"));
         let integration = resolve("users").unwrap();
         assert!(integration.covers("slow", "users") && integration.covers("failing", "users"));
+        assert!(rule.contains(&rule) && !rule.contains(&pair));
+        assert!(resolve("failing").unwrap().contains(&pair) && !pair.contains(&rule));
         let error = resolve("failng").unwrap_err();
         assert!(error.contains("did you mean `failing`"), "{error}");
         assert!(

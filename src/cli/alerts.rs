@@ -26,7 +26,7 @@ pub enum AlertCommand {
         #[arg(long)]
         reason: String,
     },
-    /// End the silences on a rule, an integration, or RULE/INTEGRATION now
+    /// End the silences on a rule, an integration, or RULE/INTEGRATION (and narrower ones) now
     Unsilence { name: String },
 }
 
@@ -128,7 +128,7 @@ pub fn run(context: &Context, command: AlertCommand) -> CliResult {
                 .silences()
                 .map_err(CliError::runtime)?
                 .into_iter()
-                .filter(|s| s.is_active(now) && s.target == target)
+                .filter(|s| s.is_active(now) && target.contains(&s.target))
                 .map(|s| WriteOp::Silence(Silence { until: now, ..s }))
                 .collect();
             let ended = ops.len();

@@ -113,12 +113,12 @@ impl Alerting {
         self.book.evaluate(now, rules, observations, scope)
     }
 
-    /// Ends the silences on `target` now; returns them, ended, to store.
+    /// Ends the silences on `target` and within it now; returns them, ended, to store.
     pub fn unsilence(&mut self, target: &SilenceTarget, now: DateTime<Utc>) -> Vec<Silence> {
         let ended: Vec<Silence> = self
             .book
             .silences(now)
-            .filter(|s| s.target == *target)
+            .filter(|s| target.contains(&s.target))
             .map(|s| Silence {
                 until: now,
                 ..s.clone()

@@ -181,7 +181,7 @@ pub(crate) enum Command {
         reason: String,
         reply: oneshot::Sender<Result<Silence, CommandError>>,
     },
-    /// Ends the silences on `target` now; answers how many there were.
+    /// Ends the silences on `target` and narrower ones now; answers how many there were.
     Unsilence {
         target: String,
         reply: oneshot::Sender<Result<usize, CommandError>>,
@@ -430,7 +430,7 @@ impl EngineHandle {
         .await?
     }
 
-    /// Ends every silence on `target` now; returns how many ended.
+    /// Ends every silence on `target`, and narrower ones, now; returns how many ended.
     pub async fn unsilence(&self, target: &str) -> Result<usize, CommandError> {
         self.writable()?;
         self.ask(|reply| Command::Unsilence {

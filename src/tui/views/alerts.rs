@@ -85,9 +85,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             Row::new(cells)
         })
         .collect();
+    let alert_width = alerts
+        .iter()
+        .map(|a| a.key().chars().count())
+        .max()
+        .unwrap_or(0);
     let mut widths = vec![
         Constraint::Length(8),
-        Constraint::Fill(3),
+        Constraint::Length(alert_width.clamp(12, 40) as u16),
         Constraint::Length(13),
         Constraint::Length(8),
         Constraint::Fill(2),
