@@ -52,6 +52,7 @@ fn frames() {
             paused: None,
             next_run: Some(now + chrono::Duration::seconds((i % 60) as i64)),
             running: None,
+            access_token: None,
             state: IntegrationState {
                 last_status: Some(if i % 7 == 0 {
                     RunStatus::Failed

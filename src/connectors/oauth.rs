@@ -76,12 +76,27 @@ impl TokenCache {
             .insert(name.to_owned(), token);
     }
 
+    /// What the console may know about the integration's cached access token: when it
+    /// expires, never the token. `None` when none is cached.
+    pub fn peek(&self, name: &str) -> Option<AccessTokenInfo> {
+        self.get(name).map(|token| AccessTokenInfo {
+            expires_at: token.expires_at,
+        })
+    }
+
     pub fn invalidate(&self, name: &str) {
         self.tokens
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
     }
+}
+
+/// A cached access token as the detail view shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AccessTokenInfo {
+    /// `None`: the server gave no lifetime.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]

@@ -911,6 +911,7 @@ impl Engine {
                 next_run: slot.next_due,
                 running: slot.active.as_ref().map(|a| (a.run_id, a.started_at)),
                 state: slot.state.clone(),
+                access_token: self.services.tokens.peek(&slot.integration.name),
             })
             .collect();
         let order: HashMap<&str, usize> = self

@@ -13,6 +13,7 @@ use ulid::Ulid;
 use super::metrics::{Metrics, Window};
 use crate::alerts::{Alert, Silence};
 use crate::connectors::TestReport;
+use crate::connectors::oauth::AccessTokenInfo;
 use crate::run::RunRecord;
 use crate::stats::{MinuteRollup, Stats, Uptime};
 use crate::store::Store;
@@ -95,6 +96,8 @@ pub struct IntegrationView {
     pub next_run: Option<DateTime<Utc>>,
     pub running: Option<(Ulid, DateTime<Utc>)>,
     pub state: IntegrationState,
+    /// OAuth2 integrations: the access token cached since start, if any.
+    pub access_token: Option<AccessTokenInfo>,
 }
 
 #[derive(Debug, Clone, Serialize)]

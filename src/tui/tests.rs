@@ -49,6 +49,7 @@ fn view(
         paused: None,
         next_run: schedule.map(|_| now() + Duration::seconds(12)),
         running: None,
+        access_token: None,
         state: IntegrationState {
             health: match last {
                 Some(RunStatus::Success) => crate::store::Health::Up,
@@ -333,6 +334,10 @@ fn showing(theme: &str, screen: &str) -> App {
                 .find(|i| i.name == "crm-contacts")
                 .unwrap();
             crm.state.certificate_expires_at = Some(now() + Duration::days(9));
+            crm.auth = "oauth2_client_credentials";
+            crm.access_token = Some(crate::connectors::oauth::AccessTokenInfo {
+                expires_at: Some(now() + Duration::minutes(42)),
+            });
             let tested = Err("crm-contacts: FAILED: HTTP 401 (hint: check the token)".to_owned());
             app.model.tests.insert(
                 "crm-contacts".into(),

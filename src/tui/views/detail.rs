@@ -5,17 +5,20 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{ago, until};
+use crate::connectors::oauth::AccessTokenInfo;
 use crate::engine::metrics::Window;
 use crate::stats::Uptime;
 use crate::store::{PauseReason, SecretMeta};
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_hint};
+use crate::tui::theme::Theme;
 
 /// A secret closer to its expiry than this is shown as a problem.
 const SECRET_WARNING_DAYS: i64 = 7;
@@ -59,6 +62,38 @@ fn uptime_text(uptime: &Uptime) -> String {
         percent(uptime.week),
         percent(uptime.month)
     )
+}
+
+/// An OAuth2 access token's lifetime, as far as this process has seen it.
+fn access_token_status(
+    token: Option<AccessTokenInfo>,
+    now: DateTime<Utc>,
+    theme: &Theme,
+) -> (String, Style) {
+    match token {
+        None => (
+            "none fetched since start; the next run fetches one".into(),
+            theme.dim,
+        ),
+        Some(AccessTokenInfo { expires_at: None }) => {
+            ("cached; the server gave no expiry".into(), theme.text)
+        }
+        Some(AccessTokenInfo {
+            expires_at: Some(at),
+        }) if at <= now => (
+            format!(
+                "expired {}; the next run fetches a new one",
+                ago(now, Some(at))
+            ),
+            theme.warn,
+        ),
+        Some(AccessTokenInfo {
+            expires_at: Some(at),
+        }) => (
+            format!("expires {} (renewed before then)", until(now, Some(at))),
+            theme.text,
+        ),
+    }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
@@ -138,6 +173,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         let (text, attention) = secret_status(meta, now, &set_key);
         let style = if attention { theme.error } else { theme.text };
         lines.push(styled_field("secret", format!("{secret}: {text}"), style));
+    }
+    if view.auth.starts_with("oauth2") {
+        let (text, style) = access_token_status(view.access_token, now, theme);
+        lines.push(styled_field("access token", text, style));
     }
     if let Some(stats) = app.model.figures.get(name).map(|f| f.get(Window::Hour))
         && stats.rate_limit_hits > 0
