@@ -77,7 +77,7 @@ impl Notice {
             };
             let _ = write!(
                 text,
-                "Silence: patchbay alert silence {target} --for 2h --reason \"...\" (or `s` in the console's Alerts pane)"
+                "Silence: patchbay alert silence {target} --for 2h --reason \"...\" (or `S` in the console's Alerts pane)"
             );
         }
         text.trim_end().to_owned()
