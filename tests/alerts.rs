@@ -194,6 +194,9 @@ name = "orders"
 kind = "http"
 every = "1s"
 retry = {{ max_attempts = 1 }}
+[integration.auth]
+type = "bearer"
+token = "secret:api_token"
 [integration.request]
 url = "{api}/items"
 [integration.records]
@@ -223,6 +226,8 @@ severity = "critical"
     let harness = Harness::new(&config);
     let signing_key = "hook-signing-key-4f1e0c";
     harness.set_secret("hook_key", signing_key);
+    let api_token = "orders-api-token-91c2aa";
+    harness.set_secret("api_token", api_token);
     harness.set_secret("slack_url", &format!("{}/wrong", sink.uri()));
     let engine = harness.start(true).await;
 
@@ -269,10 +274,9 @@ severity = "critical"
     );
     for request in &hook {
         let body = String::from_utf8_lossy(&request.body);
-        assert!(
-            !body.contains(signing_key),
-            "a notice carried a secret: {body}"
-        );
+        for secret in [signing_key, api_token] {
+            assert!(!body.contains(secret), "a notice carried a secret: {body}");
+        }
     }
 
     // The API recovers: the alert resolves and its resolved notice goes out.

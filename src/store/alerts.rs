@@ -1,6 +1,8 @@
 //! Alerts (each firing episode with its notification attempts) and silences.
 
+use chrono::{DateTime, Utc};
 use redb::{ReadableTable, WriteTransaction};
+use ulid::Ulid;
 
 use super::schema::{ALERTS, SILENCES};
 use super::{Result, Store, decode, encode};
@@ -16,6 +18,39 @@ pub(super) fn put_silence(txn: &WriteTransaction, silence: &Silence) -> Result<(
     txn.open_table(SILENCES)?
         .insert(silence.id.0, encode(silence).as_slice())?;
     Ok(())
+}
+
+/// Deletes alerts resolved before `cutoff` (whose notices are all settled) and
+/// silences that ended before it; firing alerts are kept however old.
+pub(super) fn prune(txn: &WriteTransaction, cutoff: DateTime<Utc>) -> Result<usize> {
+    // Ids are ULIDs of when each began: only those begun before the cutoff can qualify.
+    let below = Ulid::from_parts(cutoff.timestamp_millis().max(0) as u64, 0).0;
+    let mut alerts = txn.open_table(ALERTS)?;
+    let mut doomed = Vec::new();
+    for entry in alerts.range(..below)? {
+        let (id, value) = entry?;
+        let alert: Alert = decode(value.value(), || format!("alert {}", Ulid(id.value())))?;
+        let owed = alert.notified_at.is_some() && alert.resolve_notified_at.is_none();
+        if alert.resolved_at.is_some_and(|at| at < cutoff) && !owed {
+            doomed.push(id.value());
+        }
+    }
+    for id in &doomed {
+        alerts.remove(*id)?;
+    }
+    let mut silences = txn.open_table(SILENCES)?;
+    let mut ended = Vec::new();
+    for entry in silences.range(..below)? {
+        let (id, value) = entry?;
+        let silence: Silence = decode(value.value(), || format!("silence {}", Ulid(id.value())))?;
+        if silence.until < cutoff {
+            ended.push(id.value());
+        }
+    }
+    for id in &ended {
+        silences.remove(*id)?;
+    }
+    Ok(doomed.len() + ended.len())
 }
 
 impl Store {

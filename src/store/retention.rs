@@ -1,6 +1,7 @@
 //! Retention: runs older than `days`, or past the newest `runs_per_integration` of an
-//! integration, are deleted with their log lines by a background pruner. Minute metric
-//! rollups are kept for `days`, and at least as long as uptime looks back.
+//! integration, are deleted with their log lines by a background pruner, and so are
+//! alerts resolved and silences ended more than `days` ago. Minute metric rollups are
+//! kept for `days`, and at least as long as uptime looks back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,8 @@ const DELETE_BATCH: usize = 5_000;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PruneStats {
     pub runs_deleted: usize,
+    /// Resolved alerts and ended silences.
+    pub alerts_deleted: usize,
 }
 
 impl Store {
@@ -43,6 +46,8 @@ impl Store {
                 Ok(())
             })?;
         }
+        let cutoff = now - chrono::Duration::days(i64::from(retention.days));
+        let alerts_deleted = self.write(|txn| super::alerts::prune(txn, cutoff))?;
         let rollup_days = i64::from(retention.days).max(Uptime::LONGEST_DAYS);
         let oldest_minute = (now - chrono::Duration::days(rollup_days)).timestamp() / 60;
         self.write(|txn| {
@@ -52,6 +57,7 @@ impl Store {
         })?;
         Ok(PruneStats {
             runs_deleted: doomed.len(),
+            alerts_deleted,
         })
     }
 
@@ -100,10 +106,11 @@ pub fn spawn_pruner(
             let result =
                 tokio::task::spawn_blocking(move || store.prune(retention, Utc::now())).await;
             match result {
-                Ok(Ok(stats)) if stats.runs_deleted > 0 => {
+                Ok(Ok(stats)) if stats != PruneStats::default() => {
                     tracing::info!(
                         runs_deleted = stats.runs_deleted,
-                        "retention pruned old runs"
+                        alerts_deleted = stats.alerts_deleted,
+                        "retention pruned old runs and alerts"
                     );
                 }
                 Ok(Ok(_)) => {}
@@ -191,5 +198,67 @@ mod tests {
             .map(|r| (now_minute - r.minute) / (24 * 60))
             .collect();
         assert_eq!(kept, [20, 1], "30 days kept although runs are kept 7");
+    }
+
+    #[test]
+    fn old_resolved_alerts_and_ended_silences_go_but_a_firing_alert_stays() {
+        use crate::alerts::{Alert, AlertStatus, Silence, SilenceTarget};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let days_ago = |d: i64| now - chrono::Duration::days(d);
+        let alert = |began: i64, resolved: Option<i64>| Alert {
+            id: Ulid::from_datetime(days_ago(began).into()),
+            rule: "failing".into(),
+            integration: "a".into(),
+            severity: Default::default(),
+            condition: "consecutive_failures >= 3".into(),
+            status: if resolved.is_some() {
+                AlertStatus::Resolved
+            } else {
+                AlertStatus::Firing
+            },
+            since: days_ago(began),
+            resolved_at: resolved.map(days_ago),
+            value: String::new(),
+            last_error: None,
+            hint: None,
+            suppressed: None,
+            notified_at: None,
+            last_notified_at: None,
+            resolve_notified_at: None,
+            attempts: Vec::new(),
+        };
+        let old = alert(20, Some(19));
+        let firing = alert(40, None);
+        let recent = alert(20, Some(1));
+        let silence = Silence::new(
+            SilenceTarget {
+                rule: Some("failing".into()),
+                integration: None,
+            },
+            std::time::Duration::from_secs(3600),
+            "deploy",
+            days_ago(30),
+        );
+        let mut ops: Vec<crate::store::WriteOp> = [&old, &firing, &recent]
+            .into_iter()
+            .map(|a| crate::store::WriteOp::Alert(Box::new(a.clone())))
+            .collect();
+        ops.push(crate::store::WriteOp::Silence(silence));
+        store.apply(&ops).unwrap();
+        let retention = Retention {
+            days: 7,
+            runs_per_integration: 5,
+        };
+        assert_eq!(store.prune(retention, now).unwrap().alerts_deleted, 2);
+        let kept: Vec<Ulid> = store
+            .alerts(10)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(kept, [recent.id, firing.id]);
+        assert!(store.silences().unwrap().is_empty());
     }
 }
