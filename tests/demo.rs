@@ -105,3 +105,60 @@ async fn every_demo_integration_runs_as_the_demo_means() {
     );
     sandbox.stop().await;
 }
+
+/// `patchbay demo --headless --for 65s` leaves a store in which every scheduled demo
+/// integration has run and alerts of at least three rule types fired and were notified.
+#[test]
+fn the_headless_demo_runs_everything_and_raises_alerts() {
+    let home = common::Home::new();
+    let data = home.path("demo-data");
+    let demo = home
+        .patchbay()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["demo", "--headless", "--for", "65s"])
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let json = |args: &[&str]| {
+        let output = home
+            .patchbay()
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--config")
+            .arg(common::repo_file("connectors.toml"))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let checked: serde_json::Value = serde_json::from_str(&json(&["check", "--json"])).unwrap();
+    let history = json(&["history", "--json", "--limit", "100000"]);
+    for integration in checked["integrations"].as_array().unwrap() {
+        if integration["schedule"].is_string() {
+            let name = integration["name"].as_str().unwrap();
+            assert!(
+                history.contains(&format!("\"integration\":\"{name}\"")),
+                "{name} never ran"
+            );
+        }
+    }
+    let alerts: serde_json::Value = serde_json::from_str(&json(&["alerts", "--json"])).unwrap();
+    let alerts = alerts["alerts"].as_array().unwrap();
+    let mut rules: Vec<&str> = alerts.iter().map(|a| a["rule"].as_str().unwrap()).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    assert!(rules.len() >= 3, "rules that fired: {rules:?}");
+    let delivered = alerts
+        .iter()
+        .flat_map(|a| a["attempts"].as_array().unwrap())
+        .any(|attempt| attempt["ok"] == true);
+    assert!(
+        delivered,
+        "a notice reached the sandbox's sinks: {alerts:?}"
+    );
+}
