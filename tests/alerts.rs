@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use common::Home;
 use common::harness::Harness;
+use patchbay::alerts::{Alert, NoticeEvent};
 use patchbay::config::Config;
 use patchbay::engine::clock::TokioClock;
 use patchbay::engine::{AlertsView, EngineHandle, EngineOptions};
@@ -156,6 +157,66 @@ severity = "critical"
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_maintenance_window_holds_notices_until_it_ends() {
+    let out = tempfile::tempdir().unwrap();
+    let pager = out.path().join("pager.jsonl");
+    // Maintenance from 11:00 for two hours; patchbay starts at 12:00, inside it.
+    let config = format!(
+        r#"[settings]
+alert_group_wait = "0s"
+
+[[integration]]
+name = "nightly"
+kind = "http"
+cron = "0 0 3 * * *"
+maintenance = {{ cron = "0 0 11 * * *", for = "2h" }}
+[integration.request]
+url = "http://127.0.0.1:9/never-contacted"
+
+[[integration]]
+name = "pager"
+kind = "file"
+path = "{}"
+
+[[alert]]
+name = "stale"
+when = "no_success_for > 2h"
+notify = ["pager"]
+"#,
+        pager.display()
+    );
+    let harness = Harness::new(&config);
+    let state = IntegrationState {
+        last_success_at: Some(t0() - chrono::Duration::hours(3)),
+        ..IntegrationState::default()
+    };
+    harness
+        .store
+        .put_integration_state("nightly", &state)
+        .unwrap();
+    let engine = start_at(&harness, t0()).await;
+    tokio::time::sleep(Duration::from_secs(30 * 60)).await;
+    let held = engine.alerts().await.unwrap();
+    let why = held.firing[0].suppressed.as_deref().unwrap();
+    assert_eq!(why, "in a maintenance window until 2026-11-22 13:00 UTC");
+    assert!(
+        lines(&pager).is_empty(),
+        "nothing is sent during maintenance"
+    );
+    // 13:00: the window is over and the alert still fires, so it is told now.
+    tokio::time::sleep(Duration::from_secs(30 * 60 + 10)).await;
+    let notices = lines(&pager);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0]["alerts"][0]["integration"], "nightly");
+    assert!(
+        engine.alerts().await.unwrap().firing[0]
+            .suppressed
+            .is_none()
+    );
+    engine.shutdown(Duration::from_secs(1)).await;
+}
+
 /// Runs `check` every 100 ms (real time) until it holds, for up to 20 s.
 async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..200 {
@@ -287,10 +348,13 @@ severity = "critical"
         .await;
     let resolved = eventually("the resolved notice", async || {
         let view = engine.alerts().await.ok()?;
-        let done = view
-            .recent
-            .into_iter()
-            .find(|a| a.resolve_notified_at.is_some());
+        // Resolved, and the resolved notice's delivery to `oncall` came back.
+        let delivered = |a: &Alert| {
+            a.attempts
+                .iter()
+                .any(|x| x.event == NoticeEvent::Resolved && x.output == "oncall")
+        };
+        let done = view.recent.into_iter().find(delivered);
         done.filter(|_| view.firing.is_empty())
     })
     .await;

@@ -258,6 +258,48 @@ mod tests {
     }
 
     #[test]
+    fn every_signal_resolves_when_things_are_well() {
+        let state = IntegrationState {
+            health: Health::Up,
+            last_success_at: Some(now() - chrono::Duration::minutes(5)),
+            certificate_expires_at: Some(now() + chrono::Duration::days(60)),
+            ..IntegrationState::default()
+        };
+        let stats = Stats {
+            runs_ok: 10,
+            requests_ok: 40,
+            p95_ms: Some(300),
+            ..Stats::default()
+        };
+        let reading_of = |when: &str| {
+            let condition = AlertCondition::parse(when).unwrap();
+            let stats = |_| stats.clone();
+            let facts = Facts {
+                now: now(),
+                state: &state,
+                expected_to_run: true,
+                stats: &stats,
+                first_secret_expiry: Some(("api-token", now() + chrono::Duration::days(90))),
+            };
+            read(&condition, &facts).expect(when)
+        };
+        for when in [
+            "consecutive_failures >= 3",
+            "failure_rate(1h) > 10%",
+            "p95_latency(15m) > 2s",
+            "no_success_for > 2h",
+            "health == down",
+            "auth_failed",
+            "cert_expires_in < 14d",
+            "secret_expires_in < 7d",
+            "rate_limited(15m) > 20",
+        ] {
+            let reading = reading_of(when);
+            assert!(!reading.breached, "{when}: {}", reading.value);
+        }
+    }
+
+    #[test]
     fn no_data_is_no_verdict() {
         let state = IntegrationState::default();
         for when in [
