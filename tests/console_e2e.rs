@@ -1,6 +1,6 @@
 //! The real binary in a pseudo-terminal: the console starts, runs an integration on
-//! `r`, shows the run in history, opens the help, quits on `q`, and leaves the
-//! terminal as it found it.
+//! `r`, shows the run in history, shows the alert a failing run raised, opens the help,
+//! quits on `q`, and leaves the terminal as it found it.
 
 mod common;
 
@@ -22,7 +22,10 @@ fn the_console_runs_an_integration_and_restores_the_terminal() {
         format!(
             "[[integration]]\nname = \"orders\"\nkind = \"http\"\nevery = \"1h\"\noutputs = [\"sink\"]\n\
              [integration.request]\nurl = \"{}/api/orders\"\nquery = {{ per_page = \"50\" }}\n[integration.records]\npath = \"$.data[*]\"\nprimary_key = \"id\"\n\
-             [[integration]]\nname = \"sink\"\nkind = \"file\"\npath = \"out.jsonl\"\n",
+             [[integration]]\nname = \"sink\"\nkind = \"file\"\npath = \"out.jsonl\"\n\
+             [[integration]]\nname = \"zeta-broken\"\nkind = \"http\"\nevery = \"1h\"\nretry = {{ max_attempts = 1 }}\n\
+             [integration.request]\nurl = \"{0}/api/broken\"\n\
+             [[alert]]\nname = \"failing\"\nwhen = \"consecutive_failures >= 1\"\nintegrations = [\"zeta-*\"]\n",
             sandbox.url()
         ),
     )
@@ -42,6 +45,11 @@ fn the_console_runs_an_integration_and_restores_the_terminal() {
     console.press("2");
     console.wait_for("run history", PATIENCE);
     console.wait_for("success", PATIENCE);
+    // A run that fails raises an alert, which the Alerts pane shows.
+    console.press(":run zeta-broken\r");
+    console.press("5");
+    console.wait_for("failing/zeta-broken", PATIENCE);
+    console.wait_for("1 firing", PATIENCE);
     console.press("?");
     console.wait_for("help", PATIENCE);
     let before_quit = console.raw().len();
