@@ -38,28 +38,18 @@ async fn start_at(harness: &Harness, at: DateTime<Utc>) -> EngineHandle {
         .0
 }
 
-fn lines(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_dead_mans_switch_fires_at_start_after_downtime_and_a_restart_neither_resends_nor_forgets()
- {
-    let out = tempfile::tempdir().unwrap();
-    let pager = out.path().join("pager.jsonl");
-    // `nightly` runs at 03:00; it last succeeded three hours before patchbay starts.
-    let config = format!(
+/// `nightly` (daily at 03:00, never reached in a test) watched by the dead-man's switch
+/// `stale`, which notifies the file output `pager`; `extra` goes into `nightly`.
+fn stale_config(pager: &std::path::Path, group_wait: &str, extra: &str) -> String {
+    format!(
         r#"[settings]
-alert_group_wait = "10s"
+alert_group_wait = "{group_wait}"
 
 [[integration]]
 name = "nightly"
 kind = "http"
 cron = "0 0 3 * * *"
+{extra}
 [integration.request]
 url = "http://127.0.0.1:9/never-contacted"
 
@@ -76,17 +66,37 @@ notify = ["pager"]
 severity = "critical"
 "#,
         pager.display()
-    );
-    let harness = Harness::new(&config);
+    )
+}
+
+fn last_succeeded_three_hours_before_t0(harness: &Harness) {
     let state = IntegrationState {
         last_success_at: Some(t0() - chrono::Duration::hours(3)),
-        watched_since: Some(t0() - chrono::Duration::days(30)),
         ..IntegrationState::default()
     };
     harness
         .store
         .put_integration_state("nightly", &state)
         .unwrap();
+}
+
+fn lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_dead_mans_switch_fires_at_start_after_downtime_and_a_restart_neither_resends_nor_forgets()
+ {
+    let out = tempfile::tempdir().unwrap();
+    let pager = out.path().join("pager.jsonl");
+    // `nightly` runs at 03:00; it last succeeded three hours before patchbay starts.
+    let config = stale_config(&pager, "10s", "");
+    let harness = Harness::new(&config);
+    last_succeeded_three_hours_before_t0(&harness);
 
     let engine = start_at(&harness, t0()).await;
     // Fired at start; the notice waits `alert_group_wait` for company, then goes out.
@@ -162,39 +172,10 @@ async fn a_maintenance_window_holds_notices_until_it_ends() {
     let out = tempfile::tempdir().unwrap();
     let pager = out.path().join("pager.jsonl");
     // Maintenance from 11:00 for two hours; patchbay starts at 12:00, inside it.
-    let config = format!(
-        r#"[settings]
-alert_group_wait = "0s"
-
-[[integration]]
-name = "nightly"
-kind = "http"
-cron = "0 0 3 * * *"
-maintenance = {{ cron = "0 0 11 * * *", for = "2h" }}
-[integration.request]
-url = "http://127.0.0.1:9/never-contacted"
-
-[[integration]]
-name = "pager"
-kind = "file"
-path = "{}"
-
-[[alert]]
-name = "stale"
-when = "no_success_for > 2h"
-notify = ["pager"]
-"#,
-        pager.display()
-    );
+    let maintenance = r#"maintenance = { cron = "0 0 11 * * *", for = "2h" }"#;
+    let config = stale_config(&pager, "0s", maintenance);
     let harness = Harness::new(&config);
-    let state = IntegrationState {
-        last_success_at: Some(t0() - chrono::Duration::hours(3)),
-        ..IntegrationState::default()
-    };
-    harness
-        .store
-        .put_integration_state("nightly", &state)
-        .unwrap();
+    last_succeeded_three_hours_before_t0(&harness);
     let engine = start_at(&harness, t0()).await;
     tokio::time::sleep(Duration::from_secs(30 * 60)).await;
     let held = engine.alerts().await.unwrap();

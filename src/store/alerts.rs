@@ -56,19 +56,7 @@ pub(super) fn prune(txn: &WriteTransaction, cutoff: DateTime<Utc>) -> Result<usi
 impl Store {
     /// Up to `limit` alerts, newest first.
     pub fn alerts(&self, limit: usize) -> Result<Vec<Alert>> {
-        let txn = self.read()?;
-        let table = txn.open_table(ALERTS)?;
-        table
-            .iter()?
-            .rev()
-            .take(limit)
-            .map(|entry| {
-                let (id, value) = entry?;
-                decode(value.value(), || {
-                    format!("alert {}", ulid::Ulid(id.value()))
-                })
-            })
-            .collect()
+        self.newest_first(ALERTS, limit, "alert")
     }
 
     /// Alerts the engine still acts on: firing, or resolved with a resolved notice owed.
@@ -91,18 +79,7 @@ impl Store {
 
     /// Every silence, expired ones included, newest first.
     pub fn silences(&self) -> Result<Vec<Silence>> {
-        let txn = self.read()?;
-        let table = txn.open_table(SILENCES)?;
-        table
-            .iter()?
-            .rev()
-            .map(|entry| {
-                let (id, value) = entry?;
-                decode(value.value(), || {
-                    format!("silence {}", ulid::Ulid(id.value()))
-                })
-            })
-            .collect()
+        self.newest_first(SILENCES, usize::MAX, "silence")
     }
 
     /// Stores a silence at once: `patchbay alert silence` runs without an engine.

@@ -1,12 +1,11 @@
 //! The audit log: every operator action, who did it, and when.
 
 use chrono::{DateTime, Utc};
-use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use super::schema::AUDIT;
-use super::{Result, Store, decode, encode};
+use super::{Result, Store, encode};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -70,18 +69,6 @@ impl Store {
 
     /// The newest `limit` audit entries, newest first.
     pub fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
-        let txn = self.read()?;
-        let audit = txn.open_table(AUDIT)?;
-        audit
-            .iter()?
-            .rev()
-            .take(limit)
-            .map(|entry| {
-                let (id, value) = entry?;
-                decode(value.value(), || {
-                    format!("audit entry {}", Ulid(id.value()))
-                })
-            })
-            .collect()
+        self.newest_first(AUDIT, limit, "audit entry")
     }
 }

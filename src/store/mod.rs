@@ -15,7 +15,8 @@ mod state;
 use std::path::{Path, PathBuf};
 
 use redb::{
-    Database, DatabaseError, ReadTransaction, ReadableDatabase, StorageError, WriteTransaction,
+    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, StorageError,
+    TableDefinition, WriteTransaction,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -148,6 +149,29 @@ impl Store {
         let result = f(&txn)?;
         txn.commit()?;
         Ok(result)
+    }
+
+    /// Up to `limit` JSON values of a table keyed by ULID, newest first; `what` names
+    /// one in the error when it cannot be read.
+    pub(crate) fn newest_first<T: DeserializeOwned>(
+        &self,
+        table: TableDefinition<u128, &[u8]>,
+        limit: usize,
+        what: &str,
+    ) -> Result<Vec<T>> {
+        let txn = self.read()?;
+        let table = txn.open_table(table)?;
+        table
+            .iter()?
+            .rev()
+            .take(limit)
+            .map(|entry| {
+                let (id, value) = entry?;
+                decode(value.value(), || {
+                    format!("{what} {}", ulid::Ulid(id.value()))
+                })
+            })
+            .collect()
     }
 
     pub(crate) fn read(&self) -> Result<ReadTransaction> {
