@@ -5,6 +5,8 @@
 
 pub use crate::config::keys::{Action, Keymap};
 
+use super::app::Pane;
+
 /// Where an action applies, for the help screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
@@ -120,8 +122,17 @@ pub fn key_hint(keymap: &Keymap, action: Action) -> String {
         .map_or_else(|| "(unbound)".to_owned(), ToString::to_string)
 }
 
-/// The bottom line's reminder of the most used keys, each with its first key in effect.
-pub fn status_hints(keymap: &Keymap, read_only: bool) -> String {
+/// The bottom line's reminder of the most used keys on this pane, each with its first
+/// key in effect.
+pub fn status_hints(keymap: &Keymap, read_only: bool, pane: Pane) -> String {
+    const ALERTS: &[(Action, &str)] = &[
+        (Action::Help, "help"),
+        (Action::Silence, "silence"),
+        (Action::Open, "open"),
+        (Action::Command, "command"),
+        (Action::NextPane, "panes"),
+        (Action::Quit, "quit"),
+    ];
     const HINTS: &[(Action, &str)] = &[
         (Action::Help, "help"),
         (Action::RunNow, "run"),
@@ -134,11 +145,12 @@ pub fn status_hints(keymap: &Keymap, read_only: bool) -> String {
         (Action::NextPane, "panes"),
         (Action::Quit, "quit"),
     ];
-    HINTS
+    let hints = if pane == Pane::Alerts { ALERTS } else { HINTS };
+    hints
         .iter()
         .filter(|(action, _)| match action {
-            // The panes hint only fits when the actions are hidden.
-            Action::NextPane => read_only,
+            // The panes hint only fits when the actions are hidden (or few).
+            Action::NextPane => read_only || pane == Pane::Alerts,
             _ => {
                 let changes_something = HELP
                     .iter()
@@ -185,13 +197,19 @@ mod tests {
                 .any(|(ctx, _, _)| *ctx == Context::Actions)
         );
         assert_eq!(
-            status_hints(&keymap, true),
+            status_hints(&keymap, true, Pane::Integrations),
             "? help  / filter  : command  Tab panes  q quit"
         );
         keymap
             .rebind("run", vec![KeyChord::parse("F5").unwrap()])
             .unwrap();
-        assert!(status_hints(&keymap, false).contains("F5 run"));
+        assert!(status_hints(&keymap, false, Pane::History).contains("F5 run"));
+        let alerts = status_hints(&keymap, false, Pane::Alerts);
+        assert!(
+            alerts.starts_with("? help  S silence  Enter open"),
+            "{alerts}"
+        );
+        assert!(!status_hints(&keymap, true, Pane::Alerts).contains("silence"));
         assert!(
             help_lines(&keymap, false)
                 .iter()

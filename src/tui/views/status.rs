@@ -45,10 +45,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 },
             ),
             None if app.model.read_only => Line::styled(
-                format!("read-only  {}", status_hints(&app.keymap, true)),
+                format!("read-only  {}", status_hints(&app.keymap, true, app.pane)),
                 theme.dim,
             ),
-            None => Line::styled(status_hints(&app.keymap, false), theme.dim),
+            None => Line::styled(status_hints(&app.keymap, false, app.pane), theme.dim),
         },
     };
     frame.render_widget(Paragraph::new(line), area);
