@@ -3,7 +3,10 @@
 //! start minus due time), runs finished and persisted per second, CPU and peak RSS.
 //!
 //! `cargo bench --bench engine` (PATCHBAY_BENCH_INTEGRATIONS, PATCHBAY_BENCH_SECONDS
-//! override the defaults of 10000 and 30).
+//! override the defaults of 10000 and 30). PATCHBAY_BENCH_ALERTS=1 adds alert rules of
+//! six kinds watching every integration, to show what evaluating them costs the
+//! scheduler: a full pass over every pair each tick, and one integration's rules after
+//! each of its runs.
 
 #[path = "measure.rs"]
 mod measure;
@@ -24,10 +27,45 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn config(url: &str, integrations: u64) -> String {
+/// Six rule kinds over every integration; they notify a file no healthy run reaches.
+const ALERT_RULES: &str = r#"
+[[integration]]
+name = "pager"
+kind = "file"
+path = "pager.jsonl"
+[[alert]]
+name = "failing"
+when = "consecutive_failures >= 3"
+notify = ["pager"]
+[[alert]]
+name = "flaky"
+when = "failure_rate(1h) > 10%"
+notify = ["pager"]
+[[alert]]
+name = "slow"
+when = "p95_latency(15m) > 2s"
+notify = ["pager"]
+[[alert]]
+name = "stale"
+when = "no_success_for > 2h"
+notify = ["pager"]
+[[alert]]
+name = "down"
+when = "health == down"
+notify = ["pager"]
+[[alert]]
+name = "throttled"
+when = "rate_limited(15m) > 20"
+notify = ["pager"]
+"#;
+
+fn config(url: &str, integrations: u64, alerts: bool) -> String {
     let mut text = String::from(
         "[settings]\nmax_concurrent_runs = 4096\nmax_concurrent_requests_per_host = 64\n",
     );
+    if alerts {
+        text.push_str(ALERT_RULES);
+    }
     for i in 0..integrations {
         text.push_str(&format!(
             "[[integration]]\nname = \"check-{i:05}\"\nkind = \"http\"\nevery = \"1s\"\ntimeout = \"10s\"\n\
@@ -40,13 +78,17 @@ fn config(url: &str, integrations: u64) -> String {
 fn main() {
     let integrations = env_or("PATCHBAY_BENCH_INTEGRATIONS", 10_000);
     let seconds = env_or("PATCHBAY_BENCH_SECONDS", 30);
+    let alerts = env_or("PATCHBAY_BENCH_ALERTS", 0) == 1;
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let sandbox = Sandbox::start(0).await.expect("sandbox");
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("connectors.toml");
         let loaded = Instant::now();
-        let config = Config::parse(SourceFile::new(&path, config(&sandbox.url(), integrations)));
+        let config = Config::parse(SourceFile::new(
+            &path,
+            config(&sandbox.url(), integrations, alerts),
+        ));
         assert!(config.is_valid(), "{}", config.render_problems());
         let load_ms = loaded.elapsed().as_millis();
         let store = Arc::new(Store::open_in(dir.path()).expect("store"));
@@ -89,6 +131,7 @@ fn main() {
             "engine_schedule",
             &[
                 ("integrations", integrations.to_string()),
+                ("alert_rules", if alerts { "6" } else { "0" }.to_string()),
                 ("seconds", format!("{:.1}", wall.as_secs_f64())),
                 ("config_load_ms", load_ms.to_string()),
                 ("fires", lag.fires.to_string()),

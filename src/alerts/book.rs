@@ -52,8 +52,8 @@ struct Group {
 
 pub struct AlertBook {
     group_wait: chrono::Duration,
-    /// Firing alerts by (rule, integration).
-    firing: HashMap<(String, String), Alert>,
+    /// Firing alerts by rule, then integration.
+    firing: HashMap<String, HashMap<String, Alert>>,
     /// Resolved alerts whose resolved notice is still owed.
     owed: HashMap<Ulid, Alert>,
     /// Resolved alerts, newest first.
@@ -85,8 +85,7 @@ impl AlertBook {
         };
         for alert in open {
             if alert.is_firing() {
-                book.firing
-                    .insert((alert.rule.clone(), alert.integration.clone()), alert);
+                book.insert_firing(alert);
             } else {
                 // The resolved notice was owed when patchbay stopped: send it now.
                 book.join(&alert.rule, NoticeEvent::Resolved, now, alert.id);
@@ -102,7 +101,7 @@ impl AlertBook {
 
     /// Firing alerts, most severe and oldest first.
     pub fn firing(&self) -> Vec<&Alert> {
-        let mut firing: Vec<&Alert> = self.firing.values().collect();
+        let mut firing: Vec<&Alert> = self.all_firing().collect();
         firing.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.since.cmp(&b.since)));
         firing
     }
@@ -121,6 +120,29 @@ impl AlertBook {
     pub fn silence(&mut self, silence: Silence) {
         self.silences.retain(|s| s.id != silence.id);
         self.silences.push(silence);
+    }
+
+    /// Whether `rule` fires on `integration` now: a reading that breaches nothing
+    /// changes nothing unless it does.
+    pub fn is_firing(&self, rule: &str, integration: &str) -> bool {
+        self.firing
+            .get(rule)
+            .is_some_and(|by_integration| by_integration.contains_key(integration))
+    }
+
+    fn all_firing(&self) -> impl Iterator<Item = &Alert> {
+        self.firing.values().flat_map(HashMap::values)
+    }
+
+    fn all_firing_mut(&mut self) -> impl Iterator<Item = &mut Alert> {
+        self.firing.values_mut().flat_map(HashMap::values_mut)
+    }
+
+    fn insert_firing(&mut self, alert: Alert) {
+        self.firing
+            .entry(alert.rule.clone())
+            .or_default()
+            .insert(alert.integration.clone(), alert);
     }
 
     /// Nothing firing, owed or waiting: with no rules, there is nothing to evaluate.
@@ -145,20 +167,25 @@ impl AlertBook {
     ) -> Evaluation {
         self.silences.retain(|s| s.is_active(now));
         let mut changed = HashSet::new();
-        let mut watched = HashSet::new();
+        // Firing alerts whose pair was observed; with `Scope::All`, the rest are orphans.
+        let mut observed = HashSet::new();
         for observation in observations {
-            let key = (
-                observation.rule.name.clone(),
-                observation.integration.to_owned(),
-            );
+            let (rule_name, integration) = (&observation.rule.name, observation.integration);
             let suppressed = self.suppression(&observation);
-            match (self.firing.get_mut(&key), observation.reading) {
-                (Some(_), Some(reading)) if !reading.breached => {
-                    changed.insert(self.resolve(&key, now, reading.value));
+            let alert = self
+                .firing
+                .get_mut(rule_name)
+                .and_then(|by_integration| by_integration.get_mut(integration));
+            match (alert, observation.reading) {
+                (Some(alert), Some(reading)) if !reading.breached => {
+                    let id = alert.id;
+                    changed.insert(self.resolve(rule_name, integration, now, reading.value()));
+                    observed.insert(id);
                 }
                 (Some(alert), reading) => {
+                    observed.insert(alert.id);
                     if let Some(reading) = reading {
-                        alert.value = reading.value;
+                        alert.value = reading.value();
                     }
                     let error = observation.last_error.map(str::to_owned);
                     let hint = observation.hint.map(str::to_owned);
@@ -179,7 +206,7 @@ impl AlertBook {
                         status: AlertStatus::Firing,
                         since: now,
                         resolved_at: None,
-                        value: reading.value,
+                        value: reading.value(),
                         last_error: observation.last_error.map(str::to_owned),
                         hint: observation.hint.map(str::to_owned),
                         suppressed,
@@ -189,24 +216,28 @@ impl AlertBook {
                         attempts: Vec::new(),
                     };
                     changed.insert(alert.id);
-                    self.firing.insert(key.clone(), alert);
+                    observed.insert(alert.id);
+                    self.insert_firing(alert);
                 }
                 (None, _) => {}
             }
-            watched.insert(key);
         }
         // A rule or integration that is gone watches nothing: its alerts end quietly.
-        let orphaned: Vec<_> = match scope {
+        let orphaned: Vec<(String, String)> = match scope {
             Scope::All => self
-                .firing
-                .keys()
-                .filter(|key| !watched.contains(*key))
-                .cloned()
+                .all_firing()
+                .filter(|a| !observed.contains(&a.id))
+                .map(|a| (a.rule.clone(), a.integration.clone()))
                 .collect(),
             Scope::Some => Vec::new(),
         };
-        for key in orphaned {
-            let id = self.resolve(&key, now, "no longer watched".to_owned());
+        for (rule, integration) in orphaned {
+            let id = self.resolve(
+                &rule,
+                integration.as_str(),
+                now,
+                "no longer watched".to_owned(),
+            );
             if let Some(alert) = self.owed.remove(&id) {
                 self.forget_group_member(id);
                 self.recent.push_front(alert);
@@ -262,8 +293,20 @@ impl AlertBook {
     }
 
     /// Ends a firing alert. A resolved notice is owed only if the firing one went out.
-    fn resolve(&mut self, key: &(String, String), now: DateTime<Utc>, value: String) -> Ulid {
-        let mut alert = self.firing.remove(key).expect("resolving a firing alert");
+    fn resolve(
+        &mut self,
+        rule: &str,
+        integration: &str,
+        now: DateTime<Utc>,
+        value: String,
+    ) -> Ulid {
+        let by_integration = self.firing.get_mut(rule).expect("resolving a firing alert");
+        let mut alert = by_integration
+            .remove(integration)
+            .expect("resolving a firing alert");
+        if by_integration.is_empty() {
+            self.firing.remove(rule);
+        }
         let id = alert.id;
         alert.status = AlertStatus::Resolved;
         alert.resolved_at = Some(now);
@@ -288,7 +331,7 @@ impl AlertBook {
     /// Puts every firing alert that is owed a notice into its rule's group.
     fn schedule_notices(&mut self, now: DateTime<Utc>, rules: &[AlertRule]) {
         let mut joins = Vec::new();
-        for alert in self.firing.values() {
+        for alert in self.all_firing() {
             let Some(rule) = rules.iter().find(|r| r.name == alert.rule) else {
                 continue;
             };
@@ -363,8 +406,7 @@ impl AlertBook {
                 match group.event {
                     NoticeEvent::Firing | NoticeEvent::Repeat => {
                         let Some(alert) = self
-                            .firing
-                            .values_mut()
+                            .all_firing_mut()
                             .find(|a| a.id == id && a.suppressed.is_none())
                         else {
                             continue;
@@ -402,8 +444,7 @@ impl AlertBook {
     }
 
     fn find(&self, id: Ulid) -> Option<&Alert> {
-        self.firing
-            .values()
+        self.all_firing()
             .chain(self.owed.values())
             .chain(&self.recent)
             .find(|a| a.id == id)
@@ -412,6 +453,7 @@ impl AlertBook {
     fn find_mut(&mut self, id: Ulid) -> Option<&mut Alert> {
         self.firing
             .values_mut()
+            .flat_map(HashMap::values_mut)
             .chain(self.owed.values_mut())
             .chain(&mut self.recent)
             .find(|a| a.id == id)
@@ -475,10 +517,11 @@ mod tests {
                 all.iter().map(move |name| Observation {
                     rule,
                     integration: name,
-                    reading: Some(Reading {
-                        breached: failing.contains(name),
-                        value: "value".to_owned(),
-                    }),
+                    reading: Some(Reading::failures_in_a_row(if failing.contains(name) {
+                        3
+                    } else {
+                        0
+                    })),
                     maintenance_until,
                     last_error: Some("HTTP 401"),
                     hint: Some("set the token again"),

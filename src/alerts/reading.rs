@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::alert::{AlertCondition, Signal, Threshold};
 use crate::stats::Stats;
-use crate::store::IntegrationState;
+use crate::store::{Health, IntegrationState};
 
 /// What one integration looks like to the alert rules at one moment.
 pub struct Facts<'a> {
@@ -27,8 +27,114 @@ pub struct Facts<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
     pub breached: bool,
+    measured: Measured,
+}
+
+/// What a signal read, kept as figures: most readings breach nothing and are never
+/// shown, so the words are only made for those that are ([`Reading::value`]).
+#[derive(Debug, Clone, PartialEq)]
+enum Measured {
+    FailuresInARow(u32),
+    FailureRate {
+        percent: f64,
+        runs: u64,
+        window: Duration,
+    },
+    Latency {
+        per_mille: u16,
+        ms: u64,
+        window: Duration,
+    },
+    Quiet {
+        secs: f64,
+        ever_succeeded: bool,
+    },
+    NotExpectedToRun,
+    Health(Health),
+    AuthFailed(bool),
+    Expiry {
+        what: Expiring,
+        secs_left: f64,
+    },
+    RateLimited {
+        hits: u64,
+        window: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Expiring {
+    Certificate,
+    Secret(String),
+}
+
+impl Reading {
     /// The value in words: "5 failures in a row", "p95 latency 2.4s over 15m".
-    pub value: String,
+    pub fn value(&self) -> String {
+        match &self.measured {
+            Measured::FailuresInARow(n) => format!("{n} failures in a row"),
+            Measured::FailureRate {
+                percent,
+                runs,
+                window,
+            } => {
+                format!("{percent:.0}% of {runs} runs failed over {}", span(*window))
+            }
+            Measured::Latency {
+                per_mille,
+                ms,
+                window,
+            } => format!(
+                "p{} latency {} over {}",
+                per_mille / 10,
+                span(Duration::from_millis(*ms)),
+                span(*window)
+            ),
+            Measured::Quiet {
+                secs,
+                ever_succeeded: true,
+            } => {
+                format!("no success for {}", span_secs(*secs))
+            }
+            Measured::Quiet {
+                secs,
+                ever_succeeded: false,
+            } => {
+                format!("no success since it was added {} ago", span_secs(*secs))
+            }
+            Measured::NotExpectedToRun => {
+                "not expected to run (paused, disabled or unscheduled)".to_owned()
+            }
+            Measured::Health(health) => format!("health is {}", health.as_str()),
+            Measured::AuthFailed(true) => "authentication failed".to_owned(),
+            Measured::AuthFailed(false) => "authentication works".to_owned(),
+            Measured::Expiry { what, secs_left } => {
+                let what = match what {
+                    Expiring::Certificate => "certificate".to_owned(),
+                    Expiring::Secret(name) => format!("secret `{name}`"),
+                };
+                if *secs_left < 0.0 {
+                    format!("{what} expired {} ago", span_secs(-secs_left))
+                } else {
+                    format!("{what} expires in {}", span_secs(*secs_left))
+                }
+            }
+            Measured::RateLimited { hits, window } => {
+                format!("{hits} rate-limit hits over {}", span(*window))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl Reading {
+    /// `n` failures in a row, breaching at 3: for lifecycle tests.
+    pub(crate) fn failures_in_a_row(n: u32) -> Self {
+        Self {
+            breached: n >= 3,
+            measured: Measured::FailuresInARow(n),
+        }
+    }
 }
 
 /// `None` when there is nothing to judge (no runs in the window, no certificate seen):
@@ -36,10 +142,21 @@ pub struct Reading {
 /// not resolve what was firing.
 pub fn read(condition: &AlertCondition, facts: &Facts<'_>) -> Option<Reading> {
     let state = facts.state;
-    let (measured, value) = match condition.signal {
+    let judged = |figure: f64, measured| {
+        let limit = match condition.threshold {
+            Threshold::Count(n) | Threshold::Percent(n) => n,
+            Threshold::Duration(d) => d.as_secs_f64(),
+            Threshold::Health(_) | Threshold::Flag => return None,
+        };
+        Some(Reading {
+            breached: condition.op.accepts(figure.partial_cmp(&limit)),
+            measured,
+        })
+    };
+    match condition.signal {
         Signal::ConsecutiveFailures => {
             let n = state.consecutive_failures;
-            (f64::from(n), format!("{n} failures in a row"))
+            judged(f64::from(n), Measured::FailuresInARow(n))
         }
         Signal::FailureRate(window) => {
             let stats = (facts.stats)(window);
@@ -47,10 +164,14 @@ pub fn read(condition: &AlertCondition, facts: &Facts<'_>) -> Option<Reading> {
             if runs == 0 {
                 return None;
             }
-            let rate = stats.runs_failed as f64 * 100.0 / runs as f64;
-            (
-                rate,
-                format!("{rate:.0}% of {runs} runs failed over {}", span(window)),
+            let percent = stats.runs_failed as f64 * 100.0 / runs as f64;
+            judged(
+                percent,
+                Measured::FailureRate {
+                    percent,
+                    runs,
+                    window,
+                },
             )
         }
         Signal::Latency { per_mille, window } => {
@@ -60,59 +181,57 @@ pub fn read(condition: &AlertCondition, facts: &Facts<'_>) -> Option<Reading> {
                 990 => stats.p99_ms,
                 _ => stats.p95_ms,
             }?;
-            (
+            judged(
                 ms as f64 / 1000.0,
-                format!(
-                    "p{} latency {} over {}",
-                    per_mille / 10,
-                    span(Duration::from_millis(ms)),
-                    span(window)
-                ),
+                Measured::Latency {
+                    per_mille,
+                    ms,
+                    window,
+                },
             )
         }
         Signal::NoSuccessFor => {
             if !facts.expected_to_run {
                 return Some(Reading {
                     breached: false,
-                    value: "not expected to run (paused, disabled or unscheduled)".to_owned(),
+                    measured: Measured::NotExpectedToRun,
                 });
             }
             let since = state.last_success_at.or(state.watched_since)?;
-            let quiet = seconds(facts.now - since);
-            let value = match state.last_success_at {
-                Some(_) => format!("no success for {}", span_secs(quiet)),
-                None => format!("no success since it was added {} ago", span_secs(quiet)),
-            };
-            (quiet, value)
+            let secs = seconds(facts.now - since);
+            let ever_succeeded = state.last_success_at.is_some();
+            judged(
+                secs,
+                Measured::Quiet {
+                    secs,
+                    ever_succeeded,
+                },
+            )
         }
         Signal::Health => {
             let Threshold::Health(expected) = condition.threshold else {
                 return None;
             };
             let ordering = (state.health == expected).then_some(Ordering::Equal);
-            return Some(Reading {
+            Some(Reading {
                 breached: condition.op.accepts(ordering),
-                value: format!("health is {}", state.health.as_str()),
-            });
+                measured: Measured::Health(state.health),
+            })
         }
-        Signal::AuthFailed => {
-            return Some(Reading {
-                breached: state.auth_failed,
-                value: if state.auth_failed {
-                    "authentication failed".to_owned()
-                } else {
-                    "authentication works".to_owned()
-                },
-            });
-        }
+        Signal::AuthFailed => Some(Reading {
+            breached: state.auth_failed,
+            measured: Measured::AuthFailed(state.auth_failed),
+        }),
         Signal::CertExpiresIn => {
-            let left = seconds(state.certificate_expires_at? - facts.now);
-            (left, expiry("certificate", left))
+            let secs_left = seconds(state.certificate_expires_at? - facts.now);
+            let what = Expiring::Certificate;
+            judged(secs_left, Measured::Expiry { what, secs_left })
         }
         Signal::SecretExpiresIn => {
             let (name, at) = facts.first_secret_expiry?;
-            let left = seconds(at - facts.now);
-            (left, expiry(&format!("secret `{name}`"), left))
+            let secs_left = seconds(at - facts.now);
+            let what = Expiring::Secret(name.to_owned());
+            judged(secs_left, Measured::Expiry { what, secs_left })
         }
         Signal::RateLimited(window) => {
             let stats = (facts.stats)(window);
@@ -120,33 +239,13 @@ pub fn read(condition: &AlertCondition, facts: &Facts<'_>) -> Option<Reading> {
                 return None;
             }
             let hits = stats.rate_limit_hits;
-            (
-                hits as f64,
-                format!("{hits} rate-limit hits over {}", span(window)),
-            )
+            judged(hits as f64, Measured::RateLimited { hits, window })
         }
-    };
-    let limit = match condition.threshold {
-        Threshold::Count(n) | Threshold::Percent(n) => n,
-        Threshold::Duration(d) => d.as_secs_f64(),
-        Threshold::Health(_) | Threshold::Flag => return None,
-    };
-    Some(Reading {
-        breached: condition.op.accepts(measured.partial_cmp(&limit)),
-        value,
-    })
+    }
 }
 
 fn seconds(duration: chrono::Duration) -> f64 {
     duration.num_milliseconds() as f64 / 1000.0
-}
-
-fn expiry(what: &str, left_secs: f64) -> String {
-    if left_secs < 0.0 {
-        format!("{what} expired {} ago", span_secs(-left_secs))
-    } else {
-        format!("{what} expires in {}", span_secs(left_secs))
-    }
 }
 
 fn span_secs(secs: f64) -> String {
@@ -177,7 +276,6 @@ pub fn span(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Health;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -252,7 +350,7 @@ mod tests {
             ),
         ] {
             let reading = judge(when, &state, stats.clone()).expect(when);
-            assert_eq!(reading.value, value, "{when}");
+            assert_eq!(reading.value(), value, "{when}");
             assert_eq!(reading.breached, breached, "{when}");
         }
     }
@@ -295,7 +393,7 @@ mod tests {
             "rate_limited(15m) > 20",
         ] {
             let reading = reading_of(when);
-            assert!(!reading.breached, "{when}: {}", reading.value);
+            assert!(!reading.breached, "{when}: {}", reading.value());
         }
     }
 

@@ -3,8 +3,11 @@
 //! through the rules' outputs. Deliveries run in their own tasks and report back, so
 //! a Slack that does not answer never holds the engine up.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use tokio::sync::mpsc;
@@ -18,6 +21,7 @@ use crate::alerts::{
 };
 use crate::config::Integration;
 use crate::config::alert::{AlertRule, Signal};
+use crate::stats::Stats;
 use crate::store::{IntegrationState, Store, StoreError};
 
 /// An integration as the rules see it.
@@ -78,11 +82,23 @@ impl Alerting {
         } else {
             HashMap::new()
         };
+        let latency = rules
+            .iter()
+            .any(|r| matches!(r.when.signal, Signal::Latency { .. }));
         let mut observations = Vec::new();
         for item in watched {
             let integration = item.integration;
             let name = integration.name.as_str();
-            let stats = |window| services.metrics.stats_over(name, window, now);
+            // Rules over the same window read it once.
+            let read_windows: RefCell<Vec<(Duration, Stats)>> = RefCell::default();
+            let stats = |window| {
+                if let Some((_, stats)) = read_windows.borrow().iter().find(|(w, _)| *w == window) {
+                    return stats.clone();
+                }
+                let stats = services.metrics.stats_over(name, window, now, latency);
+                read_windows.borrow_mut().push((window, stats.clone()));
+                stats
+            };
             let first_secret_expiry = integration
                 .secrets
                 .iter()
@@ -95,16 +111,24 @@ impl Alerting {
                 stats: &stats,
                 first_secret_expiry,
             };
-            let maintenance_until = integration.maintenance.as_ref().and_then(|m| {
-                m.window_end(&now.with_timezone(&integration.timezone))
-                    .map(|end| end.with_timezone(&Utc))
-            });
+            let maintenance_until = || {
+                integration.maintenance.as_ref().and_then(|m| {
+                    m.window_end(&now.with_timezone(&integration.timezone))
+                        .map(|end| end.with_timezone(&Utc))
+                })
+            };
             for rule in rules.iter().filter(|r| r.watches(name)) {
+                let reading = read(&rule.when, &facts);
+                // Most pairs are fine and not firing: nothing to tell the book.
+                let breached = reading.as_ref().is_some_and(|r| r.breached);
+                if !breached && !self.book.is_firing(&rule.name, name) {
+                    continue;
+                }
                 observations.push(Observation {
                     rule,
                     integration: name,
-                    reading: read(&rule.when, &facts),
-                    maintenance_until,
+                    reading,
+                    maintenance_until: maintenance_until(),
                     last_error: item.state.last_error.as_deref(),
                     hint: item.state.last_hint.as_deref(),
                 });

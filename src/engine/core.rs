@@ -123,6 +123,17 @@ impl Slot {
     }
 }
 
+/// What an alert evaluation reads.
+#[derive(Clone, Copy)]
+enum AlertPass<'a> {
+    /// Every rule for every integration: on the tick, at start, after a silence.
+    Full,
+    /// One integration's rules, after its run.
+    After(&'a str),
+    /// No readings: only grouped notices that fell due.
+    DueNotices,
+}
+
 struct RunDone {
     record: RunRecord,
     cursor: Option<Cursor>,
@@ -282,7 +293,7 @@ impl Engine {
                 Some(name) = arrived_rx.recv() => self.events_arrived(&name),
                 Some(delivered) = delivered_rx.recv() => self.delivered(delivered).await,
                 () = sleep_until(stop_deadline) => self.interrupt_all(),
-                () = sleep_until(alerts_due) => self.evaluate_alerts(None).await,
+                () = sleep_until(alerts_due) => self.evaluate_alerts(AlertPass::DueNotices).await,
                 _ = tick.tick() => self.tick().await,
             }
             if self.stopping.is_some() && self.slots.values().all(|s| s.active.is_none()) {
@@ -616,7 +627,7 @@ impl Engine {
             });
         }
         if self.alerting_on() {
-            self.evaluate_alerts(Some(&name)).await;
+            self.evaluate_alerts(AlertPass::After(&name)).await;
         }
         if record.status == RunStatus::Failed {
             let error = record.error_message.as_deref().unwrap_or("");
@@ -944,33 +955,33 @@ impl Engine {
             self.writer.write(WriteOp::Rollups(rollups)).await;
         }
         if self.alerting_on() {
-            self.evaluate_alerts(None).await;
+            self.evaluate_alerts(AlertPass::Full).await;
         }
         let _ = self.events.send(EngineEvent::MetricsTick);
     }
 
     // ---- alerts ----
 
-    /// Evaluates the alert rules for every integration, or just for `only` (after its
-    /// run), and delivers the notices that are due.
-    async fn evaluate_alerts(&mut self, only: Option<&str>) {
+    /// Evaluates the alert rules (for every integration, one, or none when only
+    /// grouped notices fell due), stores what changed and delivers the notices due.
+    async fn evaluate_alerts(&mut self, pass: AlertPass<'_>) {
         if self.config.alerts.is_empty() && self.alerting.book.is_idle() {
             return;
         }
         let now = self.services.clock.now();
-        let slots: Box<dyn Iterator<Item = &Slot>> = match only {
-            Some(name) => Box::new(self.slots.get(name).into_iter()),
-            None => Box::new(self.slots.values()),
+        let slots: Box<dyn Iterator<Item = &Slot>> = match pass {
+            AlertPass::Full => Box::new(self.slots.values()),
+            AlertPass::After(name) => Box::new(self.slots.get(name).into_iter()),
+            AlertPass::DueNotices => Box::new(std::iter::empty()),
         };
         let watched = slots.map(|slot| Watched {
             integration: &slot.integration,
             state: &slot.state,
             expected_to_run: slot.expected_to_run(),
         });
-        let scope = if only.is_some() {
-            Scope::Some
-        } else {
-            Scope::All
+        let scope = match pass {
+            AlertPass::Full => Scope::All,
+            AlertPass::After(_) | AlertPass::DueNotices => Scope::Some,
         };
         let evaluation =
             self.alerting
@@ -1076,7 +1087,7 @@ impl Engine {
             ))
             .await;
         // Evaluate now, so the console shows the alert silenced at once.
-        self.evaluate_alerts(None).await;
+        self.evaluate_alerts(AlertPass::Full).await;
         Ok(silence)
     }
 
@@ -1090,7 +1101,7 @@ impl Engine {
         if !ended.is_empty() {
             self.audit("alert.unsilence", Some(&target.to_string()))
                 .await;
-            self.evaluate_alerts(None).await;
+            self.evaluate_alerts(AlertPass::Full).await;
         }
         Ok(ended.len())
     }

@@ -105,14 +105,20 @@ impl Ring {
         )
     }
 
-    fn stats(&self, since: i64) -> Stats {
+    fn stats(&self, since: i64, latency: bool) -> Stats {
         let mut total = Stats::default();
         let mut merged = Latency::default();
         for slot in self.slots.iter().filter(|s| s.start + self.width > since) {
             total.add_counts(&slot.counts);
-            merged.merge(&slot.latency);
+            if latency {
+                merged.merge(&slot.latency);
+            }
         }
-        with_percentiles(total, &merged)
+        if latency {
+            with_percentiles(total, &merged)
+        } else {
+            total
+        }
     }
 }
 
@@ -147,13 +153,13 @@ impl IntegrationMetrics {
 
     /// The finest ring that reaches back `seconds`: a window is read to the width of
     /// that ring's slots (1 min up to 5 m, 10 min up to 1 h, 2 h beyond).
-    fn stats(&self, seconds: i64, now: i64) -> Stats {
+    fn stats(&self, seconds: i64, now: i64, latency: bool) -> Stats {
         let since = now - seconds;
         let ring = [&self.minutes, &self.ten_minutes, &self.two_hours]
             .into_iter()
             .find(|ring| ring.width * ring.len as i64 >= seconds)
             .unwrap_or(&self.two_hours);
-        ring.stats(since)
+        ring.stats(since, latency)
     }
 }
 
@@ -235,15 +241,27 @@ impl Metrics {
     }
 
     pub fn stats(&self, name: &str, window: Window, now: DateTime<Utc>) -> Stats {
-        self.stats_over(name, Duration::from_secs(window.seconds() as u64), now)
+        self.stats_over(
+            name,
+            Duration::from_secs(window.seconds() as u64),
+            now,
+            true,
+        )
     }
 
-    /// Figures over any window up to a day, as alert rules ask for them.
-    pub fn stats_over(&self, name: &str, window: Duration, now: DateTime<Utc>) -> Stats {
+    /// Figures over any window up to a day, as alert rules ask for them. Without
+    /// `latency` the percentiles are left out, which spares merging histograms.
+    pub fn stats_over(
+        &self,
+        name: &str,
+        window: Duration,
+        now: DateTime<Utc>,
+        latency: bool,
+    ) -> Stats {
         self.lock()
             .integrations
             .get(name)
-            .map(|m| m.stats(window.as_secs() as i64, now.timestamp()))
+            .map(|m| m.stats(window.as_secs() as i64, now.timestamp(), latency))
             .unwrap_or_default()
     }
 
