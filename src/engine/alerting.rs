@@ -74,10 +74,12 @@ impl Alerting {
         scope: Scope,
         services: &Services,
     ) -> Evaluation {
-        let secret_expiries = if rules
+        // Expiry dates do not change with runs: read on full passes only (a pass
+        // without them leaves such alerts as they are).
+        let wants_expiries = rules
             .iter()
-            .any(|r| r.when.signal == Signal::SecretExpiresIn)
-        {
+            .any(|r| r.when.signal == Signal::SecretExpiresIn);
+        let secret_expiries = if wants_expiries && scope == Scope::All {
             secret_expiries(&services.store)
         } else {
             HashMap::new()
@@ -92,12 +94,16 @@ impl Alerting {
             // Rules over the same window read it once.
             let read_windows: RefCell<Vec<(Duration, Stats)>> = RefCell::default();
             let stats = |window| {
-                if let Some((_, stats)) = read_windows.borrow().iter().find(|(w, _)| *w == window) {
-                    return stats.clone();
-                }
-                let stats = services.metrics.stats_over(name, window, now, latency);
-                read_windows.borrow_mut().push((window, stats.clone()));
-                stats
+                let known = read_windows
+                    .borrow()
+                    .iter()
+                    .find(|(w, _)| *w == window)
+                    .cloned();
+                known.map(|(_, stats)| stats).unwrap_or_else(|| {
+                    let stats = services.metrics.stats_over(name, window, now, latency);
+                    read_windows.borrow_mut().push((window, stats.clone()));
+                    stats
+                })
             };
             let first_secret_expiry = integration
                 .secrets
