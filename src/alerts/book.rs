@@ -187,11 +187,12 @@ impl AlertBook {
                     if let Some(reading) = reading {
                         alert.value = reading.value();
                     }
-                    let error = observation.last_error.map(str::to_owned);
-                    let hint = observation.hint.map(str::to_owned);
-                    if alert.suppressed != suppressed || alert.last_error != error {
-                        (alert.suppressed, alert.last_error, alert.hint) =
-                            (suppressed, error, hint);
+                    // The value and the last error move with every run; they are
+                    // kept, and stored with the next change that matters.
+                    alert.last_error = observation.last_error.map(str::to_owned);
+                    alert.hint = observation.hint.map(str::to_owned);
+                    if alert.suppressed != suppressed {
+                        alert.suppressed = suppressed;
                         changed.insert(alert.id);
                     }
                 }
