@@ -28,43 +28,28 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 /// Six rule kinds over every integration; they notify a file no healthy run reaches.
-const ALERT_RULES: &str = r#"
-[[integration]]
-name = "pager"
-kind = "file"
-path = "pager.jsonl"
-[[alert]]
-name = "failing"
-when = "consecutive_failures >= 3"
-notify = ["pager"]
-[[alert]]
-name = "flaky"
-when = "failure_rate(1h) > 10%"
-notify = ["pager"]
-[[alert]]
-name = "slow"
-when = "p95_latency(15m) > 2s"
-notify = ["pager"]
-[[alert]]
-name = "stale"
-when = "no_success_for > 2h"
-notify = ["pager"]
-[[alert]]
-name = "down"
-when = "health == down"
-notify = ["pager"]
-[[alert]]
-name = "throttled"
-when = "rate_limited(15m) > 20"
-notify = ["pager"]
-"#;
+const ALERT_RULES: [(&str, &str); 6] = [
+    ("failing", "consecutive_failures >= 3"),
+    ("flaky", "failure_rate(1h) > 10%"),
+    ("slow", "p95_latency(15m) > 2s"),
+    ("stale", "no_success_for > 2h"),
+    ("down", "health == down"),
+    ("throttled", "rate_limited(15m) > 20"),
+];
 
 fn config(url: &str, integrations: u64, alerts: bool) -> String {
     let mut text = String::from(
         "[settings]\nmax_concurrent_runs = 4096\nmax_concurrent_requests_per_host = 64\n",
     );
     if alerts {
-        text.push_str(ALERT_RULES);
+        text.push_str(
+            "[[integration]]\nname = \"pager\"\nkind = \"file\"\npath = \"pager.jsonl\"\n",
+        );
+        for (name, when) in ALERT_RULES {
+            text.push_str(&format!(
+                "[[alert]]\nname = \"{name}\"\nwhen = \"{when}\"\nnotify = [\"pager\"]\n"
+            ));
+        }
     }
     for i in 0..integrations {
         text.push_str(&format!(
@@ -131,7 +116,10 @@ fn main() {
             "engine_schedule",
             &[
                 ("integrations", integrations.to_string()),
-                ("alert_rules", if alerts { "6" } else { "0" }.to_string()),
+                (
+                    "alert_rules",
+                    if alerts { ALERT_RULES.len() } else { 0 }.to_string(),
+                ),
                 ("seconds", format!("{:.1}", wall.as_secs_f64())),
                 ("config_load_ms", load_ms.to_string()),
                 ("fires", lag.fires.to_string()),
