@@ -88,16 +88,18 @@ impl Alert {
         self.attempts.drain(..excess);
     }
 
-    /// The last notice about this alert did not reach every output it was sent to.
-    pub fn undelivered(&self) -> bool {
-        let Some(last) = self.attempts.last() else {
-            return false;
-        };
+    /// The deliveries of the newest notice about this alert, one per output.
+    pub fn last_notice(&self) -> impl Iterator<Item = &Attempt> {
+        let newest = self.attempts.last().map(|a| a.notice);
         self.attempts
             .iter()
             .rev()
-            .take_while(|a| a.notice == last.notice)
-            .any(|a| !a.ok)
+            .take_while(move |a| Some(a.notice) == newest)
+    }
+
+    /// The last notice about this alert did not reach every output it was sent to.
+    pub fn undelivered(&self) -> bool {
+        self.last_notice().any(|a| !a.ok)
     }
 }
 

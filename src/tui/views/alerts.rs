@@ -146,10 +146,7 @@ fn notices(alert: &Alert, theme: &Theme) -> (String, Style) {
     }
     if alert.undelivered() {
         let failed: Vec<String> = alert
-            .attempts
-            .iter()
-            .rev()
-            .take_while(|a| Some(a.notice) == alert.attempts.last().map(|l| l.notice))
+            .last_notice()
             .filter(|a| !a.ok)
             .map(|a| format!("{}: {}", a.output, a.error.as_deref().unwrap_or("failed")))
             .collect();
@@ -161,10 +158,7 @@ fn notices(alert: &Alert, theme: &Theme) -> (String, Style) {
                 "{} notice sent to {}",
                 last.event.as_str(),
                 alert
-                    .attempts
-                    .iter()
-                    .rev()
-                    .take_while(|a| a.notice == last.notice)
+                    .last_notice()
                     .map(|a| a.output.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
