@@ -13,4 +13,6 @@ pub mod record;
 pub use book::{AlertBook, Evaluation, Observation, Scope};
 pub use notice::Notice;
 pub use reading::{Facts, Reading, read};
-pub use record::{Alert, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget};
+pub use record::{
+    Alert, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget, ended_silences,
+};

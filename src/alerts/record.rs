@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use crate::config::alert::AlertSeverity;
+use crate::store::AuditEntry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -230,6 +231,34 @@ impl Silence {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.until > now
     }
+
+    /// What the audit log keeps of this silence being set: who, on what, how long, why.
+    pub fn audit_entry(&self) -> AuditEntry {
+        let length = (self.until - self.created_at).to_std().unwrap_or_default();
+        let detail = format!(
+            "for {}: {}",
+            humantime::format_duration(length),
+            self.reason
+        );
+        AuditEntry::now("alert.silence", Some(&self.target.to_string())).with_detail(detail)
+    }
+}
+
+/// The silences in force on `target` or narrower ones, ended at `now`: what to store
+/// when an operator unsilences `target`.
+pub fn ended_silences<'a>(
+    silences: impl IntoIterator<Item = &'a Silence>,
+    target: &SilenceTarget,
+    now: DateTime<Utc>,
+) -> Vec<Silence> {
+    silences
+        .into_iter()
+        .filter(|s| s.is_active(now) && target.contains(&s.target))
+        .map(|s| Silence {
+            until: now,
+            ..s.clone()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use chrono::Utc;
 use clap::Subcommand;
 
 use super::{CliError, CliResult, Context, table};
-use crate::alerts::{Alert, Silence, SilenceTarget};
-use crate::store::{AuditEntry, Store, WriteOp};
+use crate::alerts::{Alert, Silence, SilenceTarget, ended_silences};
+use crate::store::{AuditEntry, WriteOp};
 
 #[derive(Debug, Subcommand)]
 pub enum AlertCommand {
@@ -109,13 +109,11 @@ pub fn run(context: &Context, command: AlertCommand) -> CliResult {
             reason,
         } => {
             let silence = Silence::new(resolve(&name)?, duration, &reason, now);
-            let detail = format!("for {}: {reason}", humantime::format_duration(duration));
-            let audit = AuditEntry::now("alert.silence", Some(&silence.target.to_string()))
-                .with_detail(detail);
-            apply(
-                &store,
-                vec![WriteOp::Silence(silence.clone()), WriteOp::Audit(audit)],
-            )?;
+            let ops = [
+                WriteOp::Audit(silence.audit_entry()),
+                WriteOp::Silence(silence.clone()),
+            ];
+            store.apply(&ops).map_err(CliError::runtime)?;
             println!(
                 "silenced {} until {}",
                 silence.target,
@@ -124,12 +122,10 @@ pub fn run(context: &Context, command: AlertCommand) -> CliResult {
         }
         AlertCommand::Unsilence { name } => {
             let target = resolve(&name)?;
-            let mut ops: Vec<WriteOp> = store
-                .silences()
-                .map_err(CliError::runtime)?
+            let silences = store.silences().map_err(CliError::runtime)?;
+            let mut ops: Vec<WriteOp> = ended_silences(&silences, &target, now)
                 .into_iter()
-                .filter(|s| s.is_active(now) && target.contains(&s.target))
-                .map(|s| WriteOp::Silence(Silence { until: now, ..s }))
+                .map(WriteOp::Silence)
                 .collect();
             let ended = ops.len();
             if ended == 0 {
@@ -140,13 +136,9 @@ pub fn run(context: &Context, command: AlertCommand) -> CliResult {
                 "alert.unsilence",
                 Some(&target.to_string()),
             )));
-            apply(&store, ops)?;
+            store.apply(&ops).map_err(CliError::runtime)?;
             println!("ended {ended} silence(s) on {target}");
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn apply(store: &Store, ops: Vec<WriteOp>) -> Result<(), CliError> {
-    store.apply(&ops).map_err(CliError::runtime)
 }

@@ -17,7 +17,8 @@ use ulid::Ulid;
 use super::context::{RunContext, Services};
 use super::executor::OutputPlan;
 use crate::alerts::{
-    AlertBook, Attempt, Evaluation, Facts, Notice, Observation, Scope, Silence, SilenceTarget, read,
+    AlertBook, Attempt, Evaluation, Facts, Notice, Observation, Scope, Silence, SilenceTarget,
+    ended_silences, read,
 };
 use crate::config::Integration;
 use crate::config::alert::{AlertRule, Signal};
@@ -145,15 +146,7 @@ impl Alerting {
 
     /// Ends the silences on `target` and within it now; returns them, ended, to store.
     pub fn unsilence(&mut self, target: &SilenceTarget, now: DateTime<Utc>) -> Vec<Silence> {
-        let ended: Vec<Silence> = self
-            .book
-            .silences(now)
-            .filter(|s| target.contains(&s.target))
-            .map(|s| Silence {
-                until: now,
-                ..s.clone()
-            })
-            .collect();
+        let ended = ended_silences(self.book.silences(now), target, now);
         for silence in &ended {
             self.book.silence(silence.clone());
         }

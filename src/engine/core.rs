@@ -1079,12 +1079,8 @@ impl Engine {
         let silence = Silence::new(target, duration, reason, now);
         self.alerting.book.silence(silence.clone());
         self.writer.write(WriteOp::Silence(silence.clone())).await;
-        let detail = format!("for {}: {reason}", humantime::format_duration(duration));
         self.writer
-            .write(WriteOp::Audit(
-                AuditEntry::now("alert.silence", Some(&silence.target.to_string()))
-                    .with_detail(detail),
-            ))
+            .write(WriteOp::Audit(silence.audit_entry()))
             .await;
         // Evaluate now, so the console shows the alert silenced at once.
         self.evaluate_alerts(AlertPass::Full).await;
