@@ -15,7 +15,7 @@ use super::record::{Alert, AlertStatus, Attempt, NoticeEvent, Silence};
 use crate::config::alert::AlertRule;
 
 /// How many resolved alerts stay in memory for the console.
-const RECENT_KEPT: usize = 100;
+pub const RECENT_KEPT: usize = 100;
 
 /// One rule's reading of one integration at one evaluation.
 pub struct Observation<'a> {

@@ -10,7 +10,7 @@ pub mod notice;
 pub mod reading;
 pub mod record;
 
-pub use book::{AlertBook, Evaluation, Observation, Scope};
+pub use book::{AlertBook, Evaluation, Observation, RECENT_KEPT, Scope};
 pub use notice::Notice;
 pub use reading::{Facts, Reading, read};
 pub use record::{

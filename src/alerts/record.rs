@@ -83,6 +83,13 @@ impl Alert {
         self.status == AlertStatus::Firing
     }
 
+    /// The engine still acts on it: firing, or resolved with its resolved notice owed
+    /// (the firing notice went out, the resolved one not yet).
+    pub fn is_open(&self) -> bool {
+        let owed = self.notified_at.is_some() && self.resolve_notified_at.is_none();
+        self.is_firing() || owed
+    }
+
     pub fn record_attempt(&mut self, attempt: Attempt) {
         self.attempts.push(attempt);
         let excess = self.attempts.len().saturating_sub(ATTEMPTS_KEPT);

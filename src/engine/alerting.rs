@@ -17,8 +17,8 @@ use ulid::Ulid;
 use super::context::{RunContext, Services};
 use super::executor::OutputPlan;
 use crate::alerts::{
-    AlertBook, Attempt, Evaluation, Facts, Notice, Observation, Scope, Silence, SilenceTarget,
-    ended_silences, read,
+    AlertBook, Attempt, Evaluation, Facts, Notice, Observation, RECENT_KEPT, Scope, Silence,
+    SilenceTarget, ended_silences, read,
 };
 use crate::config::Integration;
 use crate::config::alert::{AlertRule, Signal};
@@ -50,12 +50,7 @@ impl Alerting {
         group_wait: std::time::Duration,
         now: DateTime<Utc>,
     ) -> Result<(Self, mpsc::UnboundedReceiver<Delivered>), StoreError> {
-        let open = store.open_alerts()?;
-        let recent = store
-            .alerts(100)?
-            .into_iter()
-            .filter(|a| !open.iter().any(|o| o.id == a.id) && !a.is_firing())
-            .collect();
+        let (open, recent) = store.alerts_to_restore(RECENT_KEPT)?;
         let silences: Vec<Silence> = store
             .silences()?
             .into_iter()

@@ -6,7 +6,7 @@ use ulid::Ulid;
 
 use super::schema::{ALERTS, SILENCES};
 use super::{Result, Store, decode, encode};
-use crate::alerts::{Alert, AlertStatus, Silence};
+use crate::alerts::{Alert, Silence};
 
 pub(super) fn put_alert(txn: &WriteTransaction, alert: &Alert) -> Result<()> {
     txn.open_table(ALERTS)?
@@ -30,8 +30,7 @@ pub(super) fn prune(txn: &WriteTransaction, cutoff: DateTime<Utc>) -> Result<usi
     for entry in alerts.range(..below)? {
         let (id, value) = entry?;
         let alert: Alert = decode(value.value(), || format!("alert {}", Ulid(id.value())))?;
-        let owed = alert.notified_at.is_some() && alert.resolve_notified_at.is_none();
-        if alert.resolved_at.is_some_and(|at| at < cutoff) && !owed {
+        if alert.resolved_at.is_some_and(|at| at < cutoff) && !alert.is_open() {
             doomed.push(id.value());
         }
     }
@@ -59,22 +58,22 @@ impl Store {
         self.newest_first(ALERTS, limit, "alert")
     }
 
-    /// Alerts the engine still acts on: firing, or resolved with a resolved notice owed.
-    pub fn open_alerts(&self) -> Result<Vec<Alert>> {
+    /// What the engine restores at start, in one pass over the alerts: every open one
+    /// (firing, or owed its resolved notice) and up to `recent` others, newest first.
+    pub fn alerts_to_restore(&self, recent: usize) -> Result<(Vec<Alert>, Vec<Alert>)> {
         let txn = self.read()?;
         let table = txn.open_table(ALERTS)?;
-        let mut open = Vec::new();
-        for entry in table.iter()? {
+        let (mut open, mut closed) = (Vec::new(), Vec::new());
+        for entry in table.iter()?.rev() {
             let (id, value) = entry?;
-            let alert: Alert = decode(value.value(), || {
-                format!("alert {}", ulid::Ulid(id.value()))
-            })?;
-            let owed = alert.notified_at.is_some() && alert.resolve_notified_at.is_none();
-            if alert.status == AlertStatus::Firing || owed {
+            let alert: Alert = decode(value.value(), || format!("alert {}", Ulid(id.value())))?;
+            if alert.is_open() {
                 open.push(alert);
+            } else if closed.len() < recent {
+                closed.push(alert);
             }
         }
-        Ok(open)
+        Ok((open, closed))
     }
 
     /// Every silence, expired ones included, newest first.
