@@ -242,6 +242,18 @@ impl Loader {
                     .with_help("[integration.pipeline] belongs to sources; move it to the integration that fetches the records"),
             );
         }
+        if let Some(Some(crate::connectors::KindSettings::Http(http))) = &settings_result
+            && let Some(incremental) = &http.incremental
+            && incremental.order.is_none()
+        {
+            problems.push(
+                Problem::warning(
+                    "incremental sync without `order`: a run that stops early (a failed page, `max_pages`) keeps the old cursor, so it makes no progress",
+                    span_of(table, "incremental"),
+                )
+                .with_help("if the API lists oldest first by `cursor_field`, add `order = \"ascending\"` (ask it to sort, e.g. `sort=updated_at`); newest first is `order = \"descending\"`"),
+            );
+        }
         let schedule = match (&common, kind) {
             (Some(common), Some(kind)) => schedule(common, kind, table, &mut problems),
             _ => None,

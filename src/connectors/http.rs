@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::incremental::{Order, Reach, Watermark, scalar_text};
 use super::{BoxFuture, Fetch, Pages, Source, auth};
 use crate::config::credential::Credential;
 use crate::config::jsonpath::JsonPathExpr;
@@ -145,6 +146,9 @@ pub struct Incremental {
     pub param: String,
     /// The cursor of the very first run.
     pub start: Option<String>,
+    /// How the API sorts by `cursor_field`; only `ascending` lets a run that stopped
+    /// early keep its progress (see `connectors::incremental`).
+    pub order: Option<Order>,
 }
 
 pub struct HttpSource {
@@ -333,15 +337,91 @@ impl HttpSource {
         Some(next)
     }
 
-    /// The largest `cursor_field` among `records`, compared as numbers or times when
-    /// they are, else as text.
-    fn cursor_of(&self, records: &[Value], previous: Option<&str>) -> Option<String> {
-        let field = &self.settings.incremental.as_ref()?.cursor_field;
-        records
-            .iter()
-            .filter_map(|r| r.get(field).and_then(scalar_text))
-            .chain(previous.map(str::to_owned))
-            .max_by(|a, b| compare_cursor(a, b))
+    /// Fetches page after page into `pages`, showing each handed-on page to
+    /// `on_page`, and says how far it read. `Err` only when the first page failed.
+    async fn fetch_pages(
+        &self,
+        ctx: &RunContext,
+        pages: &Pages,
+        fetch: &mut Fetch,
+        mut on_page: impl FnMut(&[Value]),
+    ) -> Result<Reach, Failure> {
+        let max_pages = self.settings.paginate.max_pages();
+        let mut page = self.first_page();
+        let mut seen_positions = HashSet::new();
+        let mut previous_page = None;
+        let mut records_total = 0usize;
+        let reach = loop {
+            let (fetched, doc, records) = match self.page(ctx, &page).await {
+                Ok(page) => page,
+                // Pages already fetched are kept: the run is partial. `on_rate_limit =
+                // "stop"` ends the run the same way even on the first page.
+                Err(failure)
+                    if fetch.pages > 0
+                        || (failure.class == ErrorClass::RateLimited
+                            && self.settings.on_rate_limit == OnRateLimit::Stop) =>
+                {
+                    ctx.log(format!(
+                        "page {} failed: {}",
+                        fetch.pages + 1,
+                        failure.message
+                    ));
+                    fetch.partial = Some(failure);
+                    break Reach::Cut;
+                }
+                Err(failure) => return Err(failure),
+            };
+            fetch.pages += 1;
+            let count = records.len();
+            let body_hash = hash_of(&fetched.body);
+            if previous_page == Some(body_hash) {
+                // Some APIs answer a page past the last with the last page again.
+                ctx.log(format!(
+                    "page {} repeats the previous page; stopping pagination",
+                    fetch.pages
+                ));
+                break Reach::End;
+            }
+            previous_page = Some(body_hash);
+            if count == 0 {
+                break Reach::End;
+            }
+            records_total += count;
+            on_page(&records);
+            if !pages.send(records).await {
+                // An output failed: the run earns nothing, however far it read.
+                break Reach::Cut;
+            }
+            let Some(next) = self.next_page(&page, &fetched, &doc, count) else {
+                break Reach::End;
+            };
+            let position = next
+                .cursor
+                .clone()
+                .or_else(|| next.url.as_ref().map(Url::to_string));
+            if let Some(position) = position
+                && !seen_positions.insert(position)
+            {
+                // A loop leaves pages unread that the server may still hold.
+                ctx.log(format!(
+                    "page {} points back to a page already fetched; stopping pagination",
+                    fetch.pages
+                ));
+                break Reach::Cut;
+            }
+            if fetch.pages >= max_pages {
+                ctx.log(format!(
+                    "stopped after max_pages = {max_pages}; raise it to fetch more"
+                ));
+                break Reach::Cut;
+            }
+            page = next;
+        };
+        ctx.log(format!(
+            "fetched {records_total} records in {} pages",
+            fetch.pages
+        ));
+        Ok(reach)
     }
 }
 
@@ -356,81 +436,25 @@ impl Source for HttpSource {
         pages: Pages,
     ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
-            let max_pages = self.settings.paginate.max_pages();
             let mut fetch = Fetch::default();
-            let mut page = self.first_page();
-            let mut seen_cursors = HashSet::new();
-            let mut previous_page = None;
-            let mut records_total = 0usize;
-            fetch.cursor = ctx.cursor.clone();
-            loop {
-                let (fetched, doc, records) = match self.page(ctx, &page).await {
-                    Ok(page) => page,
-                    // Pages already fetched are kept: the run is partial, and the next
-                    // run resumes from the stored cursor. `on_rate_limit = "stop"`
-                    // ends the run the same way even on the first page.
-                    Err(failure)
-                        if fetch.pages > 0
-                            || (failure.class == ErrorClass::RateLimited
-                                && self.settings.on_rate_limit == OnRateLimit::Stop) =>
-                    {
-                        ctx.log(format!(
-                            "page {} failed: {}",
-                            fetch.pages + 1,
-                            failure.message
-                        ));
-                        fetch.partial = Some(failure);
-                        break;
+            let mut watermark = self.settings.incremental.as_ref().map(|incremental| {
+                Watermark::new(
+                    &incremental.cursor_field,
+                    incremental.order,
+                    ctx.cursor.clone(),
+                )
+            });
+            let reach = self
+                .fetch_pages(ctx, &pages, &mut fetch, |records| {
+                    if let Some(watermark) = &mut watermark {
+                        watermark.page(records);
                     }
-                    Err(failure) => return Err(failure),
-                };
-                fetch.pages += 1;
-                let count = records.len();
-                let body_hash = hash_of(&fetched.body);
-                if previous_page == Some(body_hash) {
-                    ctx.log(format!(
-                        "page {} repeats the previous page; stopping pagination",
-                        fetch.pages
-                    ));
-                    break;
-                }
-                previous_page = Some(body_hash);
-                if count == 0 {
-                    break;
-                }
-                records_total += count;
-                fetch.cursor = self.cursor_of(&records, fetch.cursor.as_deref());
-                if !pages.send(records).await {
-                    break;
-                }
-                let Some(next) = self.next_page(&page, &fetched, &doc, count) else {
-                    break;
-                };
-                let position = next
-                    .cursor
-                    .clone()
-                    .or_else(|| next.url.as_ref().map(Url::to_string));
-                if let Some(position) = position
-                    && !seen_cursors.insert(position)
-                {
-                    ctx.log(format!(
-                        "page {} points back to a page already fetched; stopping pagination",
-                        fetch.pages
-                    ));
-                    break;
-                }
-                if fetch.pages >= max_pages {
-                    ctx.log(format!(
-                        "stopped after max_pages = {max_pages}; raise it to fetch more"
-                    ));
-                    break;
-                }
-                page = next;
-            }
-            ctx.log(format!(
-                "fetched {records_total} records in {} pages",
-                fetch.pages
-            ));
+                })
+                .await?;
+            fetch.cursor = match watermark {
+                Some(watermark) => watermark.earned(reach),
+                None => ctx.cursor.clone(),
+            };
             Ok(fetch)
         })
     }
@@ -455,28 +479,6 @@ fn render_body(template: &str, ctx: &RunContext, page: &PageState) -> Result<Str
         minijinja::context! { cursor => ctx.cursor.as_deref(), page => page.page, offset => page.offset },
     )
     .map_err(|e| Failure::config(format!("request.body template: {e}"), "fix the template in request.body"))
-}
-
-/// A string or number as text; other JSON values are not cursors.
-fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn compare_cursor(a: &str, b: &str) -> std::cmp::Ordering {
-    if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
-        return x.total_cmp(&y);
-    }
-    if let (Ok(x), Ok(y)) = (
-        chrono::DateTime::parse_from_rfc3339(a),
-        chrono::DateTime::parse_from_rfc3339(b),
-    ) {
-        return x.cmp(&y);
-    }
-    a.cmp(b)
 }
 
 /// `<https://api/x?page=2>; rel="next", <...>; rel="last"` → (url, rel) pairs.
@@ -521,16 +523,5 @@ mod tests {
                 )
             ]
         );
-    }
-
-    #[test]
-    fn cursors_compare_as_numbers_times_or_text() {
-        use std::cmp::Ordering::*;
-        assert_eq!(compare_cursor("9", "10"), Less);
-        assert_eq!(
-            compare_cursor("2024-01-01T00:00:00Z", "2024-01-01T01:00:00+02:00"),
-            Greater
-        );
-        assert_eq!(compare_cursor("b", "a"), Greater);
     }
 }

@@ -8,6 +8,7 @@ pub mod feed;
 pub mod file;
 pub mod graphql;
 pub mod http;
+pub mod incremental;
 pub mod oauth;
 pub mod webhook;
 pub mod webhook_in;
