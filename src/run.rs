@@ -78,6 +78,8 @@ pub enum ErrorClass {
     Config,
     /// A health check's conditions were not met.
     Check,
+    /// A bug in patchbay: the run panicked.
+    Internal,
 }
 
 impl ErrorClass {
@@ -92,6 +94,7 @@ impl ErrorClass {
             Self::Decode => "decode",
             Self::Config => "config",
             Self::Check => "check",
+            Self::Internal => "internal",
         }
     }
 

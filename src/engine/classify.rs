@@ -92,6 +92,9 @@ fn looks_secret(param: &str) -> bool {
     .any(|word| lower.contains(word))
 }
 
+/// What an operator can do about a run that panicked.
+pub const INTERNAL_HINT: &str = "a bug in patchbay ended this run; the integration keeps its schedule. Please report it with the run log";
+
 /// The hint for a failure of `class` in `integration`, naming the credential to fix.
 pub fn hint(class: ErrorClass, integration: &Integration, host: &str) -> String {
     match class {
@@ -114,6 +117,7 @@ pub fn hint(class: ErrorClass, integration: &Integration, host: &str) -> String 
         ErrorClass::Decode => "the response was not what this integration expects; check the endpoint and `records.path`".to_owned(),
                 ErrorClass::Config => "fix connectors.toml; `patchbay check` shows every problem".to_owned(),
         ErrorClass::Check => format!("{host} did not meet the check's conditions"),
+        ErrorClass::Internal => INTERNAL_HINT.to_owned(),
     }
 }
 

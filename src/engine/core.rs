@@ -273,11 +273,7 @@ impl Engine {
         loop {
             let next_fire = self.queue.next_at().filter(|_| self.scheduling);
             let alerts_due = self.alerts_due();
-            let stop_deadline = self
-                .stopping
-                .as_ref()
-                .filter(|s| !s.interrupted)
-                .map(|s| s.deadline);
+            let stop_deadline = self.stopping.as_ref().map(|s| s.deadline);
             // Due fires come first: lag is what a schedule is judged by, and a burst of
             // finishing runs must not hold the next starts back.
             tokio::select! {
@@ -1132,11 +1128,20 @@ impl Engine {
         }
     }
 
-    /// The grace period is over: whatever still runs is interrupted.
+    /// The grace period is over: whatever still runs is interrupted. If a run has not
+    /// reported even `INTERRUPT_GRACE` after that, it is given up so the engine stops.
     fn interrupt_all(&mut self) {
         let Some(stopping) = self.stopping.as_mut() else {
             return;
         };
+        if stopping.interrupted {
+            for slot in self.slots.values_mut() {
+                if let Some(active) = slot.active.take() {
+                    tracing::error!(integration = %slot.integration.name, run = %active.run_id, "run did not stop when interrupted; leaving it to the next start");
+                }
+            }
+            return;
+        }
         stopping.interrupted = true;
         for slot in self.slots.values() {
             if let Some(active) = &slot.active {

@@ -4,15 +4,17 @@
 //! which is kept only when every output accepted every page.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
+use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
-use super::classify::Failure;
+use super::classify::{Failure, INTERNAL_HINT};
 use super::context::{RunContext, Services};
 use super::counters::RunCounters;
 use super::limits::RateLimiter;
@@ -96,7 +98,58 @@ struct Tally {
 }
 
 /// Runs `plan` and returns the finished record and the cursor it stored, if any.
+///
+/// A panic anywhere in the run (source, pipeline, an output) becomes a `failed` run of
+/// class `internal` that is recorded like any other, so the engine always hears back:
+/// the integration keeps its schedule and a shutdown does not wait for it.
 pub async fn execute(
+    plan: Plan,
+    services: Arc<Services>,
+    writer: Writer,
+    cancel: Cancel,
+) -> (RunRecord, Option<Cursor>) {
+    let (name, trigger, run_id) = (plan.integration.name.clone(), plan.trigger, plan.run_id);
+    let started_at = services.clock.now();
+    let run = run_plan(plan, Arc::clone(&services), writer.clone(), cancel);
+    let panic = match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(finished) => return finished,
+        Err(panic) => panic,
+    };
+    let failure = Failure::new(
+        ErrorClass::Internal,
+        format!("the run panicked: {}", panic_text(panic.as_ref())),
+        INTERNAL_HINT,
+    );
+    tracing::error!(integration = %name, run = %run_id, error = %failure.message, "run panicked");
+    let mut record = RunRecord::start(&name, trigger, started_at);
+    record.id = run_id;
+    record.error_class = Some(failure.class);
+    record.error_message = Some(failure.message.clone());
+    record.hint = Some(failure.hint);
+    record.finish(RunStatus::Failed, services.clock.now());
+    let stamp = services.clock.now().format("%H:%M:%S%.3f");
+    let logs = vec![format!("{stamp} internal: {}", failure.message)];
+    writer
+        .write(WriteOp::Run {
+            run: Box::new(record.clone()),
+            logs,
+            progress: Progress::default(),
+        })
+        .await;
+    writer.flush().await;
+    (record, None)
+}
+
+/// The message a panic was raised with, when it is text.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+async fn run_plan(
     plan: Plan,
     services: Arc<Services>,
     writer: Writer,
@@ -410,4 +463,86 @@ fn settle(
         record.duration_ms.unwrap_or(0)
     ));
     earned
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+    use crate::config::{Config, SourceFile};
+    use crate::connectors::BoxFuture;
+    use crate::engine::clock::SystemClock;
+    use crate::engine::http::HttpClient;
+    use crate::engine::metrics::Metrics;
+    use crate::store::Store;
+
+    /// A source with a bug: it panics halfway through its first page.
+    struct PanickingSource;
+
+    impl Source for PanickingSource {
+        fn fetch<'a>(
+            &'a self,
+            _: &'a RunContext,
+            _: Pages,
+        ) -> BoxFuture<'a, Result<Fetch, Failure>> {
+            Box::pin(async { panic!("index out of bounds: the len is 0 but the index is 3") })
+        }
+
+        fn primary_key(&self) -> Option<&str> {
+            None
+        }
+
+        fn test<'a>(&'a self, _: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
+            Box::pin(async { Ok(String::new()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_run_is_recorded_as_a_failed_internal_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open_in(dir.path()).unwrap());
+        let config = Config::parse(SourceFile::new(
+            "c.toml",
+            "[[integration]]\nname = \"buggy\"\nkind = \"http\"\nevery = \"1m\"\n[integration.request]\nurl = \"http://127.0.0.1:9/\"\n",
+        ));
+        assert!(config.is_valid(), "{}", config.render_problems());
+        let services = Arc::new(Services {
+            http: HttpClient::new(NonZeroU32::new(4).unwrap()),
+            store: Arc::clone(&store),
+            tokens: Default::default(),
+            inbound_addr: Default::default(),
+            vault: None,
+            clock: Arc::new(SystemClock),
+            metrics: Arc::new(Metrics::default()),
+        });
+        let (writer, _task) = Writer::spawn(Arc::clone(&store));
+        let plan = Plan {
+            run_id: Ulid::new(),
+            trigger: Trigger::Manual,
+            integration: Arc::new(config.integrations[0].clone()),
+            source: Arc::new(PanickingSource),
+            limiter: None,
+            outputs: Vec::new(),
+            cursor: Some("41".into()),
+        };
+        let run_id = plan.run_id;
+        let (record, cursor) = execute(plan, services, writer, Cancel::default()).await;
+        assert_eq!(record.status, RunStatus::Failed);
+        assert_eq!(record.error_class, Some(ErrorClass::Internal));
+        assert!(
+            record
+                .error_message
+                .as_deref()
+                .is_some_and(|m| m.contains("index out of bounds")),
+            "{record:?}"
+        );
+        assert_eq!(cursor, None, "a panicking run earns nothing");
+        let stored = store.run("buggy", run_id).unwrap().expect("recorded");
+        assert_eq!(
+            stored, record,
+            "the store holds the finished record, not `running`"
+        );
+        assert!(store.run_logs(run_id).unwrap()[0].contains("internal: the run panicked"));
+    }
 }
