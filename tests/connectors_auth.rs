@@ -75,6 +75,29 @@ async fn client_credentials_are_exchanged_once_and_the_token_is_cached() {
     );
 }
 
+/// `"expires_in": i64::MAX` once made the run's task panic (time overflow), which left
+/// the integration running for good and SIGTERM waiting for it.
+#[tokio::test]
+async fn a_nonsense_token_lifetime_is_clamped_and_the_run_succeeds() {
+    let server = token_server(i64::MAX as u64).await;
+    Mock::given(path("/data"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": []})))
+        .mount(&server)
+        .await;
+    let harness = Harness::new(&client_credentials("cc", &server.uri()));
+    harness.set_secret("client_secret", "client-secret-xyz");
+    let engine = harness.start(false).await;
+    let run = run_once(&engine, "cc").await;
+    assert_eq!(run.status, RunStatus::Success, "{run:?}");
+    assert_eq!(run_once(&engine, "cc").await.status, RunStatus::Success);
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        engine.shutdown(Duration::from_secs(1)),
+    )
+    .await
+    .expect("shutdown returned instead of waiting for a wedged run");
+}
+
 #[tokio::test]
 async fn a_token_about_to_expire_is_refreshed_before_use() {
     let server = token_server(1).await;

@@ -252,8 +252,18 @@ async fn fetch(ctx: &RunContext, auth: &Auth) -> Result<Token, Failure> {
         access: SecretString::from(response.access_token),
         expires_at: response
             .expires_in
-            .map(|secs| ctx.now() + chrono::Duration::seconds(secs as i64)),
+            .map(|secs| expiry_after(ctx.now(), secs)),
     })
+}
+
+/// The longest lifetime or wait taken from a token server: a year. Servers send
+/// nonsense (`"expires_in": 9223372036854775807`), and time arithmetic must not overflow.
+const MAX_SERVER_SECONDS: u64 = 365 * 24 * 3600;
+
+/// When a token that a server says lives `expires_in` seconds from `now` expires.
+fn expiry_after(now: DateTime<Utc>, expires_in: u64) -> DateTime<Utc> {
+    let secs = i64::try_from(expires_in.min(MAX_SERVER_SECONDS)).unwrap_or(0);
+    now + chrono::Duration::seconds(secs)
 }
 
 fn push_scopes(form: &mut Vec<(&'static str, String)>, scopes: &[String]) {
@@ -361,8 +371,8 @@ pub async fn start_device_flow(
             .unwrap_or(device.verification_uri),
         user_code: device.user_code,
         device_code: device.device_code,
-        interval: Duration::from_secs(device.interval.max(1)),
-        expires_in: Duration::from_secs(device.expires_in),
+        interval: Duration::from_secs(device.interval.clamp(1, 60)),
+        expires_in: Duration::from_secs(device.expires_in.min(MAX_SERVER_SECONDS)),
     })
 }
 
@@ -420,9 +430,7 @@ pub async fn finish_device_flow(
                 .ok_or("the server gave no refresh token; add the scope that grants one (often offline_access)")?;
             let stored = StoredToken {
                 access_token: token.access_token,
-                expires_at: token
-                    .expires_in
-                    .map(|s| Utc::now() + chrono::Duration::seconds(s as i64)),
+                expires_at: token.expires_in.map(|s| expiry_after(Utc::now(), s)),
             };
             return Ok(DeviceTokens {
                 refresh: SecretString::from(refresh),
@@ -445,5 +453,20 @@ pub async fn finish_device_flow(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nonsense_lifetime_from_the_token_server_is_clamped() {
+        let now = Utc::now();
+        assert_eq!(
+            expiry_after(now, u64::MAX),
+            now + chrono::Duration::days(365)
+        );
+        assert_eq!(expiry_after(now, 3600), now + chrono::Duration::hours(1));
     }
 }

@@ -14,7 +14,7 @@ use super::classify::{Failure, class_of_status, display_url, hint};
 use super::context::RunContext;
 use super::counters::RunCounters;
 use super::limits::HostLimits;
-use super::retry::{backoff, parse_retry_after};
+use super::retry::{backoff, parse_retry_after, wait_from_seconds};
 use crate::run::ErrorClass;
 
 /// The largest response body accepted, so a runaway endpoint cannot exhaust memory.
@@ -291,8 +291,7 @@ pub fn install_tls_provider() {
 async fn body_retry_after(response: reqwest::Response) -> Option<Duration> {
     let body = read_limited(response, 64 * 1024).await.ok()?;
     let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
-    let seconds = json.get("retry_after")?.as_f64()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    wait_from_seconds(json.get("retry_after")?.as_f64()?)
 }
 
 enum BodyError {

@@ -24,16 +24,29 @@ pub fn backoff_ceiling(policy: &RetryPolicy, attempt: u32) -> Duration {
         .min(policy.max_delay.as_std())
 }
 
+/// The longest wait a server can ask for. Anything longer is taken as this, so that
+/// `Retry-After: 99999999999` neither overflows time arithmetic nor parks a run for ages.
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 /// Parses `Retry-After`: delay-seconds, or an HTTP-date. A date in the past means now.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+        return Some(Duration::from_secs(seconds).min(MAX_SERVER_WAIT));
     }
     let date = DateTime::parse_from_rfc2822(value)
         .ok()?
         .with_timezone(&Utc);
-    Some((date - now).to_std().unwrap_or_default())
+    let wait = date.signed_duration_since(now).to_std().unwrap_or_default();
+    Some(wait.min(MAX_SERVER_WAIT))
+}
+
+/// A wait in seconds as a server wrote it in a body (`0.4`, `1e30`, `-1`, `NaN`).
+pub fn wait_from_seconds(seconds: f64) -> Option<Duration> {
+    if seconds.is_nan() || seconds < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(seconds).map_or(MAX_SERVER_WAIT, |d| d.min(MAX_SERVER_WAIT)))
 }
 
 #[cfg(test)]
@@ -69,6 +82,23 @@ mod tests {
             Duration::from_secs(30),
             "no overflow"
         );
+    }
+
+    #[test]
+    fn waits_from_servers_are_clamped_not_overflowed() {
+        let now = Utc::now();
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(MAX_SERVER_WAIT)
+        );
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_SERVER_WAIT)
+        );
+        assert_eq!(wait_from_seconds(1e300), Some(MAX_SERVER_WAIT));
+        assert_eq!(wait_from_seconds(0.4), Some(Duration::from_millis(400)));
+        assert_eq!(wait_from_seconds(f64::NAN), None);
+        assert_eq!(wait_from_seconds(-1.0), None);
     }
 
     #[test]
