@@ -234,8 +234,15 @@ async fn receive(
         let verified = match listener.services.resolve(&verify.secret) {
             Ok(key) => verify.check(key.expose_secret().as_bytes(), signature, &body),
             Err(failure) => {
-                tracing::error!(integration = %name, error = %failure, "cannot read the webhook secret");
-                false
+                // Our fault, not the sender's: a 503 makes it retry once the secret
+                // (or the store holding it) is back.
+                record(false);
+                tracing::error!(integration = %name, error = %failure, "cannot read the webhook secret; answering 503");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot verify the event now; retry",
+                )
+                    .into_response();
             }
         };
         if !verified {

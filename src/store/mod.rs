@@ -13,6 +13,7 @@ mod secrets;
 mod state;
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 use redb::{
     Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, StorageError,
@@ -63,6 +64,20 @@ pub enum StoreError {
     Corrupt { what: String, detail: String },
     #[error("store error: {0}")]
     Database(#[from] redb::Error),
+    #[error(
+        "store {path} could not be reopened after a write error: {detail}; free disk space, writes are retried"
+    )]
+    Unavailable { path: PathBuf, detail: String },
+}
+
+impl StoreError {
+    /// An I/O failure (the disk is full, say) after which redb must be reopened.
+    fn is_io(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(redb::Error::Io(_) | redb::Error::PreviousIo)
+        )
+    }
 }
 
 macro_rules! from_redb_error {
@@ -85,7 +100,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The open store. Cheap to share behind an `Arc`; redb serialises writers itself.
 pub struct Store {
-    db: Database,
+    /// `None` only between a failed I/O and a successful reopen: after an I/O error
+    /// (a full disk) redb refuses every later transaction until it is reopened.
+    db: RwLock<Option<Database>>,
     path: PathBuf,
 }
 
@@ -124,13 +141,10 @@ impl Store {
                 Err(error) => return Err(open_error(error, path)),
             }
         }
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|error| open_error(error, path))?;
+        let db = open_read_write(path)?;
         let found = check_schema(&db.begin_read()?, path)?;
         let store = Self {
-            db,
+            db: RwLock::new(Some(db)),
             path: path.to_owned(),
         };
         if found < SCHEMA_VERSION {
@@ -144,11 +158,56 @@ impl Store {
     }
 
     /// Runs `f` in one write transaction and commits it; an error aborts it whole.
+    /// After an I/O failure the store is reopened, so the next write can succeed once
+    /// the disk has room again.
     pub(crate) fn write<R>(&self, f: impl FnOnce(&WriteTransaction) -> Result<R>) -> Result<R> {
-        let txn = self.db.begin_write()?;
-        let result = f(&txn)?;
-        txn.commit()?;
-        Ok(result)
+        let result = self.with_db(|db| Ok(db.begin_write()?)).and_then(|txn| {
+            let result = f(&txn)?;
+            txn.commit()?;
+            Ok(result)
+        });
+        if let Err(error) = &result
+            && error.is_io()
+        {
+            self.reopen(error);
+        }
+        result
+    }
+
+    /// Runs `f` on the open database, reopening it first if an earlier I/O failure
+    /// closed it.
+    fn with_db<T>(&self, f: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
+        {
+            let db = self.db.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(db) = db.as_ref() {
+                return f(db);
+            }
+        }
+        let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+        if db.is_none() {
+            *db = Some(
+                open_read_write(&self.path).map_err(|e| StoreError::Unavailable {
+                    path: self.path.clone(),
+                    detail: e.to_string(),
+                })?,
+            );
+            tracing::info!(path = %self.path.display(), "store reopened after a write error");
+        }
+        f(db.as_ref().expect("opened above"))
+    }
+
+    /// Closes the database after `error`; the next transaction opens it again.
+    fn reopen(&self, error: &StoreError) {
+        tracing::error!(path = %self.path.display(), %error, "store write failed; the store is reopened and writes are retried");
+        let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+        // Dropping the database releases its file lock so it can be opened again.
+        *db = None;
+        match open_read_write(&self.path) {
+            Ok(reopened) => *db = Some(reopened),
+            Err(error) => {
+                tracing::error!(path = %self.path.display(), %error, "store cannot be reopened yet; trying again at the next use")
+            }
+        }
     }
 
     /// Up to `limit` JSON values of a table keyed by ULID, newest first; `what` names
@@ -175,8 +234,21 @@ impl Store {
     }
 
     pub(crate) fn read(&self) -> Result<ReadTransaction> {
-        Ok(self.db.begin_read()?)
+        let txn = self.with_db(|db| Ok(db.begin_read()?));
+        if let Err(error) = &txn
+            && error.is_io()
+        {
+            self.reopen(error);
+        }
+        txn
     }
+}
+
+fn open_read_write(path: &Path) -> Result<Database> {
+    Database::builder()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+        .map_err(|error| open_error(error, path))
 }
 
 fn open_error(error: DatabaseError, path: &Path) -> StoreError {

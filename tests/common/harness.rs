@@ -23,8 +23,14 @@ pub struct Harness {
 impl Harness {
     pub fn new(config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Self::with_data_dir(dir, &data, config)
+    }
+
+    /// A harness whose store lives in `data` (a small disk, say) instead of `dir`.
+    pub fn with_data_dir(dir: tempfile::TempDir, data: &std::path::Path, config: &str) -> Self {
         std::fs::write(dir.path().join("connectors.toml"), config).unwrap();
-        let store = Arc::new(Store::open_in(&dir.path().join("data")).unwrap());
+        let store = Arc::new(Store::open_in(data).unwrap());
         let vault = Arc::new(Vault::new(
             Arc::clone(&store),
             dir.path().join("identity.txt"),
