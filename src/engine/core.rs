@@ -242,6 +242,7 @@ pub async fn start(
     if engine.scheduling {
         engine.schedule_all_at_start(now);
         engine.update_inbound().await;
+        engine.resume_inboxes();
     }
     let task = tokio::spawn(async move {
         engine
@@ -474,6 +475,25 @@ impl Engine {
                     tracing::error!(%addr, %error, "cannot listen for inbound webhooks; check settings.webhook_listen")
                 }
             }
+        }
+    }
+
+    /// Events accepted before a stop or crash and not yet delivered are processed at
+    /// start, not only when the next event arrives.
+    fn resume_inboxes(&mut self) {
+        let waiting: Vec<String> = self
+            .slots
+            .values()
+            .filter(|slot| matches!(slot.integration.settings, KindSettings::WebhookIn(_)))
+            .filter(|slot| {
+                self.store
+                    .inbox(&slot.integration.name, 1)
+                    .is_ok_and(|events| !events.is_empty())
+            })
+            .map(|slot| slot.integration.name.clone())
+            .collect();
+        for name in waiting {
+            self.events_arrived(&name);
         }
     }
 
@@ -889,7 +909,7 @@ impl Engine {
             .book
             .set_group_wait(config.settings.alert_group_wait.as_std());
         self.config = config;
-        tracing::info!(?summary, "config reloaded");
+        tracing::info!("reloaded: {summary}");
         Ok(summary)
     }
 

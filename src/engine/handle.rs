@@ -74,6 +74,27 @@ pub struct ReloadSummary {
     pub unchanged: usize,
 }
 
+/// "1 added (x), 0 removed, 2 changed (a, b), 6 unchanged": what an operator reads in
+/// the log and the status line after a reload.
+impl std::fmt::Display for ReloadSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let part =
+            |f: &mut std::fmt::Formatter<'_>, names: &[String], word: &str| -> std::fmt::Result {
+                write!(f, "{} {word}", names.len())?;
+                if !names.is_empty() {
+                    write!(f, " ({})", names.join(", "))?;
+                }
+                Ok(())
+            };
+        part(f, &self.added, "added")?;
+        f.write_str(", ")?;
+        part(f, &self.removed, "removed")?;
+        f.write_str(", ")?;
+        part(f, &self.changed, "changed")?;
+        write!(f, ", {} unchanged", self.unchanged)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct IntegrationView {
     pub name: String,
@@ -447,5 +468,24 @@ impl EngineHandle {
     /// flushes the store. Returns when all of that is done.
     pub async fn shutdown(&self, grace: Duration) {
         let _ = self.ask(|reply| Command::Shutdown { grace, reply }).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_summary_reads_as_a_sentence() {
+        let summary = ReloadSummary {
+            added: vec!["x".into()],
+            removed: Vec::new(),
+            changed: vec!["a".into(), "b".into()],
+            unchanged: 6,
+        };
+        assert_eq!(
+            summary.to_string(),
+            "1 added (x), 0 removed, 2 changed (a, b), 6 unchanged"
+        );
     }
 }

@@ -297,14 +297,7 @@ async fn perform(
             Effect::Reload => engine
                 .reload()
                 .await
-                .map(|s| {
-                    format!(
-                        "config reloaded: {} added, {} changed, {} removed",
-                        s.added.len(),
-                        s.changed.len(),
-                        s.removed.len()
-                    )
-                })
+                .map(|summary| format!("reloaded: {summary}"))
                 .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_owned()),
             Effect::Silence {
                 target,

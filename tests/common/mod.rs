@@ -2,8 +2,10 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod disk;
 pub mod harness;
 pub mod pty;
+pub mod service;
 
 use std::path::{Path, PathBuf};
 
@@ -43,7 +45,12 @@ impl Home {
 
     /// `patchbay` with this home's XDG dirs and none of the caller's PATCHBAY_* vars.
     pub fn patchbay(&self) -> Command {
-        let mut command = Command::cargo_bin("patchbay").expect("binary built");
+        Command::from_std(self.patchbay_process())
+    }
+
+    /// The same, as a plain process to spawn and signal.
+    pub fn patchbay_process(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_patchbay"));
         command
             .current_dir(self.dir.path())
             .env("XDG_DATA_HOME", self.path("data"))
