@@ -130,6 +130,10 @@ fn router(state: Shared) -> Router {
         .route("/sink/webhook", post(sinks::webhook))
         .route("/sink/slack", post(sinks::slack))
         .route("/sink/discord", post(sinks::discord))
+        // The same sinks at the URL shapes Slack and Discord hand out, whose last path
+        // segment is the credential.
+        .route("/services/{team}/{bot}/{token}", post(sinks::slack))
+        .route("/api/webhooks/{id}/{token}", post(sinks::discord))
         .route("/sink/stats", get(sinks::stats))
         .with_state(state)
 }
