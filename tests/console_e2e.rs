@@ -1,6 +1,7 @@
 //! The real binary in a pseudo-terminal: the console starts, runs an integration on
 //! `r`, shows the run in history, shows the alert a failing run raised, opens the help,
-//! quits on `q`, and leaves the terminal as it found it.
+//! quits on `q`, and leaves the terminal as it found it, also when SIGTERM or SIGHUP
+//! end it.
 
 mod common;
 
@@ -51,15 +52,28 @@ fn the_console_runs_an_integration_and_restores_the_terminal() {
     console.wait_for("failing/zeta-broken", PATIENCE);
     console.wait_for("1 firing", PATIENCE);
     console.press("?");
-    console.wait_for("help", PATIENCE);
+    // Only the help says this; "? help" is in every footer.
+    console.wait_for("any other key closes this help", PATIENCE);
     let before_quit = console.raw().len();
     console.press("q"); // closes the help
     console.press("q"); // quits
     let status = console.wait_exit(PATIENCE);
     assert!(status.success(), "{status:?}");
-    std::thread::sleep(Duration::from_millis(200));
+    assert_restored(&console, before_quit);
+    let delivered = std::fs::read_to_string(home.path().join("out.jsonl")).unwrap();
+    assert!(
+        delivered.lines().count() >= 50,
+        "the run delivered next to the config"
+    );
+    runtime.block_on(sandbox.stop());
+}
+
+/// After the program ended: every byte it wrote is in, and from `since` on it left the
+/// alternate screen, showed the cursor, released the mouse, and turned raw mode off.
+fn assert_restored(console: &Console, since: usize) {
+    console.wait_output_end(PATIENCE);
     let raw = console.raw();
-    let tail = String::from_utf8_lossy(&raw[before_quit..]);
+    let tail = String::from_utf8_lossy(&raw[since..]);
     for (sequence, what) in [
         ("\x1b[?1049l", "left the alternate screen"),
         ("\x1b[?25h", "showed the cursor"),
@@ -67,10 +81,35 @@ fn the_console_runs_an_integration_and_restores_the_terminal() {
     ] {
         assert!(tail.contains(sequence), "the console never {what}");
     }
-    let delivered = std::fs::read_to_string(home.path().join("out.jsonl")).unwrap();
-    assert!(
-        delivered.lines().count() >= 50,
-        "the run delivered next to the config"
-    );
-    runtime.block_on(sandbox.stop());
+    assert!(console.is_cooked(), "raw mode is still on");
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    for signal in ["TERM", "HUP"] {
+        let home = tempfile::tempdir().unwrap();
+        let config = home.path().join("connectors.toml");
+        std::fs::write(
+            &config,
+            "[[integration]]\nname = \"idle\"\nkind = \"http\"\nevery = \"1h\"\n\
+             [integration.request]\nurl = \"http://127.0.0.1:9/\"\n",
+        )
+        .unwrap();
+        let config = config.display().to_string();
+        let mut console = Console::spawn(
+            env!("CARGO_BIN_EXE_patchbay"),
+            &["--config", &config],
+            home.path(),
+        );
+        console.wait_for("1 Integrations", PATIENCE);
+        assert!(!console.is_cooked(), "the console runs in raw mode");
+        let before = console.raw().len();
+        let killed = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &console.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        console.wait_exit(PATIENCE);
+        assert_restored(&console, before);
+    }
 }

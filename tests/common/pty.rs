@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,8 @@ pub struct Console {
     master: Box<dyn MasterPty + Send>,
     keys: Box<dyn Write + Send>,
     output: Arc<Mutex<Vec<u8>>>,
+    /// Set once the program closed its side of the terminal: all output is in.
+    closed: Arc<AtomicBool>,
 }
 
 impl Console {
@@ -48,6 +51,8 @@ impl Console {
         let output = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pty.master.try_clone_reader().expect("a reader");
         let sink = Arc::clone(&output);
+        let closed = Arc::new(AtomicBool::new(false));
+        let reader_closed = Arc::clone(&closed);
         std::thread::spawn(move || {
             let mut buffer = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buffer) {
@@ -58,6 +63,7 @@ impl Console {
                     .expect("output buffer")
                     .extend_from_slice(&buffer[..n]);
             }
+            reader_closed.store(true, Ordering::SeqCst);
         });
         let keys = pty.master.take_writer().expect("a writer");
         Self {
@@ -65,7 +71,28 @@ impl Console {
             master: pty.master,
             keys,
             output,
+            closed,
         }
+    }
+
+    /// Waits (up to `limit`) until the program's output has ended, so that nothing it
+    /// wrote on its way out is missed.
+    pub fn wait_output_end(&self, limit: Duration) {
+        let started = Instant::now();
+        while !self.closed.load(Ordering::SeqCst) {
+            assert!(started.elapsed() < limit, "the output never ended");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether the terminal is back in cooked mode: line editing and echo on, as raw
+    /// mode turns both off.
+    pub fn is_cooked(&self) -> bool {
+        let fd = self.master.as_raw_fd().expect("a unix pty");
+        // SAFETY: tcgetattr only writes the zeroed struct we own.
+        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut termios) }, 0, "tcgetattr");
+        termios.c_lflag & libc::ICANON != 0 && termios.c_lflag & libc::ECHO != 0
     }
 
     pub fn pid(&self) -> u32 {

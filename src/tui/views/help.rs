@@ -39,13 +39,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             theme.warn,
         ));
     }
-    lines.push(Line::styled(
-        "j/k scroll, any other key closes this help",
-        theme.dim,
-    ));
+    // On the border, so it shows however small the terminal and however far scrolled.
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" help ")
+        .title_bottom(Line::styled(
+            " j/k scroll · any other key closes this help ",
+            theme.dim,
+        ))
         .border_style(theme.accent);
     frame.render_widget(Clear, area);
     let scroll = app.help_scroll.min(lines.len().saturating_sub(1)) as u16;
