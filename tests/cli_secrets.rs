@@ -164,14 +164,52 @@ fn a_file_that_is_not_a_store_is_refused_and_kept() {
 }
 
 #[test]
-fn read_only_mode_refuses_changes() {
+fn read_only_mode_refuses_every_changing_action() {
     let home = Home::new();
-    let output = home
+    std::fs::write(
+        home.path("connectors.toml"),
+        "[[integration]]\nname = \"items\"\nkind = \"http\"\nevery = \"1h\"\n[integration.request]\nurl = \"http://127.0.0.1:9/\"\n",
+    )
+    .unwrap();
+    let stored = home
         .patchbay()
-        .args(["--read-only", "secret", "set", "a"])
-        .write_stdin("value-aaaa")
+        .args(["secret", "set", "kept"])
+        .write_stdin("value-kept-0001")
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("read-only"));
+    assert!(stored.status.success());
+    let actions: &[&[&str]] = &[
+        &["run", "items"],
+        &["auth", "items"],
+        &["alert", "silence", "items", "--for", "1h", "--reason", "x"],
+        &["alert", "unsilence", "items"],
+        &["secret", "set", "a"],
+        &["secret", "rm", "kept"],
+        &["secret", "rotate-key"],
+        &["secret", "protect"],
+    ];
+    for action in actions {
+        let output = home
+            .patchbay()
+            .arg("--read-only")
+            .args(*action)
+            .write_stdin("value-aaaa")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{action:?}: {stderr}");
+        assert!(stderr.contains("read-only"), "{action:?}: {stderr}");
+    }
+    let listed = home.patchbay().args(["secret", "list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("kept") && !listed.contains(" a "),
+        "{listed}"
+    );
+    let history = home
+        .patchbay()
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    assert!(history.stdout.is_empty(), "nothing ran");
 }

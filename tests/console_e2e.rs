@@ -113,3 +113,41 @@ fn sigterm_and_sighup_restore_the_terminal() {
         assert_restored(&console, before);
     }
 }
+
+/// A `--read-only` console on a store nobody else uses: it shows the integrations, but
+/// runs nothing on schedule and refuses `r`.
+#[test]
+fn a_read_only_console_runs_nothing() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime.block_on(Sandbox::start(0)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("connectors.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[integration]]\nname = \"orders\"\nkind = \"http\"\nevery = \"1s\"\noutputs = [\"sink\"]\n\
+             [integration.request]\nurl = \"{}/api/orders\"\n[integration.records]\npath = \"$.data[*]\"\n\
+             [[integration]]\nname = \"sink\"\nkind = \"file\"\npath = \"out.jsonl\"\n",
+            sandbox.url()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let mut console = Console::spawn(
+        env!("CARGO_BIN_EXE_patchbay"),
+        &["--read-only", "--config", &config],
+        home.path(),
+    );
+    console.wait_for("orders", PATIENCE);
+    console.press("r");
+    console.wait_for("read-only", PATIENCE);
+    // Three schedule periods: a scheduling engine would have run thrice by now.
+    std::thread::sleep(Duration::from_secs(3));
+    console.press("q");
+    console.wait_exit(PATIENCE);
+    assert!(
+        !home.path().join("out.jsonl").exists(),
+        "nothing was delivered"
+    );
+    runtime.block_on(sandbox.stop());
+}

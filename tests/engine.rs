@@ -468,8 +468,23 @@ async fn read_only_handles_refuse_every_action() {
     assert_eq!(engine.resume("items").await, Err(ReadOnly));
     assert_eq!(engine.cancel("items").await, Err(ReadOnly));
     assert_eq!(engine.disable("items").await, Err(ReadOnly));
+    assert_eq!(engine.enable("items").await, Err(ReadOnly));
     assert_eq!(engine.reload().await, Err(ReadOnly));
+    let secret = secrecy::SecretString::from("value-0000");
+    assert_eq!(engine.set_secret("s", secret, None).await, Err(ReadOnly));
+    let hour = Duration::from_secs(3600);
+    assert!(matches!(
+        engine.silence("items", hour, "viewer").await,
+        Err(ReadOnly)
+    ));
+    assert_eq!(engine.unsilence("items").await, Err(ReadOnly));
     assert!(engine.snapshot().await.is_ok(), "viewing is allowed");
+    assert!(
+        engine.test_connection("items").await.is_ok(),
+        "so is a test"
+    );
+    assert!(harness.audit_actions().is_empty(), "nothing was done");
+    assert!(harness.vault.get("s").is_err());
     engine.shutdown(Duration::ZERO).await;
 }
 

@@ -25,7 +25,8 @@ pub async fn run_with(
     let config = context.load_config()?;
     let settings = config.settings;
     let telemetry = context.telemetry_with_ring(None, settings.log_buffer)?;
-    let (engine, task) = context.start_engine(true).await?;
+    // A viewer only looks: its engine neither runs schedules nor delivers anything.
+    let (engine, task) = context.start_engine(!context.read_only).await?;
     let side_tasks = alongside(&engine);
     let options = ConsoleOptions {
         theme: settings.theme,
