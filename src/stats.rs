@@ -46,11 +46,37 @@ pub struct MinuteRollup {
 /// The share of successful runs over the last day, week and 30 days, from the minute
 /// rollups (so it trails the current minute). For a check this is its uptime; `None`
 /// means no run finished in that window.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Uptime {
-    pub day: Option<f64>,
-    pub week: Option<f64>,
-    pub month: Option<f64>,
+    pub day: Option<Share>,
+    pub week: Option<Share>,
+    pub month: Option<Share>,
+}
+
+/// Successful runs out of finished runs, kept as counts so that the percentage shown is
+/// exact: 57 of 100 is 57.00 %, not the 56.99 % that floating point rounds down to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub ok: u64,
+    pub total: u64,
+}
+
+impl Share {
+    /// In hundredths of a percent, rounded down, so an outage never shows as 100 %.
+    pub fn basis_points(self) -> u64 {
+        let points = u128::from(self.ok) * 10_000 / u128::from(self.total.max(1));
+        u64::try_from(points).unwrap_or(10_000)
+    }
+}
+
+/// `57.00%`, `99.99%`, `100%`.
+impl std::fmt::Display for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.basis_points() {
+            10_000.. => f.write_str("100%"),
+            points => write!(f, "{}.{:02}%", points / 100, points % 100),
+        }
+    }
 }
 
 impl Uptime {
@@ -67,7 +93,13 @@ impl Uptime {
                 }
             }
         }
-        let [day, week, month] = totals.map(|t| t.success_rate());
+        let [day, week, month] = totals.map(|t| {
+            let total = t.runs_ok + t.runs_failed;
+            (total > 0).then_some(Share {
+                ok: t.runs_ok,
+                total,
+            })
+        });
         Self { day, week, month }
     }
 }
@@ -98,9 +130,20 @@ mod tests {
             minute(now - 10, 9, 0),            // in the day
         ];
         let uptime = Uptime::from_rollups(&rollups, now);
-        assert_eq!(uptime.day, Some(1.0));
-        assert_eq!(uptime.week, Some(10.0 / 11.0));
-        assert_eq!(uptime.month, Some(10.0 / 12.0));
+        let share = |ok, total| Some(Share { ok, total });
+        assert_eq!(uptime.day, share(9, 9));
+        assert_eq!(uptime.week, share(10, 11));
+        assert_eq!(uptime.month, share(10, 12));
         assert_eq!(Uptime::from_rollups(&[], now), Uptime::default());
+    }
+
+    #[test]
+    fn shares_are_shown_exactly_and_rounded_down() {
+        let shown = |ok, total| Share { ok, total }.to_string();
+        assert_eq!(shown(57, 100), "57.00%");
+        assert_eq!(shown(9_999, 10_000), "99.99%");
+        assert_eq!(shown(99_999, 100_000), "99.99%", "never rounds up to 100");
+        assert_eq!(shown(5, 5), "100%");
+        assert_eq!(shown(u64::MAX - 1, u64::MAX), "99.99%");
     }
 }

@@ -180,6 +180,26 @@ fn a_rotation_interrupted_after_the_store_commit_is_finished_on_next_open() {
     assert!(!pending.exists());
 }
 
+/// The crash came before the store commit: the secrets still answer to the old
+/// identity, so the pending one is discarded and the old one stays in place.
+#[test]
+fn a_rotation_interrupted_before_the_store_commit_is_discarded_on_next_open() {
+    let setup = Setup::new();
+    let vault = setup.vault("");
+    vault.set("a", &secret("value-aaaa"), None).unwrap();
+    let identity_before = std::fs::read(setup.identity_path()).unwrap();
+    let pending = identity::sibling(&setup.identity_path(), "new");
+    identity::write(&pending, &age::x25519::Identity::generate(), None).unwrap();
+    let reopened = setup.vault("");
+    assert_eq!(reopened.get("a").unwrap().expose_secret(), "value-aaaa");
+    assert!(!pending.exists(), "the unused identity was discarded");
+    assert_eq!(
+        std::fs::read(setup.identity_path()).unwrap(),
+        identity_before,
+        "the identity in use is untouched"
+    );
+}
+
 #[test]
 fn passphrase_protection_and_a_wrong_passphrase() {
     let setup = Setup::new();

@@ -16,13 +16,23 @@ use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
 
-pub struct SyncBackend {
-    inner: CrosstermBackend<Stdout>,
+pub struct SyncBackend<W: Write = Stdout> {
+    inner: CrosstermBackend<W>,
     in_update: bool,
     cursor_hidden: bool,
 }
 
-impl Backend for SyncBackend {
+impl<W: Write> SyncBackend<W> {
+    fn new(out: W) -> Self {
+        Self {
+            inner: CrosstermBackend::new(out),
+            in_update: false,
+            cursor_hidden: false,
+        }
+    }
+}
+
+impl<W: Write> Backend for SyncBackend<W> {
     type Error = io::Error;
 
     fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
@@ -30,7 +40,11 @@ impl Backend for SyncBackend {
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
         let mut content = content.peekable();
-        if content.peek().is_some() && !self.in_update {
+        if content.peek().is_none() {
+            // crossterm's backend would still reset the colours: 16 bytes for nothing.
+            return Ok(());
+        }
+        if !self.in_update {
             queue!(self.inner, BeginSynchronizedUpdate)?;
             self.in_update = true;
         }
@@ -98,12 +112,7 @@ impl ConsoleTerminal {
             restore();
             previous(info);
         }));
-        let backend = SyncBackend {
-            inner: CrosstermBackend::new(io::stdout()),
-            in_update: false,
-            cursor_hidden: false,
-        };
-        let terminal = Terminal::new(backend).inspect_err(|_| restore())?;
+        let terminal = Terminal::new(SyncBackend::new(io::stdout())).inspect_err(|_| restore())?;
         Ok(Self { terminal })
     }
 }
@@ -126,4 +135,62 @@ fn restore() {
     );
     let _ = disable_raw_mode();
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Paragraph;
+    use ratatui::{TerminalOptions, Viewport};
+
+    use super::*;
+
+    /// What the terminal would have been sent.
+    #[derive(Clone, Default)]
+    struct Wire(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Wire {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn frame_bytes(terminal: &mut Terminal<SyncBackend<Wire>>, wire: &Wire, text: &str) -> String {
+        wire.0.lock().unwrap().clear();
+        terminal
+            .draw(|frame| frame.render_widget(Paragraph::new(text), frame.area()))
+            .unwrap();
+        String::from_utf8(wire.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn an_unchanged_frame_sends_no_bytes_and_a_change_is_one_synchronized_update() {
+        let wire = Wire::default();
+        let viewport = Viewport::Fixed(Rect::new(0, 0, 20, 2));
+        let mut terminal =
+            Terminal::with_options(SyncBackend::new(wire.clone()), TerminalOptions { viewport })
+                .unwrap();
+        assert!(!frame_bytes(&mut terminal, &wire, "up 3").is_empty());
+        assert_eq!(
+            frame_bytes(&mut terminal, &wire, "up 3"),
+            "",
+            "the same frame again writes nothing, not even the cursor or sync markers"
+        );
+        let changed = frame_bytes(&mut terminal, &wire, "up 4");
+        assert!(
+            changed.starts_with("\x1b[?2026h") && changed.ends_with("\x1b[?2026l"),
+            "{changed:?}"
+        );
+        assert!(
+            changed.contains('4') && !changed.contains("up"),
+            "only the changed cell"
+        );
+    }
 }

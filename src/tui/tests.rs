@@ -322,8 +322,11 @@ fn showing(theme: &str, screen: &str) -> App {
         "detail" => {
             app.drill.push(Drill::Integration("crm-contacts".into()));
             let uptime = crate::stats::Uptime {
-                day: Some(1.0),
-                week: Some(0.99987),
+                day: Some(crate::stats::Share { ok: 40, total: 40 }),
+                week: Some(crate::stats::Share {
+                    ok: 99_987,
+                    total: 100_000,
+                }),
                 month: None,
             };
             app.model.uptime = Some(("crm-contacts".into(), uptime));

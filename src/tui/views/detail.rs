@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{ago, until};
 use crate::connectors::oauth::AccessTokenInfo;
 use crate::engine::metrics::Window;
-use crate::stats::Uptime;
+use crate::stats::{Share, Uptime};
 use crate::store::{PauseReason, SecretMeta};
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_hint};
@@ -51,11 +51,7 @@ const CERTIFICATE_WARNING_DAYS: i64 = 14;
 
 /// `99.95% 24h · 99.99% 7d · - 30d`: rounded down, so an outage never shows as 100%.
 fn uptime_text(uptime: &Uptime) -> String {
-    let percent = |share: Option<f64>| match share {
-        None => "-".to_owned(),
-        Some(share) if share >= 1.0 => "100%".to_owned(),
-        Some(share) => format!("{:.2}%", (share * 10_000.0).floor() / 100.0),
-    };
+    let percent = |share: Option<Share>| share.map_or_else(|| "-".to_owned(), |s| s.to_string());
     format!(
         "{} 24h · {} 7d · {} 30d",
         percent(uptime.day),
