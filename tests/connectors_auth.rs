@@ -202,7 +202,9 @@ async fn a_rotated_refresh_token_is_kept_in_the_vault() {
     sandbox.stop().await;
 }
 
-#[tokio::test]
+/// As an operator does it: `patchbay run` fails with a hint, `patchbay auth` shows the
+/// URL and code and waits for approval, and the next `patchbay run` uses the tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_device_flow_stores_tokens_that_runs_then_use() {
     let sandbox = Sandbox::start(0).await.unwrap();
     let base = sandbox.url();
@@ -210,51 +212,45 @@ async fn the_device_flow_stores_tokens_that_runs_then_use() {
         "type = \"oauth2_device\"\ndevice_authorization_url = \"{base}/oauth/device\"\ntoken_url = \"{base}/oauth/token\"\nclient_id = \"{}\"",
         credentials::CLIENT_ID
     );
-    let harness = Harness::new(&sandbox_oauth("device", &base, &auth));
-    let engine = harness.start(false).await;
-    let before = run_once(&engine, "device").await;
-    assert_eq!(
-        (before.status, before.error_class),
-        (RunStatus::Failed, Some(ErrorClass::Auth))
-    );
-    assert!(
-        before
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("patchbay auth device")
-    );
-    engine.shutdown(Duration::ZERO).await;
+    let home = common::Home::new();
+    std::fs::write(
+        home.path("connectors.toml"),
+        sandbox_oauth("device", &base, &auth),
+    )
+    .unwrap();
+    let patchbay = |args: &'static [&'static str]| {
+        let mut command = home.patchbay();
+        command.args(args);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+    };
 
-    let config = patchbay::config::Config::load(&harness.config_path()).unwrap();
-    let integration = config.integration("device").unwrap();
-    patchbay::engine::http::install_tls_provider();
-    let client = reqwest::Client::new();
-    let code = oauth::start_device_flow(&client, &integration.auth)
-        .await
-        .unwrap();
-    assert!(code.user_code.starts_with("PBAY-"));
-    let tokens = oauth::finish_device_flow(&client, &integration.auth, &code)
-        .await
-        .unwrap();
-    harness
-        .vault
-        .cache(&oauth::refresh_secret("device"), &tokens.refresh)
-        .unwrap();
+    let before = patchbay(&["run", "device", "--json"]).await.unwrap();
+    assert_eq!(before.status.code(), Some(1));
+    let record: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(record["error_class"], "auth");
     assert!(
-        harness
-            .vault
-            .contains(&oauth::refresh_secret("device"))
+        record["hint"]
+            .as_str()
             .unwrap()
+            .contains("patchbay auth device"),
+        "{record}"
     );
 
-    let engine = harness.start(false).await;
-    let after = run_once(&engine, "device").await;
-    engine.shutdown(Duration::ZERO).await;
+    let authorized = patchbay(&["auth", "device"]).await.unwrap();
+    let shown = String::from_utf8_lossy(&authorized.stdout);
+    assert!(authorized.status.success(), "{shown}{authorized:?}");
+    assert!(
+        shown.contains("enter the code") && shown.contains("PBAY-"),
+        "{shown}"
+    );
+    assert!(shown.contains("Authorized: `device`"), "{shown}");
+
+    let after = patchbay(&["run", "device", "--json"]).await.unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
     assert_eq!(
-        (after.status, after.records_in),
-        (RunStatus::Success, 20),
-        "{after:?}"
+        (record["status"].as_str(), record["records_in"].as_u64()),
+        (Some("success"), Some(20)),
+        "{record}"
     );
     sandbox.stop().await;
 }
