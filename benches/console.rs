@@ -12,9 +12,9 @@ mod pty;
 
 use std::time::{Duration, Instant};
 
+use patchbay::domain::IntegrationState;
+use patchbay::domain::run::{RunRecord, RunStatus, Trigger};
 use patchbay::engine::IntegrationView;
-use patchbay::run::{RunRecord, RunStatus, Trigger};
-use patchbay::store::IntegrationState;
 use patchbay::tui::app::App;
 use patchbay::tui::keymap::Keymap;
 use patchbay::tui::model::Model;

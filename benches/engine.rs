@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use patchbay::config::{Config, SourceFile};
-use patchbay::engine::clock::SystemClock;
 use patchbay::engine::{EngineEvent, EngineOptions};
+use patchbay::runtime::clock::SystemClock;
 use patchbay::sandbox::Sandbox;
 use patchbay::store::Store;
 
@@ -94,8 +94,8 @@ fn main() {
         while Instant::now() < deadline {
             match tokio::time::timeout_at(deadline.into(), events.recv()).await {
                 Ok(Ok(EngineEvent::RunFinished(run))) => match run.status {
-                    patchbay::run::RunStatus::Success => finished += 1,
-                    patchbay::run::RunStatus::Skipped => skipped += 1,
+                    patchbay::domain::run::RunStatus::Success => finished += 1,
+                    patchbay::domain::run::RunStatus::Skipped => skipped += 1,
                     _ => failed += 1,
                 },
                 Ok(Ok(_)) => {}

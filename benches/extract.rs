@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use patchbay::config::{Config, SourceFile};
-use patchbay::engine::clock::SystemClock;
 use patchbay::engine::{EngineEvent, EngineOptions};
+use patchbay::runtime::clock::SystemClock;
 use patchbay::sandbox::Sandbox;
 use patchbay::store::Store;
 
@@ -80,7 +80,7 @@ fn run_side(name: &str, side: fn(String, u64) -> Duration) {
 fn plain_loop(url: String, total: u64) -> Duration {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        patchbay::engine::http::install_tls_provider();
+        patchbay::runtime::http::install_tls_provider();
         let client = reqwest::Client::new();
         let started = Instant::now();
         let mut cursor: Option<String> = None;

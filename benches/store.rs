@@ -9,8 +9,8 @@ mod measure;
 use std::sync::Arc;
 use std::time::Instant;
 
+use patchbay::domain::run::{RunRecord, RunStatus, Trigger};
 use patchbay::engine::writer::Writer;
-use patchbay::run::{RunRecord, RunStatus, Trigger};
 use patchbay::store::{Store, WriteOp};
 
 const INTEGRATIONS: usize = 1_000;

@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod cli;
 pub mod compare;
+pub mod domain;
 
 pub mod config;
 pub mod connectors;
@@ -14,10 +15,10 @@ pub mod engine;
 pub mod fingerprint;
 pub mod paths;
 pub mod pipeline;
-pub mod run;
+pub mod redact;
+pub mod runtime;
 pub mod sandbox;
 pub mod secrets;
-pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod tui;

@@ -10,9 +10,9 @@ use std::time::Duration;
 use chrono::Datelike;
 use common::harness::{Harness, finished, run_once};
 use patchbay::config::{Config, SourceFile};
+use patchbay::domain::Health;
+use patchbay::domain::run::{ErrorClass, RunStatus};
 use patchbay::engine::EngineEvent;
-use patchbay::run::{ErrorClass, RunStatus};
-use patchbay::store::Health;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -30,7 +30,7 @@ fn check(name: &str, probe: &str, conditions: &[&str], extra: &str) -> String {
 /// signed by a fresh CA; answers every request with one JSON record. Returns its
 /// address and the CA certificate in PEM, for clients that should trust it.
 async fn tls_server(days: i64) -> (std::net::SocketAddr, String) {
-    patchbay::engine::http::install_tls_provider();
+    patchbay::runtime::http::install_tls_provider();
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);

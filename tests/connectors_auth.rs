@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::harness::{Harness, run_once};
 use patchbay::connectors::oauth;
-use patchbay::run::{ErrorClass, RunStatus};
+use patchbay::domain::run::{ErrorClass, RunStatus};
 use patchbay::sandbox::{Sandbox, credentials};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{body_string_contains, header, path};

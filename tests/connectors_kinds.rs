@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::harness::{Harness, run_once};
 
-use patchbay::run::{ErrorClass, RunStatus};
+use patchbay::domain::run::{ErrorClass, RunStatus};
 use patchbay::sandbox::{Sandbox, credentials};
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::harness::{Harness, finished, run_once};
-use patchbay::run::RunStatus;
+use patchbay::domain::run::RunStatus;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 

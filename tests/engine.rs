@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::harness::{Harness, finished};
 use patchbay::config::Config;
-use patchbay::run::{ErrorClass, RunRecord, RunStatus, Trigger};
-use patchbay::store::PauseReason;
+use patchbay::domain::PauseReason;
+use patchbay::domain::run::{ErrorClass, RunRecord, RunStatus, Trigger};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -191,7 +191,7 @@ async fn rate_limited_responses_wait_for_retry_after_then_succeed() {
     let view = engine.snapshot().await.unwrap().integrations.remove(0);
     assert_eq!(
         view.state.health,
-        patchbay::store::Health::Degraded,
+        patchbay::domain::Health::Degraded,
         "throttled is degraded"
     );
     let received = server.received_requests().await.unwrap();

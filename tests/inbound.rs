@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::harness::Harness;
-use patchbay::run::RunStatus;
+use patchbay::domain::run::RunStatus;
 
 fn inbound(listen: &str, output_path: &std::path::Path) -> String {
     format!(
@@ -41,7 +41,7 @@ async fn inbound_webhooks_verify_limit_and_deliver() {
         .webhook_listen
         .expect("listening");
     let url = format!("http://{addr}/hooks/github");
-    patchbay::engine::http::install_tls_provider();
+    patchbay::runtime::http::install_tls_provider();
     let client = reqwest::Client::new();
 
     let body = br#"{"action":"opened","number":42}"#;
@@ -110,7 +110,7 @@ async fn an_inbound_event_is_stored_before_the_sender_hears_yes() {
     let engine = harness.start(true).await;
     let mut events = engine.subscribe();
     let addr = engine.snapshot().await.unwrap().webhook_listen.unwrap();
-    patchbay::engine::http::install_tls_provider();
+    patchbay::runtime::http::install_tls_provider();
     let body = br#"{"id":"evt-1"}"#;
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/hooks/github"))
@@ -133,7 +133,7 @@ async fn an_inbound_event_is_stored_before_the_sender_hears_yes() {
 }
 
 async fn post_event(addr: std::net::SocketAddr, body: &[u8]) -> reqwest::StatusCode {
-    patchbay::engine::http::install_tls_provider();
+    patchbay::runtime::http::install_tls_provider();
     reqwest::Client::new()
         .post(format!("http://{addr}/hooks/github"))
         .header("X-Hub-Signature-256", github_signature(body))

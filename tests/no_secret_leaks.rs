@@ -215,7 +215,7 @@ async fn no_secret_value_reaches_the_output_of_a_headless_process() {
 
     let mut service = Service::start(&home, &["--log-format", "text"]);
     service.wait_for_log("receiving inbound webhooks", 1, Duration::from_secs(30));
-    patchbay::engine::http::install_tls_provider();
+    patchbay::runtime::http::install_tls_provider();
     let client = reqwest::Client::new();
     let body = br#"{"id":"evt-1"}"#;
     let signed = {

@@ -5,7 +5,7 @@ use patchbay::sandbox::{Sandbox, credentials};
 use serde_json::Value;
 
 fn client() -> reqwest::Client {
-    patchbay::engine::http::install_tls_provider();
+    patchbay::runtime::http::install_tls_provider();
     reqwest::Client::new()
 }
 

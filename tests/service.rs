@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::Home;
 use common::service::{Service, wait_until};
-use patchbay::run::RunStatus;
+use patchbay::domain::run::RunStatus;
 use patchbay::store::Store;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -179,7 +179,7 @@ async fn an_event_answered_202_survives_sigkill_and_is_delivered_after_restart()
     .unwrap();
     let service = Service::start(&home, &[]);
     service.wait_for_log("receiving inbound webhooks", 1, LIMIT);
-    patchbay::engine::http::install_tls_provider();
+    patchbay::runtime::http::install_tls_provider();
     let answer = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/hooks/events"))
         .body(r#"{"id":"evt-42"}"#)

@@ -11,8 +11,8 @@ use ulid::Ulid;
 
 use super::notice::Notice;
 use super::reading::Reading;
-use super::record::{Alert, AlertStatus, Attempt, NoticeEvent, Silence};
 use crate::config::alert::AlertRule;
+use crate::domain::{Alert, AlertStatus, Attempt, NoticeEvent, Silence};
 
 /// How many resolved alerts stay in memory for the console.
 pub const RECENT_KEPT: usize = 100;
@@ -468,9 +468,10 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::alerts::SilenceTarget;
-    use crate::config::alert::{AlertCondition, AlertSeverity, Glob};
+    use crate::config::alert::{AlertCondition, Glob};
     use crate::config::duration::HumanDuration;
+    use crate::domain::AlertSeverity;
+    use crate::domain::SilenceTarget;
 
     const WAIT: Duration = Duration::from_secs(30);
 

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use ulid::Ulid;
 
-use super::record::{Alert, NoticeEvent};
-use crate::config::alert::AlertSeverity;
+use crate::domain::AlertSeverity;
+use crate::domain::{Alert, NoticeEvent};
 
 #[derive(Debug, Clone)]
 pub struct Notice {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::config::alert::{AlertCondition, Signal, Threshold};
-use crate::stats::Stats;
-use crate::store::{Health, IntegrationState};
+use crate::domain::stats::Stats;
+use crate::domain::{Health, IntegrationState};
 
 /// What one integration looks like to the alert rules at one moment.
 pub struct Facts<'a> {

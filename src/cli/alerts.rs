@@ -11,8 +11,9 @@ use chrono::Utc;
 use clap::Subcommand;
 
 use super::{CliError, CliResult, Context, table};
-use crate::alerts::{Alert, Silence, SilenceTarget, ended_silences};
-use crate::store::{AuditEntry, WriteOp};
+use crate::domain::AuditEntry;
+use crate::domain::{Alert, Silence, SilenceTarget, ended_silences};
+use crate::store::WriteOp;
 
 #[derive(Debug, Subcommand)]
 pub enum AlertCommand {

@@ -18,7 +18,7 @@ pub async fn run(context: &Context, name: &str) -> CliResult {
     })?;
     let store = context.open_store()?;
     let vault = context.vault(Arc::clone(&store));
-    crate::engine::http::install_tls_provider();
+    crate::runtime::http::install_tls_provider();
     let client = reqwest::Client::new();
     let code = oauth::start_device_flow(&client, &integration.auth)
         .await
@@ -41,7 +41,7 @@ pub async fn run(context: &Context, name: &str) -> CliResult {
         .cache(&oauth::access_secret(name), &tokens.access)
         .map_err(CliError::runtime)?;
     store
-        .record_audit(&crate::store::AuditEntry::now(
+        .record_audit(&crate::domain::AuditEntry::now(
             "integration.authorize",
             Some(name),
         ))

@@ -7,8 +7,9 @@ use super::{Cli, CliError};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::engine::{self, EngineHandle, EngineOptions, clock::SystemClock};
+use crate::engine::{self, EngineHandle, EngineOptions};
 use crate::paths;
+use crate::runtime::clock::SystemClock;
 use crate::secrets::Vault;
 use crate::secrets::identity::EnvOrPrompt;
 use crate::store::Store;

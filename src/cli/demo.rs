@@ -161,7 +161,7 @@ async fn run_headless(context: &Context, duration: Option<Duration>, data_dir: &
     for run in &runs {
         let entry = by_integration.entry(run.integration.as_str()).or_default();
         entry.0 += 1;
-        if run.status == crate::run::RunStatus::Success {
+        if run.status == crate::domain::run::RunStatus::Success {
             entry.1 += 1;
         }
     }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::{CliError, CliResult, Context, table};
-use crate::run::RunRecord;
+use crate::domain::run::RunRecord;
 
 pub fn run(context: &Context, name: Option<&str>, json: bool, limit: usize) -> CliResult {
     let store = context.open_store()?;

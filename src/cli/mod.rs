@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::secrets::redact;
+use crate::redact;
 use crate::telemetry::LogFormat;
 pub use context::Context;
 

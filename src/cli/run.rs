@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{CliError, CliResult, Context};
+use crate::domain::run::{RunRecord, RunStatus};
 use crate::engine::{CommandError, EngineEvent};
-use crate::run::{RunRecord, RunStatus};
 
 pub async fn run(context: &Context, name: &str, json: bool) -> CliResult {
     context.ensure_writable("run")?;

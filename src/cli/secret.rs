@@ -9,9 +9,9 @@ use clap::Subcommand;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{CliError, CliResult, Context, table};
+use crate::redact::MIN_REDACTED_LEN;
 use crate::secrets::VaultError;
 use crate::secrets::identity::PASSPHRASE_ENV;
-use crate::secrets::redact::MIN_REDACTED_LEN;
 
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {

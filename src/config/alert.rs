@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::duration::HumanDuration;
 use crate::compare::CompareOp;
-use crate::store::Health;
+use crate::domain::{AlertSeverity, Health};
 
 /// The longest window a rate or latency may be read over: the live metrics keep 24 h.
 pub const LONGEST_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -48,27 +48,6 @@ impl AlertRule {
         self.integrations
             .iter()
             .any(|glob| glob.matches(integration))
-    }
-}
-
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertSeverity {
-    Info,
-    #[default]
-    Warning,
-    Critical,
-}
-
-impl AlertSeverity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-        }
     }
 }
 
@@ -190,7 +169,7 @@ impl AlertCondition {
             ) => return Err(format!("`{name}` takes no window; write `{name}` alone")),
             _ => {
                 let names = SIGNAL_NAMES.iter().copied();
-                return Err(match super::problem::did_you_mean(name, names) {
+                return Err(match crate::domain::did_you_mean(name, names) {
                     Some(close) => format!("unknown signal `{name}`; did you mean `{close}`?"),
                     None => format!("unknown signal `{name}`; {FORMS}"),
                 });

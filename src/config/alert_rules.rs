@@ -9,8 +9,9 @@ use toml::de::DeValue;
 
 use super::alert::{AlertRule, Glob};
 use super::de::{OuterKeys, Value, decode};
-use super::problem::{Problem, did_you_mean};
-use crate::connectors::{KindSpec, Role};
+use super::problem::Problem;
+use crate::config::kinds::{KindSpec, Role};
+use crate::domain::did_you_mean;
 
 /// An integration as the rules are checked against it: its name and, when known, its kind.
 pub(super) type Known<'a> = (&'a str, Option<&'static KindSpec>);

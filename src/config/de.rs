@@ -13,7 +13,8 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::problem::{Problem, did_you_mean};
+use super::problem::Problem;
+use crate::domain::did_you_mean;
 
 pub type Value<'i> = Spanned<DeValue<'i>>;
 

@@ -223,7 +223,7 @@ impl Keymap {
     pub fn rebind(&mut self, name: &str, chords: Vec<KeyChord>) -> Result<Action, String> {
         let Some((_, action, _)) = ACTIONS.iter().find(|(n, ..)| *n == name) else {
             let names = ACTIONS.iter().map(|(n, ..)| *n);
-            return Err(match crate::config::problem::did_you_mean(name, names) {
+            return Err(match crate::domain::did_you_mean(name, names) {
                 Some(close) => format!("unknown console action `{name}`; did you mean `{close}`?"),
                 None => {
                     format!("unknown console action `{name}`; see docs/console.md for the names")

@@ -14,9 +14,10 @@ use super::credential::{SECRET_PREFIX, is_valid_secret_name};
 use super::de::{OuterKeys, Value, decode, unknown_key_help};
 use super::keys::{Keymap, decode_keys};
 use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, SecretUse, Settings};
-use super::problem::{Problem, SourceFile, did_you_mean};
+use super::problem::{Problem, SourceFile};
 use super::schedule::{CronExpr, Schedule};
-use crate::connectors::{self, Role};
+use crate::config::kinds::{self, Role};
+use crate::domain::did_you_mean;
 
 const TOP_LEVEL_KEYS: [&str; 4] = ["settings", "keys", "integration", "alert"];
 
@@ -172,12 +173,7 @@ impl Loader {
         }
         let known: Vec<Known<'_>> = raw
             .iter()
-            .filter_map(|t| {
-                Some((
-                    t.name.as_deref()?,
-                    t.kind.as_deref().and_then(connectors::kind),
-                ))
-            })
+            .filter_map(|t| Some((t.name.as_deref()?, t.kind.as_deref().and_then(kinds::kind))))
             .collect();
         let alerts = decode_alerts(&alert_tables, &known, &mut self.problems);
         (settings, integrations, alerts)
@@ -242,7 +238,7 @@ impl Loader {
                     .with_help("[integration.pipeline] belongs to sources; move it to the integration that fetches the records"),
             );
         }
-        if let Some(Some(crate::connectors::KindSettings::Http(http))) = &settings_result
+        if let Some(Some(crate::config::kinds::KindSettings::Http(http))) = &settings_result
             && let Some(incremental) = &http.incremental
             && incremental.order.is_none()
         {
@@ -274,7 +270,7 @@ impl Loader {
         let timeout = common.timeout.map_or(DEFAULT_TIMEOUT, Into::into);
         let mut kind_settings = kind_settings;
         // A relative output file lives next to the config, wherever patchbay was started.
-        if let crate::connectors::KindSettings::File(file) = &mut kind_settings
+        if let crate::config::kinds::KindSettings::File(file) = &mut kind_settings
             && file.path.is_relative()
         {
             file.path = base_dir.join(&file.path);
@@ -334,7 +330,7 @@ impl Loader {
                 Some(target) if target.name == table.name => {
                     Problem::error("an integration cannot be its own output", Some(span.clone()))
                 }
-                Some(target) => match target.kind.as_deref().and_then(connectors::kind) {
+                Some(target) => match target.kind.as_deref().and_then(kinds::kind) {
                     Some(kind) if !kind.roles.contains(&Role::Output) => Problem::error(
                         format!("output `{output}` is a `{}` integration, which does not accept records", kind.name),
                         Some(span.clone()),
@@ -384,19 +380,16 @@ impl<'a> RawIntegration<'a> {
     }
 }
 
-fn name_kind(
-    table: &DeTable<'_>,
-    problems: &mut Vec<Problem>,
-) -> Option<&'static connectors::KindSpec> {
+fn name_kind(table: &DeTable<'_>, problems: &mut Vec<Problem>) -> Option<&'static kinds::KindSpec> {
     let kind = string_at(table, "kind")?;
-    let found = connectors::kind(&kind);
+    let found = kinds::kind(&kind);
     if found.is_none() {
-        let names = connectors::KINDS.iter().map(|k| k.name);
+        let names = kinds::KINDS.iter().map(|k| k.name);
         let help = match did_you_mean(&kind, names) {
             Some(close) => format!("did you mean `{close}`?"),
             None => format!(
                 "the kinds are {}",
-                connectors::KINDS
+                kinds::KINDS
                     .iter()
                     .map(|k| format!("`{}`", k.name))
                     .collect::<Vec<_>>()
@@ -431,7 +424,7 @@ fn report_leftover_keys(
 
 fn schedule(
     common: &CommonKeys,
-    kind: &connectors::KindSpec,
+    kind: &kinds::KindSpec,
     table: &DeTable<'_>,
     problems: &mut Vec<Problem>,
 ) -> Option<Schedule> {

@@ -16,13 +16,17 @@ pub(crate) use deserialize_with_parse;
 
 pub mod alert;
 mod alert_rules;
+pub mod condition;
 pub mod credential;
 pub mod de;
 pub mod duration;
+pub mod expr;
 pub mod jsonpath;
 pub mod keys;
+pub mod kinds;
 mod load;
 pub mod model;
+pub mod pipeline;
 pub mod problem;
 pub mod schedule;
 pub mod template;

@@ -10,11 +10,14 @@ use serde::{Deserialize, Deserializer, de};
 use super::alert::Maintenance;
 use super::credential::Credential;
 use super::duration::HumanDuration;
-use super::problem::did_you_mean;
 use super::schedule::Schedule;
 use super::url::ConfigUrl;
-use crate::connectors::{KindSettings, KindSpec};
-use crate::pipeline::PipelineSpec;
+use crate::config::kinds::{KindSettings, KindSpec};
+use crate::config::pipeline::PipelineSpec;
+use crate::domain::did_you_mean;
+
+/// The largest response body accepted, so a runaway endpoint cannot exhaust memory.
+pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// `[settings]`: every key optional.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,7 +50,7 @@ impl Default for Settings {
             max_concurrent_runs: 64,
             max_concurrent_requests_per_host: NonZeroU32::new(16).expect("non-zero"),
             webhook_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8787)),
-            max_response_bytes: crate::engine::http::DEFAULT_MAX_BODY,
+            max_response_bytes: DEFAULT_MAX_BODY,
             theme: "default".to_owned(),
             log_buffer: 5_000,
             retention: Retention::default(),

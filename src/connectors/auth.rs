@@ -6,10 +6,10 @@ use secrecy::ExposeSecret;
 
 use super::oauth;
 use crate::config::{ApiKeyLocation, Auth};
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
-use crate::engine::http::{Fetched, RequestPolicy};
-use crate::run::ErrorClass;
+use crate::domain::Failure;
+use crate::domain::run::ErrorClass;
+use crate::runtime::context::RunContext;
+use crate::runtime::http::{Fetched, RequestPolicy};
 
 /// Adds the integration's credentials to `request`.
 pub async fn apply(

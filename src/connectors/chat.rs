@@ -3,16 +3,15 @@
 //! Discord's rate limits (429 with `retry_after` in the body) are honoured by the
 //! engine's request executor.
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{BoxFuture, Output, auth};
 use crate::alerts::Notice;
-use crate::config::credential::Credential;
+use crate::config::kinds::outputs::ChatSettings;
 use crate::config::template::Template;
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
-use crate::engine::http::RequestPolicy;
+use crate::domain::Failure;
+use crate::runtime::context::RunContext;
+use crate::runtime::http::RequestPolicy;
 use secrecy::ExposeSecret;
 
 /// Discord rejects longer messages.
@@ -23,21 +22,6 @@ const DEFAULT_TEMPLATE: &str = "{{ records | length }} new records from {{ sourc
 pub enum Flavor {
     Slack,
     Discord,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ChatSettings {
-    /// The incoming-webhook URL; it grants posting, so keep it in the vault.
-    pub url: Credential,
-    /// Message text over `records`, `source` and `count`.
-    pub template: Option<Template>,
-    /// Records per message.
-    #[serde(default = "default_batch")]
-    pub batch_size: usize,
-}
-
-fn default_batch() -> usize {
-    100
 }
 
 pub struct ChatOutput {

@@ -1,26 +1,15 @@
 //! `kind = "feed"`: RSS 2.0 and Atom (feed-rs). Each item is a record keyed by its guid
 //! or id, so change detection passes on only new or changed items.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{BoxFuture, Fetch, Pages, Source, auth};
-use crate::config::credential::Credential;
-use crate::config::url::ConfigUrl;
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
-use crate::engine::http::RequestPolicy;
-use crate::run::ErrorClass;
+use crate::config::kinds::outputs::FeedSettings;
+use crate::domain::Failure;
+use crate::domain::run::ErrorClass;
+use crate::runtime::context::RunContext;
+use crate::runtime::http::RequestPolicy;
 use secrecy::ExposeSecret;
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct FeedSettings {
-    pub url: ConfigUrl,
-    #[serde(default)]
-    pub headers: BTreeMap<String, Credential>,
-}
 
 pub struct FeedSource {
     settings: FeedSettings,

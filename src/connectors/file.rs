@@ -2,25 +2,12 @@
 //! user can see what flowed without any server.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
+use std::path::Path;
 
 use super::{BoxFuture, Output};
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct FileSettings {
-    pub path: PathBuf,
-    /// Rotate to `<path>.1` when the file grows past this many bytes.
-    #[serde(default = "default_rotate_bytes")]
-    pub rotate_bytes: u64,
-}
-
-fn default_rotate_bytes() -> u64 {
-    64 * 1024 * 1024
-}
+use crate::config::kinds::outputs::FileSettings;
+use crate::domain::Failure;
+use crate::runtime::context::RunContext;
 
 pub struct FileOutput {
     settings: FileSettings,

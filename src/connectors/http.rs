@@ -1,155 +1,21 @@
-//! `kind = "http"`: a REST/JSON source with pagination and incremental sync.
+//! `kind = "http"`: a REST/JSON source with pagination and incremental sync. Its
+//! settings are `config::kinds::http`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use reqwest::Url;
 use reqwest::header::LINK;
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::incremental::{Order, Reach, Watermark, scalar_text};
+use super::incremental::{Reach, Watermark, scalar_text};
 use super::{BoxFuture, Fetch, Pages, Source, auth};
-use crate::config::credential::Credential;
-use crate::config::jsonpath::JsonPathExpr;
-use crate::config::url::ConfigUrl;
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
-use crate::engine::http::{Fetched, OnRateLimit, RequestPolicy, ResponseAction};
-use crate::run::ErrorClass;
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct HttpSettings {
-    pub request: RequestSpec,
-    #[serde(default)]
-    pub records: RecordsSpec,
-    #[serde(default)]
-    pub paginate: Paginate,
-    pub incremental: Option<Incremental>,
-    /// Overrides for how some statuses are treated.
-    #[serde(default)]
-    pub response_actions: Vec<ResponseAction>,
-    #[serde(default)]
-    pub on_rate_limit: OnRateLimit,
-}
-
-/// `[integration.request]`
-#[derive(Debug, Clone, Deserialize)]
-pub struct RequestSpec {
-    pub url: ConfigUrl,
-    #[serde(default)]
-    pub method: Method,
-    #[serde(default)]
-    pub query: BTreeMap<String, String>,
-    /// Header values may be credentials (`secret:NAME`).
-    #[serde(default)]
-    pub headers: BTreeMap<String, Credential>,
-    /// A minijinja template for the request body (POST); sees `cursor`, `page`, `offset`.
-    pub body: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-pub enum Method {
-    #[default]
-    #[serde(alias = "get")]
-    GET,
-    #[serde(alias = "post")]
-    POST,
-}
-
-/// `[integration.records]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct RecordsSpec {
-    /// JSONPath to the records of one page.
-    pub path: JsonPathExpr,
-    /// The field that identifies a record, for dedupe and change detection.
-    pub primary_key: Option<String>,
-}
-
-impl Default for RecordsSpec {
-    fn default() -> Self {
-        Self {
-            path: JsonPathExpr::parse("$[*]").expect("a valid path"),
-            primary_key: None,
-        }
-    }
-}
-
-/// `[integration.paginate]`
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Paginate {
-    #[default]
-    None,
-    Cursor {
-        cursor_path: JsonPathExpr,
-        param: String,
-        #[serde(default = "default_max_pages")]
-        max_pages: u32,
-    },
-    NextUrl {
-        url_path: JsonPathExpr,
-        #[serde(default = "default_max_pages")]
-        max_pages: u32,
-    },
-    LinkHeader {
-        #[serde(default = "default_max_pages")]
-        max_pages: u32,
-    },
-    PageNumber {
-        param: String,
-        #[serde(default = "one")]
-        start: u64,
-        page_size_param: Option<String>,
-        page_size: Option<u64>,
-        #[serde(default = "default_max_pages")]
-        max_pages: u32,
-    },
-    Offset {
-        param: String,
-        limit_param: String,
-        limit: u64,
-        #[serde(default = "default_max_pages")]
-        max_pages: u32,
-    },
-}
-
-impl Paginate {
-    fn max_pages(&self) -> u32 {
-        match self {
-            Self::None => 1,
-            Self::Cursor { max_pages, .. }
-            | Self::NextUrl { max_pages, .. }
-            | Self::LinkHeader { max_pages }
-            | Self::PageNumber { max_pages, .. }
-            | Self::Offset { max_pages, .. } => *max_pages,
-        }
-    }
-}
-
-fn default_max_pages() -> u32 {
-    10_000
-}
-
-fn one() -> u64 {
-    1
-}
-
-/// `[integration.incremental]`
-#[derive(Debug, Clone, Deserialize)]
-pub struct Incremental {
-    /// The record field whose largest delivered value is kept as the cursor.
-    pub cursor_field: String,
-    /// The query parameter that sends the cursor on the next run.
-    pub param: String,
-    /// The cursor of the very first run.
-    pub start: Option<String>,
-    /// How the API sorts by `cursor_field`; only `ascending` lets a run that stopped
-    /// early keep its progress (see `connectors::incremental`).
-    pub order: Option<Order>,
-}
+use crate::config::kinds::http::{HttpSettings, Method, OnRateLimit, Paginate};
+use crate::domain::Failure;
+use crate::domain::run::ErrorClass;
+use crate::runtime::context::RunContext;
+use crate::runtime::http::{Fetched, RequestPolicy};
 
 pub struct HttpSource {
     settings: HttpSettings,
@@ -276,7 +142,7 @@ impl HttpSource {
             Failure::new(
                 ErrorClass::Decode,
                 format!("the body from {host} is not valid JSON: {e}"),
-                crate::engine::classify::hint(ErrorClass::Decode, &ctx.integration, host),
+                crate::runtime::classify::hint(ErrorClass::Decode, &ctx.integration, host),
             )
         })?;
         let records = self

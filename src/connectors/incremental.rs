@@ -9,18 +9,9 @@
 //! did not fetch sorts after what it did. dlt's `row_order` and Airbyte's
 //! `is_data_feed` answer the same question.
 
-use serde::Deserialize;
 use serde_json::Value;
 
-/// The order in which a source lists records by its `cursor_field`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Order {
-    /// Oldest first: a run cut short has seen every record up to its largest value.
-    Ascending,
-    /// Newest first: only a run that read to the end may move the cursor.
-    Descending,
-}
+pub use crate::config::kinds::http::Order;
 
 /// How far a run read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,9 +22,9 @@ use serde::Serialize;
 
 use crate::alerts::Notice;
 use crate::config::Integration;
-use crate::config::de::{Decoded, OuterKeys, Value, decode};
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
+use crate::config::kinds::KindSettings;
+use crate::domain::Failure;
+use crate::runtime::context::RunContext;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -167,114 +167,4 @@ impl Connector {
             Self::Output(output) => output.test(ctx),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Produces records on a schedule.
-    Source,
-    /// Accepts records from the integrations that name it in `outputs`.
-    Output,
-    /// Probes something on a schedule and reports health.
-    Check,
-}
-
-/// A connector blueprint: its name in `kind = "..."`, its roles, and how to decode the
-/// kind-specific keys of an integration table.
-#[derive(Debug)]
-pub struct KindSpec {
-    pub name: &'static str,
-    pub roles: &'static [Role],
-    /// Runs on `cron`/`every`. Outputs run when records reach them, `webhook_in` when
-    /// events arrive.
-    pub scheduled: bool,
-    pub decode: fn(&Value<'_>) -> Decoded<KindSettings>,
-}
-
-/// The typed, kind-specific settings of one integration.
-#[derive(Debug, Clone)]
-pub enum KindSettings {
-    Http(Box<http::HttpSettings>),
-    Graphql(Box<graphql::GraphqlSettings>),
-    Feed(feed::FeedSettings),
-    WebhookIn(webhook_in::WebhookInSettings),
-    Webhook(webhook::WebhookSettings),
-    Slack(chat::ChatSettings),
-    Discord(chat::ChatSettings),
-    File(file::FileSettings),
-    Check(Box<check::CheckSettings>),
-}
-
-fn decode_into<T>(value: &Value<'_>, wrap: fn(T) -> KindSettings) -> Decoded<KindSettings>
-where
-    T: for<'de> serde::Deserialize<'de>,
-{
-    let decoded = decode::<T>(value, OuterKeys::Ignore);
-    Decoded {
-        value: decoded.value.map(wrap),
-        problems: decoded.problems,
-        outer_fields: decoded.outer_fields,
-    }
-}
-
-pub static KINDS: &[KindSpec] = &[
-    KindSpec {
-        name: "http",
-        roles: &[Role::Source],
-        scheduled: true,
-        decode: |v| decode_into(v, |s| KindSettings::Http(Box::new(s))),
-    },
-    KindSpec {
-        name: "graphql",
-        roles: &[Role::Source],
-        scheduled: true,
-        decode: |v| decode_into(v, |s| KindSettings::Graphql(Box::new(s))),
-    },
-    KindSpec {
-        name: "feed",
-        roles: &[Role::Source],
-        scheduled: true,
-        decode: |v| decode_into(v, KindSettings::Feed),
-    },
-    KindSpec {
-        name: "webhook_in",
-        roles: &[Role::Source],
-        scheduled: false,
-        decode: |v| decode_into(v, KindSettings::WebhookIn),
-    },
-    KindSpec {
-        name: "check",
-        roles: &[Role::Check],
-        scheduled: true,
-        decode: |v| decode_into(v, |s| KindSettings::Check(Box::new(s))),
-    },
-    KindSpec {
-        name: "webhook",
-        roles: &[Role::Output],
-        scheduled: false,
-        decode: |v| decode_into(v, KindSettings::Webhook),
-    },
-    KindSpec {
-        name: "slack",
-        roles: &[Role::Output],
-        scheduled: false,
-        decode: |v| decode_into(v, KindSettings::Slack),
-    },
-    KindSpec {
-        name: "discord",
-        roles: &[Role::Output],
-        scheduled: false,
-        decode: |v| decode_into(v, KindSettings::Discord),
-    },
-    KindSpec {
-        name: "file",
-        roles: &[Role::Output],
-        scheduled: false,
-        decode: |v| decode_into(v, KindSettings::File),
-    },
-];
-
-pub fn kind(name: &str) -> Option<&'static KindSpec> {
-    KINDS.iter().find(|k| k.name == name)
 }

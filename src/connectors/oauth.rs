@@ -6,8 +6,6 @@
 //! the same retries, rate limits, classification and metrics as every other request;
 //! the protocol itself is a form POST and a JSON answer (RFC 6749 §4.4, §6; RFC 8628).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,13 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Auth;
 use crate::config::credential::Credential;
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
-use crate::run::ErrorClass;
+use crate::domain::Failure;
+use crate::domain::run::ErrorClass;
+use crate::runtime::context::RunContext;
+use crate::runtime::tokens::Token;
 use crate::secrets::Vault;
 
 /// Refresh this long before the server's expiry, so a token never dies mid-request.
-const REFRESH_MARGIN: chrono::Duration = chrono::Duration::seconds(10);
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Where an integration's current access token is cached in the vault.
@@ -35,68 +33,11 @@ pub fn refresh_secret(integration: &str) -> String {
     format!("oauth.{integration}.refresh")
 }
 
-#[derive(Clone)]
-struct Token {
-    access: SecretString,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-impl Token {
-    fn fresh(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at.is_none_or(|at| at - REFRESH_MARGIN > now)
-    }
-}
-
 /// The vault form of a cached token.
 #[derive(Serialize, Deserialize)]
 struct StoredToken {
     access_token: String,
     expires_at: Option<DateTime<Utc>>,
-}
-
-/// Access tokens in memory, by integration; backed by the vault.
-#[derive(Default)]
-pub struct TokenCache {
-    tokens: Mutex<HashMap<String, Token>>,
-}
-
-impl TokenCache {
-    fn get(&self, name: &str) -> Option<Token> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .cloned()
-    }
-
-    fn put(&self, name: &str, token: Token) {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_owned(), token);
-    }
-
-    /// What the console may know about the integration's cached access token: when it
-    /// expires, never the token. `None` when none is cached.
-    pub fn peek(&self, name: &str) -> Option<AccessTokenInfo> {
-        self.get(name).map(|token| AccessTokenInfo {
-            expires_at: token.expires_at,
-        })
-    }
-
-    pub fn invalidate(&self, name: &str) {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
-    }
-}
-
-/// A cached access token as the detail view shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct AccessTokenInfo {
-    /// `None`: the server gave no lifetime.
-    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -243,7 +184,7 @@ async fn fetch(ctx: &RunContext, auth: &Auth) -> Result<Token, Failure> {
             "check token_url",
         )
     })?;
-    crate::secrets::redact::global().add(&SecretString::from(response.access_token.clone()));
+    crate::redact::global().add(&SecretString::from(response.access_token.clone()));
     if let (Some(new_refresh), Some(credential)) = (&response.refresh_token, &rotation) {
         rotate(ctx, credential, new_refresh)?;
     }
@@ -275,7 +216,7 @@ fn push_scopes(form: &mut Vec<(&'static str, String)>, scopes: &[String]) {
 /// Stores a rotated refresh token at once: the old one is already spent.
 fn rotate(ctx: &RunContext, credential: &Credential, new_refresh: &str) -> Result<(), Failure> {
     let value = SecretString::from(new_refresh.to_owned());
-    crate::secrets::redact::global().add(&value);
+    crate::redact::global().add(&value);
     match (credential, &ctx.services.vault) {
         (Credential::Vault(secret), Some(vault)) => vault.cache(secret, &value).map_err(|e| {
             Failure::new(

@@ -4,37 +4,18 @@
 //! `X-Patchbay-Signature: t=<unix seconds>,v1=<hex>` with
 //! `v1 = hex(HMAC_SHA256(signing_secret, t + "." + body))`.
 
-use std::collections::BTreeMap;
-
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 use sha2::Sha256;
 
 use super::{BoxFuture, Output};
 use crate::alerts::Notice;
-use crate::config::credential::Credential;
-use crate::config::url::ConfigUrl;
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
-use crate::engine::http::RequestPolicy;
+use crate::config::kinds::outputs::WebhookSettings;
+use crate::domain::Failure;
+use crate::runtime::context::RunContext;
+use crate::runtime::http::RequestPolicy;
 
 pub const SIGNATURE_HEADER: &str = "X-Patchbay-Signature";
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct WebhookSettings {
-    pub url: ConfigUrl,
-    /// The HMAC-SHA256 key for `X-Patchbay-Signature`.
-    pub signing_secret: Option<Credential>,
-    #[serde(default = "default_batch_size")]
-    pub batch_size: usize,
-    #[serde(default)]
-    pub headers: BTreeMap<String, Credential>,
-}
-
-fn default_batch_size() -> usize {
-    100
-}
 
 /// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`
 pub fn signature(key: &[u8], timestamp: i64, body: &[u8]) -> String {

@@ -15,53 +15,18 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::sync::mpsc;
 use ulid::Ulid;
 
 use super::{BoxFuture, Fetch, Pages, Source};
-use crate::config::credential::Credential;
-use crate::engine::classify::Failure;
-use crate::engine::context::{RunContext, Services};
+use crate::config::kinds::webhook_in::{Verify, VerifyKind, WebhookInSettings};
+use crate::domain::Failure;
+use crate::runtime::context::{RunContext, Services};
 
 /// Events handed to one run at most; the rest wait for the next.
 const EVENTS_PER_RUN: usize = 1000;
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct WebhookInSettings {
-    /// Where events arrive, e.g. `/hooks/github`.
-    pub path: String,
-    pub verify: Option<Verify>,
-    /// Larger bodies get 413.
-    #[serde(default = "default_max_body")]
-    pub max_body_bytes: usize,
-    /// The field that identifies an event, for change detection.
-    pub primary_key: Option<String>,
-}
-
-fn default_max_body() -> usize {
-    1024 * 1024
-}
-
-/// `verify = { type = "hmac_sha256", header = "X-Hub-Signature-256", secret = "secret:gh_hook" }`
-#[derive(Debug, Clone, Deserialize)]
-pub struct Verify {
-    #[serde(rename = "type")]
-    pub kind: VerifyKind,
-    pub header: String,
-    pub secret: Credential,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VerifyKind {
-    /// The hex HMAC-SHA256 of the body, optionally prefixed `sha256=` (GitHub's form).
-    HmacSha256,
-    /// patchbay's own `t=<unix>,v1=<hex>` (what the `webhook` output sends).
-    Patchbay,
-}
 
 impl Verify {
     fn check(&self, key: &[u8], header: &str, body: &[u8]) -> bool {
@@ -280,6 +245,7 @@ async fn receive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::credential::Credential;
 
     fn verify(kind: VerifyKind) -> Verify {
         Verify {

@@ -14,16 +14,15 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
-use super::context::{RunContext, Services};
 use super::executor::OutputPlan;
-use crate::alerts::{
-    AlertBook, Attempt, Evaluation, Facts, Notice, Observation, RECENT_KEPT, Scope, Silence,
-    SilenceTarget, ended_silences, read,
-};
+use crate::alerts::{AlertBook, Evaluation, Facts, Notice, Observation, RECENT_KEPT, Scope, read};
 use crate::config::Integration;
 use crate::config::alert::{AlertRule, Signal};
-use crate::stats::Stats;
-use crate::store::{IntegrationState, Store, StoreError};
+use crate::domain::IntegrationState;
+use crate::domain::stats::Stats;
+use crate::domain::{Attempt, Silence, SilenceTarget, ended_silences};
+use crate::runtime::context::{RunContext, Services};
+use crate::store::{Store, StoreError};
 
 /// An integration as the rules see it.
 pub(super) struct Watched<'a> {

@@ -15,29 +15,30 @@ use tokio::time::Instant;
 use ulid::Ulid;
 
 use super::alerting::{Alerting, Delivered, Watched};
-use super::clock::Clock;
-use super::context::{RunContext, Services};
 use super::executor::{self, Cancel, CancelReason, OutputPlan, Plan};
 use super::handle::{
     AlertCounts, AlertsView, Command, CommandError, EngineEvent, EngineHandle, EngineSnapshot,
     IntegrationView, LagStats, ReloadSummary,
 };
-use super::http::HttpClient;
-use super::limits::RateLimiter;
-use super::metrics::Metrics;
 use super::scheduler::{Due, DueQueue};
 use super::transitions::apply_run;
 use super::writer::Writer;
-use crate::alerts::{Scope, Silence, SilenceTarget};
-use crate::config::problem::did_you_mean;
+use crate::alerts::Scope;
+use crate::config::kinds::KindSettings;
 use crate::config::{CatchUp, Config, Integration};
 use crate::connectors::webhook_in::{self, Route, Routes};
-use crate::connectors::{Connector, KindSettings, TestReport};
-use crate::run::{RunRecord, RunStatus, Trigger};
+use crate::connectors::{Connector, TestReport};
+use crate::domain::did_you_mean;
+use crate::domain::run::{RunRecord, RunStatus, Trigger};
+use crate::domain::{AuditEntry, IntegrationState, PauseReason, operator};
+use crate::domain::{Silence, SilenceTarget};
+use crate::runtime::clock::Clock;
+use crate::runtime::context::{RunContext, Services};
+use crate::runtime::http::HttpClient;
+use crate::runtime::limits::RateLimiter;
+use crate::runtime::metrics::Metrics;
 use crate::secrets::Vault;
-use crate::store::{
-    AuditEntry, Cursor, IntegrationState, PauseReason, Store, StoreError, WriteOp, operator,
-};
+use crate::store::{Cursor, Store, StoreError, WriteOp};
 
 /// How often metrics rollups are written and views are told to refresh.
 const TICK: Duration = Duration::from_secs(5);
@@ -839,8 +840,8 @@ impl Engine {
             let started = Instant::now();
             let result = match tokio::time::timeout(timeout, connector.test(&ctx)).await {
                 Ok(result) => result,
-                Err(_) => Err(super::classify::Failure::new(
-                    crate::run::ErrorClass::Timeout,
+                Err(_) => Err(crate::domain::Failure::new(
+                    crate::domain::run::ErrorClass::Timeout,
                     format!("no answer within {}", humantime::format_duration(timeout)),
                     "raise `timeout` or check the endpoint",
                 )),

@@ -14,15 +14,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
-use super::classify::{Failure, INTERNAL_HINT};
-use super::context::{RunContext, Services};
-use super::counters::RunCounters;
-use super::limits::RateLimiter;
 use super::writer::Writer;
 use crate::config::Integration;
 use crate::connectors::{Fetch, Output, Pages, Source};
+use crate::domain::Failure;
+use crate::domain::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
 use crate::pipeline::dedupe::ChangeDetector;
-use crate::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
+use crate::runtime::classify::INTERNAL_HINT;
+use crate::runtime::context::{RunContext, Services};
+use crate::runtime::counters::RunCounters;
+use crate::runtime::limits::RateLimiter;
 use crate::store::{Cursor, Progress, WriteOp};
 
 /// Pages in flight between the source and the outputs: enough to overlap fetching
@@ -472,9 +473,9 @@ mod tests {
     use super::*;
     use crate::config::{Config, SourceFile};
     use crate::connectors::BoxFuture;
-    use crate::engine::clock::SystemClock;
-    use crate::engine::http::HttpClient;
-    use crate::engine::metrics::Metrics;
+    use crate::runtime::clock::SystemClock;
+    use crate::runtime::http::HttpClient;
+    use crate::runtime::metrics::Metrics;
     use crate::store::Store;
 
     /// A source with a bug: it panics halfway through its first page.

@@ -10,14 +10,15 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use ulid::Ulid;
 
-use super::metrics::{Metrics, Window};
-use crate::alerts::{Alert, Silence};
 use crate::connectors::TestReport;
-use crate::connectors::oauth::AccessTokenInfo;
-use crate::run::RunRecord;
-use crate::stats::{MinuteRollup, Stats, Uptime};
+use crate::domain::run::RunRecord;
+use crate::domain::stats::{MinuteRollup, Stats, Uptime};
+use crate::domain::{Alert, Silence};
+use crate::domain::{Health, IntegrationState, PauseReason};
+use crate::runtime::metrics::{Metrics, Window};
+use crate::runtime::tokens::AccessTokenInfo;
+use crate::store::SecretMeta;
 use crate::store::Store;
-use crate::store::{Health, IntegrationState, PauseReason, SecretMeta};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {

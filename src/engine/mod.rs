@@ -1,20 +1,11 @@
 //! The engine: schedules integrations, runs them safely, and remembers everything.
+//! What one run may use (HTTP under its policies, credentials, the clock, metrics) is
+//! the layer below, `runtime`, which connectors use too.
 
 pub mod alerting;
-pub mod certificate;
-pub mod classify;
-
-pub mod clock;
-pub mod context;
 pub mod core;
-pub mod counters;
 pub mod executor;
 pub mod handle;
-pub mod http;
-pub mod latency;
-pub mod limits;
-pub mod metrics;
-pub mod retry;
 pub mod scheduler;
 pub mod transitions;
 pub mod writer;

@@ -2,8 +2,8 @@
 //! thresholds, failure counts, the circuit breaker, the auth flag.
 
 use crate::config::Integration;
-use crate::run::{ErrorClass, RunRecord, RunStatus};
-use crate::store::{Health, IntegrationState, PauseReason};
+use crate::domain::run::{ErrorClass, RunRecord, RunStatus};
+use crate::domain::{Health, IntegrationState, PauseReason};
 
 /// What applying a run changed that others should hear about.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub fn apply_run(
 mod tests {
     use super::*;
     use crate::config::{Config, SourceFile};
-    use crate::run::Trigger;
+    use crate::domain::run::Trigger;
 
     fn integration(extra: &str) -> Integration {
         let text = format!(

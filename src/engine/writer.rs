@@ -105,7 +105,7 @@ async fn run(store: Arc<Store>, mut rx: mpsc::Receiver<Message>, stats: Arc<Writ
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::{RunRecord, RunStatus, Trigger};
+    use crate::domain::run::{RunRecord, RunStatus, Trigger};
 
     #[tokio::test]
     async fn a_burst_is_persisted_whole_in_few_commits() {

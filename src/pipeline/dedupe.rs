@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Deliver, record_key};
+use super::record_key;
+use crate::config::pipeline::Deliver;
 use crate::fingerprint::fnv1a;
 
 pub fn content_hash(record: &Value) -> u64 {

@@ -2,41 +2,10 @@
 //! rename, set, drop_if / keep_if), then change detection by primary key.
 
 pub mod dedupe;
-pub mod expr;
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use expr::Expr;
-
-/// `[integration.pipeline]`
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PipelineSpec {
-    /// Keep only these fields.
-    #[serde(default)]
-    pub select: Vec<String>,
-    /// `{ old = "new" }`
-    #[serde(default)]
-    pub rename: BTreeMap<String, String>,
-    /// Fields added (or replaced) with fixed values.
-    #[serde(default)]
-    pub set: BTreeMap<String, toml::Value>,
-    pub drop_if: Option<Expr>,
-    pub keep_if: Option<Expr>,
-    #[serde(default)]
-    pub deliver: Deliver,
-}
-
-/// What outputs receive: only new and changed records, or everything fetched.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Deliver {
-    #[default]
-    Changes,
-    All,
-}
+use crate::config::pipeline::PipelineSpec;
 
 /// A record that a transform could not handle: counted and logged, never dropped
 /// silently.

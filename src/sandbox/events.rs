@@ -16,7 +16,7 @@ const ACTIONS: [&str; 4] = ["opened", "labeled", "commented", "closed"];
 /// Posts an event to `target` every `every`, until the task is aborted.
 pub fn send_events(target: String, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
-        crate::engine::http::install_tls_provider();
+        crate::runtime::http::install_tls_provider();
         let client = reqwest::Client::new();
         let mut ticker = tokio::time::interval(every);
         for number in 1u64.. {

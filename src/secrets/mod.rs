@@ -1,11 +1,10 @@
 //! The vault: secrets encrypted with age to an X25519 identity, stored in redb.
 //!
 //! Plaintext exists only in `SecretString`s, whose `Debug` prints `[redacted]`, and
-//! every value the vault hands out or takes in is added to the global [`redact`]or so
+//! every value the vault hands out or takes in is added to the global redactor (`crate::redact`) so
 //! that it can never reach a log line.
 
 pub mod identity;
-pub mod redact;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,7 +13,9 @@ use chrono::{NaiveDate, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::credential::is_valid_secret_name;
-use crate::store::{AuditEntry, SecretMeta, SecretRow, Store, StoreError};
+use crate::domain::AuditEntry;
+use crate::redact;
+use crate::store::{SecretMeta, SecretRow, Store, StoreError};
 use identity::{LoadedIdentity, PassphraseSource};
 
 #[derive(Debug, thiserror::Error)]

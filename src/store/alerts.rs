@@ -6,7 +6,7 @@ use ulid::Ulid;
 
 use super::schema::{ALERTS, SILENCES};
 use super::{Result, Store, decode, encode};
-use crate::alerts::{Alert, Silence};
+use crate::domain::{Alert, Silence};
 
 pub(super) fn put_alert(txn: &WriteTransaction, alert: &Alert) -> Result<()> {
     txn.open_table(ALERTS)?

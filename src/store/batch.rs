@@ -8,10 +8,10 @@ use ulid::Ulid;
 use std::collections::HashMap;
 
 use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRICS, RECORD_HASHES};
-use super::{AuditEntry, IntegrationState, Result, Store, encode};
-use crate::alerts::{Alert, Silence};
-use crate::run::RunRecord;
-use crate::stats::MinuteRollup;
+use super::{Result, Store, encode};
+use crate::domain::run::RunRecord;
+use crate::domain::stats::MinuteRollup;
+use crate::domain::{Alert, AuditEntry, IntegrationState, Silence};
 
 /// The incremental-sync watermark of an integration and the run that earned it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,10 +22,8 @@ use redb::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use audit::{AuditEntry, operator};
 pub use batch::{Cursor, Progress, WriteOp};
 pub use secrets::{SecretMeta, SecretRow};
-pub use state::{Health, IntegrationState, PauseReason};
 
 use schema::{META, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 

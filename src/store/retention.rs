@@ -13,7 +13,7 @@ use ulid::Ulid;
 use super::schema::{ACTIVE_RUNS, METRICS, RUN_LOGS, RUNS, RUNS_BY_TIME};
 use super::{Result, Store};
 use crate::config::Retention;
-use crate::stats::Uptime;
+use crate::domain::stats::Uptime;
 
 /// Deleting in slices keeps each write transaction short, so the pruner never holds
 /// the writer for long while runs are being recorded.
@@ -126,7 +126,7 @@ pub fn spawn_pruner(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::{RunRecord, RunStatus, Trigger};
+    use crate::domain::run::{RunRecord, RunStatus, Trigger};
     use chrono::TimeZone;
 
     #[test]
@@ -174,10 +174,10 @@ mod tests {
         let store = Store::open_in(dir.path()).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
         let now_minute = now.timestamp() / 60;
-        let rollup = |days_ago: i64| crate::stats::MinuteRollup {
+        let rollup = |days_ago: i64| crate::domain::stats::MinuteRollup {
             integration: "a".into(),
             minute: now_minute - days_ago * 24 * 60,
-            stats: crate::stats::Stats::default(),
+            stats: crate::domain::stats::Stats::default(),
         };
         store
             .apply(&[crate::store::WriteOp::Rollups(vec![
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn old_resolved_alerts_and_ended_silences_go_but_a_firing_alert_stays() {
-        use crate::alerts::{Alert, AlertStatus, Silence, SilenceTarget};
+        use crate::domain::{Alert, AlertStatus, Silence, SilenceTarget};
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path()).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();

@@ -5,7 +5,7 @@ use ulid::Ulid;
 
 use super::schema::{ACTIVE_RUNS, RUN_LOGS, RUNS, RUNS_BY_TIME};
 use super::{Result, Store, decode, encode};
-use crate::run::{RunRecord, RunStatus};
+use crate::domain::run::{RunRecord, RunStatus};
 
 impl Store {
     /// Inserts or updates runs, all in one transaction (one durable commit).
@@ -155,7 +155,7 @@ pub(super) fn put_run(txn: &WriteTransaction, run: &RunRecord) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::Trigger;
+    use crate::domain::run::Trigger;
     use chrono::{Duration, TimeZone, Utc};
 
     fn run_at(name: &str, second: i64, status: RunStatus) -> RunRecord {

@@ -12,10 +12,10 @@ use tracing::Level;
 use super::keymap::{Action, Keymap};
 use super::model::{Health, Model, health};
 use super::theme::Theme;
-use crate::alerts::Alert;
+use crate::domain::Alert;
+use crate::domain::run::RunRecord;
 use crate::engine::IntegrationView;
-use crate::engine::metrics::Window;
-use crate::run::RunRecord;
+use crate::runtime::metrics::Window;
 
 pub const PANES: [&str; 5] = ["Integrations", "History", "Metrics", "Logs", "Alerts"];
 const COMMANDS: [&str; 12] = [

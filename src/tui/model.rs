@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::metrics::Window;
+use crate::domain::run::{RunRecord, RunStatus};
+use crate::domain::stats::{MinuteRollup, Stats, Uptime};
 use crate::engine::{AlertCounts, AlertsView, IntegrationView};
-use crate::run::{RunRecord, RunStatus};
-use crate::stats::{MinuteRollup, Stats, Uptime};
+use crate::runtime::metrics::Window;
 use crate::store::SecretMeta;
 use crate::telemetry::LogEvent;
 
@@ -61,7 +61,7 @@ impl Health {
 /// An integration's health as the engine judged it, or, for an output, from its last
 /// delivery.
 pub fn health(view: &IntegrationView, last_delivery: Option<(DateTime<Utc>, bool)>) -> Health {
-    use crate::store::Health as Engine;
+    use crate::domain::Health as Engine;
     if !view.enabled {
         Health::Disabled
     } else if view.paused.is_some() {

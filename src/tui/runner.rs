@@ -18,8 +18,8 @@ use super::model::{Figures, Model};
 use super::terminal::ConsoleTerminal;
 use super::theme::Theme;
 use super::view;
-use crate::engine::metrics::Window;
 use crate::engine::{EngineEvent, EngineHandle};
+use crate::runtime::metrics::Window;
 use crate::telemetry::LogRing;
 
 const FRAME_INTERVAL: Duration = Duration::from_millis(50);

@@ -14,12 +14,12 @@ use super::keymap::Keymap;
 use super::model::{Figures, Model};
 use super::theme::Theme;
 use super::view;
-use crate::alerts::{Alert, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget};
-use crate::config::alert::AlertSeverity;
+use crate::domain::AlertSeverity;
+use crate::domain::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
+use crate::domain::stats::{MinuteRollup, Stats};
+use crate::domain::{Alert, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget};
+use crate::domain::{IntegrationState, PauseReason};
 use crate::engine::IntegrationView;
-use crate::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
-use crate::stats::{MinuteRollup, Stats};
-use crate::store::{IntegrationState, PauseReason};
 use crate::telemetry::LogEvent;
 
 fn now() -> DateTime<Utc> {
@@ -52,10 +52,10 @@ fn view(
         access_token: None,
         state: IntegrationState {
             health: match last {
-                Some(RunStatus::Success) => crate::store::Health::Up,
-                Some(RunStatus::Partial) => crate::store::Health::Degraded,
-                Some(RunStatus::Failed) => crate::store::Health::Down,
-                _ => crate::store::Health::Unknown,
+                Some(RunStatus::Success) => crate::domain::Health::Up,
+                Some(RunStatus::Partial) => crate::domain::Health::Degraded,
+                Some(RunStatus::Failed) => crate::domain::Health::Down,
+                _ => crate::domain::Health::Unknown,
             },
             last_status: last,
             last_run_at: last.map(|_| now() - Duration::seconds(42)),
@@ -321,9 +321,9 @@ fn showing(theme: &str, screen: &str) -> App {
         "alerts" => app.pane = Pane::Alerts,
         "detail" => {
             app.drill.push(Drill::Integration("crm-contacts".into()));
-            let uptime = crate::stats::Uptime {
-                day: Some(crate::stats::Share { ok: 40, total: 40 }),
-                week: Some(crate::stats::Share {
+            let uptime = crate::domain::stats::Uptime {
+                day: Some(crate::domain::stats::Share { ok: 40, total: 40 }),
+                week: Some(crate::domain::stats::Share {
                     ok: 99_987,
                     total: 100_000,
                 }),
@@ -338,7 +338,7 @@ fn showing(theme: &str, screen: &str) -> App {
                 .unwrap();
             crm.state.certificate_expires_at = Some(now() + Duration::days(9));
             crm.auth = "oauth2_client_credentials";
-            crm.access_token = Some(crate::connectors::oauth::AccessTokenInfo {
+            crm.access_token = Some(crate::runtime::tokens::AccessTokenInfo {
                 expires_at: Some(now() + Duration::minutes(42)),
             });
             let tested = Err("crm-contacts: FAILED: HTTP 401 (hint: check the token)".to_owned());

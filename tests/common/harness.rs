@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use patchbay::config::Config;
-use patchbay::engine::clock::SystemClock;
+use patchbay::domain::run::RunRecord;
 use patchbay::engine::{EngineEvent, EngineHandle, EngineOptions};
-use patchbay::run::RunRecord;
+use patchbay::runtime::clock::SystemClock;
 use patchbay::secrets::Vault;
 use patchbay::secrets::identity::EnvOrPrompt;
 use patchbay::store::Store;

@@ -3,25 +3,16 @@
 //! condition and what was seen. `failure_threshold` and `success_threshold`, which
 //! every integration has, decide when its health flips (see the engine's transitions).
 
-pub mod condition;
 pub mod probe;
 
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{BoxFuture, Fetch, Pages, Source};
-use crate::engine::classify::Failure;
-use crate::engine::context::RunContext;
-use crate::run::ErrorClass;
-use condition::{Condition, Observation};
-use probe::Probe;
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct CheckSettings {
-    pub probe: Probe,
-    #[serde(default)]
-    pub conditions: Vec<Condition>,
-}
+use crate::config::condition::Observation;
+use crate::config::kinds::check::CheckSettings;
+use crate::domain::Failure;
+use crate::domain::run::ErrorClass;
+use crate::runtime::context::RunContext;
 
 pub struct CheckSource {
     settings: CheckSettings,
@@ -30,7 +21,7 @@ pub struct CheckSource {
 
 impl CheckSource {
     pub fn new(settings: CheckSettings) -> Self {
-        crate::engine::http::install_tls_provider();
+        crate::runtime::http::install_tls_provider();
         let client = reqwest::Client::builder()
             .tls_info(true)
             .redirect(reqwest::redirect::Policy::limited(5))

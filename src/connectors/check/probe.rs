@@ -4,86 +4,18 @@
 //! reads the certificate's expiry.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use serde::Deserialize;
 use tokio::net::TcpStream;
 
-use super::condition::Observation;
-use crate::config::duration::HumanDuration;
+use crate::config::condition::Observation;
+use crate::config::kinds::check::{Probe, Target};
 use crate::config::url::ConfigUrl;
-use crate::engine::certificate;
+use crate::runtime::certificate;
 
 /// Bodies longer than this are cut before conditions see them.
 const BODY_LIMIT: usize = 1024 * 1024;
-
-/// `probe = { http = "...", method = "GET", timeout = "3s" }`, or `{ tcp = "host:port" }`,
-/// or `{ tls = "host:443" }`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "ProbeTable")]
-pub struct Probe {
-    pub target: Target,
-    pub timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub enum Target {
-    Http {
-        url: ConfigUrl,
-        method: reqwest::Method,
-    },
-    Tcp(String),
-    Tls(String),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProbeTable {
-    http: Option<ConfigUrl>,
-    tcp: Option<String>,
-    tls: Option<String>,
-    method: Option<String>,
-    timeout: Option<HumanDuration>,
-}
-
-impl TryFrom<ProbeTable> for Probe {
-    type Error = String;
-
-    fn try_from(table: ProbeTable) -> Result<Self, String> {
-        let target = match (table.http, table.tcp, table.tls) {
-            (Some(url), None, None) => {
-                let method = table.method.as_deref().unwrap_or("GET").to_uppercase();
-                let method = match method.as_str() {
-                    "GET" | "HEAD" | "POST" => method
-                        .parse::<reqwest::Method>()
-                        .map_err(|e| e.to_string())?,
-                    other => return Err(format!("probe method `{other}`: use GET, HEAD or POST")),
-                };
-                Target::Http { url, method }
-            }
-            (None, Some(address), None) => Target::Tcp(host_port(address)?),
-            (None, None, Some(address)) => Target::Tls(host_port(address)?),
-            _ => return Err("a probe has exactly one of `http`, `tcp` or `tls`".into()),
-        };
-        if table.method.is_some() && !matches!(target, Target::Http { .. }) {
-            return Err("`method` belongs to an `http` probe".into());
-        }
-        Ok(Self {
-            target,
-            timeout: table.timeout.map_or(Duration::from_secs(10), Into::into),
-        })
-    }
-}
-
-fn host_port(address: String) -> Result<String, String> {
-    match address.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(address),
-        _ => Err(format!(
-            "`{address}` is not host:port, e.g. \"db.internal:5432\""
-        )),
-    }
-}
 
 impl Probe {
     /// Looks once. Never fails: what went wrong is part of the observation.

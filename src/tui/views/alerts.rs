@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
 use super::{ago, fit};
-use crate::alerts::Alert;
-use crate::config::alert::AlertSeverity;
+use crate::domain::Alert;
+use crate::domain::AlertSeverity;
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_hint};
 use crate::tui::theme::Theme;

@@ -12,10 +12,11 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{ago, until};
-use crate::connectors::oauth::AccessTokenInfo;
-use crate::engine::metrics::Window;
-use crate::stats::{Share, Uptime};
-use crate::store::{PauseReason, SecretMeta};
+use crate::domain::PauseReason;
+use crate::domain::stats::{Share, Uptime};
+use crate::runtime::metrics::Window;
+use crate::runtime::tokens::AccessTokenInfo;
+use crate::store::SecretMeta;
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_hint};
 use crate::tui::theme::Theme;

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
 
 use super::{ago, fit, millis, status_style, until};
-use crate::engine::metrics::Window;
-use crate::run::RunStatus;
+use crate::domain::run::RunStatus;
+use crate::runtime::metrics::Window;
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_hint};
 use crate::tui::model::Health;

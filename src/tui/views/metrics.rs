@@ -7,8 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
 
 use super::millis;
-use crate::engine::metrics::Window;
-use crate::stats::Stats;
+use crate::domain::stats::Stats;
+use crate::runtime::metrics::Window;
 use crate::tui::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {

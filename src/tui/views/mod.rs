@@ -16,7 +16,7 @@ use ratatui::style::Style;
 
 use super::model::short_span;
 use super::theme::Theme;
-use crate::run::RunStatus;
+use crate::domain::run::RunStatus;
 
 /// The rows of a `len`-row table that fit in `height` rows, scrolled so `selected`
 /// shows: building only these keeps a frame cheap with 10,000 integrations.

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::{millis, status_style};
-use crate::run::RunRecord;
+use crate::domain::run::RunRecord;
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_hint};
 

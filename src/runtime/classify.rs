@@ -1,43 +1,11 @@
 //! Failure classes, and what an operator reads about them: a message that never shows
 //! a credential, and a hint on what to do next.
 
-use std::fmt;
-
 use reqwest::StatusCode;
 
 use crate::config::{Auth, Integration};
-use crate::run::ErrorClass;
-use crate::secrets::redact;
-
-/// A classified failure of a request or a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub class: ErrorClass,
-    pub message: String,
-    pub hint: String,
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Failure {}
-
-impl Failure {
-    pub fn new(class: ErrorClass, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self {
-            class,
-            message: redact::global().redact(&message.into()).into_owned(),
-            hint: redact::global().redact(&hint.into()).into_owned(),
-        }
-    }
-
-    pub fn config(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self::new(ErrorClass::Config, message, hint)
-    }
-}
+use crate::domain::run::ErrorClass;
+use crate::redact;
 
 /// The class of an HTTP status that is not a success, before retries.
 pub fn class_of_status(status: StatusCode, has_retry_after: bool) -> ErrorClass {

@@ -10,15 +10,14 @@ use reqwest::{Request, StatusCode, Url};
 use tokio::time::Instant;
 
 use super::certificate;
-use super::classify::{Failure, class_of_status, display_url, hint};
+use super::classify::{class_of_status, display_url, hint};
 use super::context::RunContext;
 use super::counters::RunCounters;
 use super::limits::HostLimits;
 use super::retry::{backoff, parse_retry_after, wait_from_seconds};
-use crate::run::ErrorClass;
-
-/// The largest response body accepted, so a runaway endpoint cannot exhaust memory.
-pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+use crate::config::kinds::http::{Action, OnRateLimit, ResponseAction};
+use crate::domain::Failure;
+use crate::domain::run::ErrorClass;
 
 pub struct HttpClient {
     client: reqwest::Client,
@@ -31,36 +30,6 @@ pub struct HttpClient {
 pub struct RequestPolicy<'a> {
     pub response_actions: &'a [ResponseAction],
     pub on_rate_limit: OnRateLimit,
-}
-
-/// `response_actions = [{ status = 404, action = "ignore" }]`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-pub struct ResponseAction {
-    pub status: u16,
-    pub action: Action,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Treat the response as an empty success.
-    Ignore,
-    /// Retry it like a server error.
-    Retry,
-    /// Fail at once, without retrying.
-    Fail,
-    /// Wait and retry like a 429.
-    RateLimited,
-}
-
-/// What a rate limit answer does: wait as the server asks, or stop the run (`partial`)
-/// so the next run resumes from the cursor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnRateLimit {
-    #[default]
-    Wait,
-    Stop,
 }
 
 /// A successful response, read whole.
@@ -87,7 +56,7 @@ impl HttpClient {
         Self {
             client,
             hosts: HostLimits::new(per_host),
-            max_body: DEFAULT_MAX_BODY,
+            max_body: crate::config::model::DEFAULT_MAX_BODY,
         }
     }
 

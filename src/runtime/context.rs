@@ -9,7 +9,6 @@ use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
-use super::classify::Failure;
 use super::clock::Clock;
 use super::counters::RunCounters;
 use super::http::{Fetched, HttpClient, RequestPolicy};
@@ -17,8 +16,10 @@ use super::limits::RateLimiter;
 use super::metrics::Metrics;
 use crate::config::credential::Credential;
 use crate::config::{ApiKeyLocation, Auth, Integration};
-use crate::connectors::oauth::TokenCache;
-use crate::secrets::{Vault, VaultError, redact};
+use crate::domain::Failure;
+use crate::redact;
+use crate::runtime::tokens::TokenCache;
+use crate::secrets::{Vault, VaultError};
 use crate::store::Store;
 
 /// Shared by every run of the engine.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::latency::Latency;
 use chrono::{DateTime, Utc};
 
-pub use crate::stats::{MinuteRollup, Stats};
+pub use crate::domain::stats::{MinuteRollup, Stats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {

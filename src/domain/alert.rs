@@ -5,8 +5,28 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use crate::config::alert::AlertSeverity;
-use crate::store::AuditEntry;
+/// How urgent an alert is, as its rule says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSeverity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl AlertSeverity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+use super::audit::AuditEntry;
+use super::suggest::did_you_mean;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -186,7 +206,7 @@ fn contains<'a>(mut names: impl Iterator<Item = &'a str>, name: &str) -> bool {
 }
 
 fn unknown<'a>(what: &str, name: &str, names: impl Iterator<Item = &'a str>) -> String {
-    match crate::config::problem::did_you_mean(name, names) {
+    match did_you_mean(name, names) {
         Some(close) => format!("no {what} is called `{name}`; did you mean `{close}`?"),
         None => format!("no {what} is called `{name}`; `patchbay alerts` lists the rules"),
     }
@@ -230,7 +250,7 @@ impl Silence {
                 .and_then(|d| now.checked_add_signed(d))
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
             reason: reason.to_owned(),
-            who: crate::store::operator(),
+            who: super::audit::operator(),
             created_at: now,
         }
     }

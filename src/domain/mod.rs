@@ -1,0 +1,20 @@
+//! The plain types every layer shares: a run and its record, failures and their
+//! classes, health and integration state, alert and audit records, figures. It imports
+//! nothing of ours but the leaf `redact`, so anything may use it.
+
+pub mod alert;
+pub mod audit;
+pub mod failure;
+pub mod health;
+pub mod run;
+pub mod stats;
+pub mod suggest;
+
+pub use alert::{
+    Alert, AlertSeverity, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget, ended_silences,
+};
+pub use audit::{AuditEntry, operator};
+pub use failure::Failure;
+pub use health::{Health, IntegrationState, PauseReason};
+pub use run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
+pub use suggest::did_you_mean;
