@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
 use super::executor::OutputPlan;
+use super::handle::{AlertCounts, AlertsView, CommandError, EngineEvent};
+use super::registry::Slot;
 use crate::alerts::{AlertBook, Evaluation, Facts, Notice, Observation, RECENT_KEPT, Scope, read};
 use crate::config::Integration;
 use crate::config::alert::{AlertRule, Signal};
@@ -22,7 +24,9 @@ use crate::domain::IntegrationState;
 use crate::domain::stats::Stats;
 use crate::domain::{Attempt, Silence, SilenceTarget, ended_silences};
 use crate::runtime::context::{RunContext, Services};
+use crate::store::WriteOp;
 use crate::store::{Store, StoreError};
+use tokio::time::Instant;
 
 /// An integration as the rules see it.
 pub(super) struct Watched<'a> {
@@ -226,5 +230,158 @@ fn secret_expiries(store: &Store) -> HashMap<String, DateTime<Utc>> {
             tracing::warn!(%error, "cannot read secret expiry dates; secret_expires_in rules wait");
             HashMap::new()
         }
+    }
+}
+
+/// What an alert evaluation reads.
+#[derive(Clone, Copy)]
+pub(super) enum AlertPass<'a> {
+    /// Every rule for every integration: on the tick, at start, after a silence.
+    Full,
+    /// One integration's rules, after its run.
+    After(&'a str),
+    /// No readings: only grouped notices that fell due.
+    DueNotices,
+}
+
+impl super::actor::Engine {
+    /// Evaluates the alert rules (for every integration, one, or none when only
+    /// grouped notices fell due), stores what changed and delivers the notices due.
+    pub(super) async fn evaluate_alerts(&mut self, pass: AlertPass<'_>) {
+        if self.config.alerts.is_empty() && self.alerting.book.is_idle() {
+            return;
+        }
+        let now = self.services.clock.now();
+        let slots: Box<dyn Iterator<Item = &Slot>> = match pass {
+            AlertPass::Full => Box::new(self.slots.values()),
+            AlertPass::After(name) => Box::new(self.slots.get(name).into_iter()),
+            AlertPass::DueNotices => Box::new(std::iter::empty()),
+        };
+        let watched = slots.map(|slot| Watched {
+            integration: &slot.integration,
+            state: &slot.state,
+            expected_to_run: slot.expected_to_run(),
+        });
+        let scope = match pass {
+            AlertPass::Full => Scope::All,
+            AlertPass::After(_) | AlertPass::DueNotices => Scope::Some,
+        };
+        let evaluation =
+            self.alerting
+                .evaluate(now, &self.config.alerts, watched, scope, &self.services);
+        let changed = !evaluation.changed.is_empty();
+        for alert in evaluation.changed {
+            self.writer.write(WriteOp::Alert(Box::new(alert))).await;
+        }
+        for notice in evaluation.notices {
+            tracing::info!(rule = %notice.rule, event = notice.event.as_str(), alerts = notice.alerts.len(), "alert notice");
+            let notice = Arc::new(notice);
+            for output in &notice.notify {
+                let plan = self.output_plan(output);
+                self.alerting
+                    .deliver(Arc::clone(&notice), plan, output, &self.services);
+            }
+        }
+        if changed {
+            let _ = self
+                .events
+                .send(EngineEvent::AlertsChanged(self.alert_counts()));
+        }
+    }
+
+    pub(super) async fn delivered(&mut self, delivered: Delivered) {
+        let changed = self
+            .alerting
+            .book
+            .record_delivery(&delivered.alerts, &delivered.attempt);
+        for alert in changed {
+            self.writer.write(WriteOp::Alert(Box::new(alert))).await;
+        }
+        let _ = self
+            .events
+            .send(EngineEvent::AlertsChanged(self.alert_counts()));
+    }
+
+    /// Alerts are the scheduler's business: one-shot commands (`run`, `test`) and a
+    /// stopping engine notify no one.
+    pub(super) fn alerting_on(&self) -> bool {
+        self.scheduling && self.stopping.is_none()
+    }
+
+    /// When the next grouped notice is due, as a tokio instant.
+    pub(super) fn alerts_due(&self) -> Option<Instant> {
+        let due = self
+            .alerting
+            .book
+            .next_due()
+            .filter(|_| self.alerting_on())?;
+        // A millisecond late, so that the clock has surely reached `due` on waking.
+        Some(self.services.clock.instant_at(due) + Duration::from_millis(1))
+    }
+
+    pub(super) fn alert_counts(&self) -> AlertCounts {
+        let firing = self.alerting.book.firing();
+        AlertCounts {
+            firing: firing.len(),
+            undelivered: firing
+                .iter()
+                .copied()
+                .chain(self.alerting.book.recent())
+                .filter(|a| a.undelivered())
+                .count(),
+        }
+    }
+
+    pub(super) fn alerts_view(&self) -> AlertsView {
+        let now = self.services.clock.now();
+        let book = &self.alerting.book;
+        AlertsView {
+            firing: book.firing().into_iter().cloned().collect(),
+            recent: book.recent().cloned().collect(),
+            silences: book.silences(now).cloned().collect(),
+        }
+    }
+
+    pub(super) fn silence_target(&self, target: &str) -> Result<SilenceTarget, CommandError> {
+        SilenceTarget::resolve(
+            target,
+            self.config.alerts.iter().map(|r| r.name.as_str()),
+            self.slots.keys().map(String::as_str),
+        )
+        .map_err(CommandError::Failed)
+    }
+
+    pub(super) async fn silence(
+        &mut self,
+        target: &str,
+        duration: Duration,
+        reason: &str,
+    ) -> Result<Silence, CommandError> {
+        let target = self.silence_target(target)?;
+        let now = self.services.clock.now();
+        let silence = Silence::new(target, duration, reason, now);
+        self.alerting.book.silence(silence.clone());
+        self.writer.write(WriteOp::Silence(silence.clone())).await;
+        self.writer
+            .write(WriteOp::Audit(silence.audit_entry()))
+            .await;
+        // Evaluate now, so the console shows the alert silenced at once.
+        self.evaluate_alerts(AlertPass::Full).await;
+        Ok(silence)
+    }
+
+    pub(super) async fn unsilence(&mut self, target: &str) -> Result<usize, CommandError> {
+        let target = self.silence_target(target)?;
+        let now = self.services.clock.now();
+        let ended = self.alerting.unsilence(&target, now);
+        for silence in &ended {
+            self.writer.write(WriteOp::Silence(silence.clone())).await;
+        }
+        if !ended.is_empty() {
+            self.audit("alert.unsilence", Some(&target.to_string()))
+                .await;
+            self.evaluate_alerts(AlertPass::Full).await;
+        }
+        Ok(ended.len())
     }
 }

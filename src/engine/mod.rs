@@ -2,15 +2,21 @@
 //! What one run may use (HTTP under its policies, credentials, the clock, metrics) is
 //! the layer below, `runtime`, which connectors use too.
 
-pub mod alerting;
-pub mod core;
+mod actor;
+mod alerting;
+mod commands;
 pub mod executor;
 pub mod handle;
+mod inbound;
+mod registry;
+mod runs;
 pub mod scheduler;
+mod scheduling;
+mod stopping;
 pub mod transitions;
 pub mod writer;
 
-pub use self::core::{EngineError, EngineOptions, start};
+pub use actor::{EngineError, EngineOptions, start};
 pub use handle::{
     AlertCounts, AlertsView, CommandError, EngineEvent, EngineHandle, EngineSnapshot,
     IntegrationView, ReloadSummary,

@@ -1,0 +1,134 @@
+//! What operators ask of an integration: pause, resume, enable, disable, test; each
+//! persisted, rescheduled, audited and announced.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use ulid::Ulid;
+
+use super::actor::Engine;
+use super::handle::{CommandError, EngineEvent};
+use crate::connectors::{Connector, TestReport};
+use crate::domain::{AuditEntry, IntegrationState, PauseReason, operator};
+use crate::runtime::context::RunContext;
+use crate::store::WriteOp;
+
+impl Engine {
+    pub(super) async fn audit(&self, action: &str, target: Option<&str>) {
+        self.writer
+            .write(WriteOp::Audit(AuditEntry::now(action, target)))
+            .await;
+    }
+
+    pub(super) async fn set_paused(
+        &mut self,
+        name: &str,
+        paused: bool,
+    ) -> Result<(), CommandError> {
+        if let (Connector::Output(_), true) = (&self.lookup(name)?.connector, paused) {
+            return Err(CommandError::Failed(format!(
+                "`{name}` is an output and runs only when sources deliver to it; pause those sources instead"
+            )));
+        }
+        let who = operator();
+        let action = if paused {
+            "integration.pause"
+        } else {
+            "integration.resume"
+        };
+        self.set_operator_state(name, action, |state, at| {
+            if paused {
+                state.paused = Some(PauseReason::Operator { who, at });
+            } else {
+                state.paused = None;
+                state.consecutive_failures = 0;
+            }
+        })
+        .await
+    }
+
+    pub(super) async fn set_enabled(
+        &mut self,
+        name: &str,
+        enabled: bool,
+    ) -> Result<(), CommandError> {
+        let action = if enabled {
+            "integration.enable"
+        } else {
+            "integration.disable"
+        };
+        self.set_operator_state(name, action, |state, _| state.enabled = Some(enabled))
+            .await
+    }
+
+    /// An operator's change to an integration's lasting state: applied, persisted,
+    /// rescheduled (or unscheduled), audited and announced.
+    pub(super) async fn set_operator_state(
+        &mut self,
+        name: &str,
+        action: &str,
+        change: impl FnOnce(&mut IntegrationState, DateTime<Utc>),
+    ) -> Result<(), CommandError> {
+        self.lookup(name)?;
+        let now = self.services.clock.now();
+        let slot = self.slots.get_mut(name).expect("looked up");
+        change(&mut slot.state, now);
+        let state = slot.state.clone();
+        let runs_on_schedule = slot.schedulable();
+        self.writer
+            .write(WriteOp::State {
+                name: name.to_owned(),
+                state,
+            })
+            .await;
+        if runs_on_schedule {
+            self.schedule(name, now);
+        } else {
+            self.unschedule(name);
+        }
+        self.audit(action, Some(name)).await;
+        let _ = self.events.send(EngineEvent::IntegrationChanged {
+            integration: name.to_owned(),
+        });
+        Ok(())
+    }
+
+    pub(super) async fn test(
+        &mut self,
+        name: &str,
+        reply: oneshot::Sender<Result<TestReport, CommandError>>,
+    ) {
+        let slot = match self.lookup(name) {
+            Ok(slot) => slot,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
+        let connector = slot.connector.clone();
+        let ctx = RunContext::new(
+            Arc::clone(&slot.integration),
+            Ulid::from_datetime(self.services.clock.now().into()),
+            Arc::clone(&self.services),
+            slot.limiter.clone(),
+            slot.cursor.clone(),
+            Default::default(),
+        );
+        let timeout = slot.integration.timeout;
+        self.audit("integration.test", Some(name)).await;
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let result = match tokio::time::timeout(timeout, connector.test(&ctx)).await {
+                Ok(result) => result,
+                Err(_) => Err(crate::domain::Failure::new(
+                    crate::domain::run::ErrorClass::Timeout,
+                    format!("no answer within {}", humantime::format_duration(timeout)),
+                    "raise `timeout` or check the endpoint",
+                )),
+            };
+            let _ = reply.send(Ok(TestReport::from_result(result, started.elapsed())));
+        });
+    }
+}
