@@ -1,3 +1,5 @@
+//! The `patchbay` binary: everything is in the library; this only hands over to the CLI.
+
 fn main() -> std::process::ExitCode {
     patchbay::cli::main()
 }

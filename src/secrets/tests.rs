@@ -1,3 +1,6 @@
+//! The vault against a real store and identity files: round trips, rotation (finished
+//! and discarded after a crash), passphrase mode, refusals.
+
 use std::os::unix::fs::PermissionsExt;
 
 use super::identity::PassphraseSource;

@@ -18,20 +18,6 @@ use crate::engine::IntegrationView;
 use crate::runtime::metrics::Window;
 
 pub const PANES: [&str; 5] = ["Integrations", "History", "Metrics", "Logs", "Alerts"];
-const COMMANDS: [&str; 12] = [
-    "run",
-    "pause",
-    "resume",
-    "cancel",
-    "test",
-    "reload",
-    "theme",
-    "secret set",
-    "silence",
-    "unsilence",
-    "quit",
-    "help",
-];
 const TOAST_FOR: Duration = Duration::from_secs(6);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,7 +258,7 @@ impl App {
             .copied()
     }
 
-    fn selected_name(&self) -> Option<String> {
+    pub(super) fn selected_name(&self) -> Option<String> {
         match self.drill.last() {
             Some(Drill::Integration(name)) => Some(name.clone()),
             Some(Drill::Run(run)) => Some(run.integration.clone()),
@@ -439,180 +425,6 @@ impl App {
         }
     }
 
-    /// Completes a command name, then an integration name.
-    pub fn complete(&self, input: &str) -> String {
-        let names: Vec<&str> = self
-            .model
-            .integrations
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect();
-        let (head, last) = match input.rsplit_once(' ') {
-            Some((head, last)) => (Some(head), last),
-            None => (None, input),
-        };
-        let candidates: Vec<String> = match head {
-            None => COMMANDS.iter().map(|c| c.to_string()).collect(),
-            Some("theme") => super::theme::Theme::built_in_names()
-                .map(str::to_owned)
-                .collect(),
-            Some("silence" | "unsilence") => self.silence_targets(),
-            Some(_) => names.iter().map(|n| n.to_string()).collect(),
-        };
-        let candidates: Vec<String> = candidates
-            .into_iter()
-            .filter(|c| c.starts_with(last))
-            .collect();
-        let Some(first) = candidates.first() else {
-            return input.to_owned();
-        };
-        // The longest prefix all candidates share.
-        let common: String = first
-            .chars()
-            .enumerate()
-            .take_while(|(i, c)| {
-                candidates
-                    .iter()
-                    .all(|cand| cand.chars().nth(*i) == Some(*c))
-            })
-            .map(|(_, c)| c)
-            .collect();
-        let finished = candidates.len() == 1;
-        match head {
-            None => common + if finished { " " } else { "" },
-            Some(head) => format!("{head} {common}"),
-        }
-    }
-
-    fn run_command(&mut self, line: &str) -> Vec<Effect> {
-        let mut words = line.split_whitespace();
-        let command = words.next().unwrap_or("");
-        let argument = words.collect::<Vec<_>>().join(" ");
-        let target = if argument.is_empty() {
-            self.selected_name()
-        } else {
-            Some(argument.clone())
-        };
-        let needs_target = |app: &mut Self, make: fn(String) -> Effect| -> Vec<Effect> {
-            match target.clone() {
-                Some(name) if app.model.integration(&name).is_some() => app.guarded(make(name)),
-                Some(name) => {
-                    app.toast(format!("no integration named `{name}`"), ToastLevel::Error);
-                    Vec::new()
-                }
-                None => {
-                    app.toast(
-                        format!(":{command} needs an integration name"),
-                        ToastLevel::Error,
-                    );
-                    Vec::new()
-                }
-            }
-        };
-        match command {
-            "" => Vec::new(),
-            "q" | "quit" => vec![Effect::Quit],
-            "help" => {
-                self.mode = Mode::Help;
-                Vec::new()
-            }
-            "run" => needs_target(self, Effect::RunNow),
-            "pause" => needs_target(self, Effect::Pause),
-            "resume" => needs_target(self, Effect::Resume),
-            "cancel" => needs_target(self, Effect::Cancel),
-            "test" => needs_target(self, Effect::Test),
-            "reload" => self.guarded(Effect::Reload),
-            "silence" => self.silence_command(&argument),
-            "unsilence" if argument.is_empty() => {
-                self.toast(":unsilence needs what to unsilence: a rule, an integration or RULE/INTEGRATION", ToastLevel::Error);
-                Vec::new()
-            }
-            "unsilence" => self.guarded(Effect::Unsilence(argument)),
-            "theme" => {
-                match Theme::load(&argument, self.no_color) {
-                    Ok(theme) => {
-                        self.toast(format!("theme {}", theme.name), ToastLevel::Info);
-                        self.theme = theme;
-                    }
-                    Err(error) => self.toast(error, ToastLevel::Error),
-                }
-                Vec::new()
-            }
-            "secret" if argument.starts_with("set") => {
-                if self.model.read_only {
-                    self.toast("read-only: secrets cannot be set", ToastLevel::Error);
-                } else {
-                    let name = argument.trim_start_matches("set").trim().to_owned();
-                    self.mode = if name.is_empty() {
-                        Mode::SecretName(String::new())
-                    } else {
-                        Mode::SecretValue {
-                            name,
-                            value: String::new(),
-                        }
-                    };
-                }
-                Vec::new()
-            }
-            other => {
-                self.toast(
-                    format!("unknown command `{other}`; try {}", COMMANDS.join(", ")),
-                    ToastLevel::Error,
-                );
-                Vec::new()
-            }
-        }
-    }
-
-    /// `:silence TARGET DURATION REASON...`
-    fn silence_command(&mut self, argument: &str) -> Vec<Effect> {
-        const USAGE: &str =
-            ":silence TARGET DURATION REASON, e.g. :silence failing/orders 2h deploying";
-        let mut words = argument.split_whitespace();
-        let (Some(target), Some(duration)) = (words.next(), words.next()) else {
-            self.toast(format!("usage: {USAGE}"), ToastLevel::Error);
-            return Vec::new();
-        };
-        let reason = words.collect::<Vec<_>>().join(" ");
-        let duration = match humantime::parse_duration(duration) {
-            Ok(duration) if !duration.is_zero() => duration,
-            _ => {
-                self.toast(
-                    format!("`{duration}` is not a duration like 30m or 2h; {USAGE}"),
-                    ToastLevel::Error,
-                );
-                return Vec::new();
-            }
-        };
-        if reason.is_empty() {
-            self.toast(
-                format!("say why, for whoever looks next: {USAGE}"),
-                ToastLevel::Error,
-            );
-            return Vec::new();
-        }
-        self.guarded(Effect::Silence {
-            target: target.to_owned(),
-            duration,
-            reason,
-        })
-    }
-
-    /// What `:silence` completes: alert keys, rule names and integration names.
-    fn silence_targets(&self) -> Vec<String> {
-        let alerts = &self.model.alerts;
-        let mut targets: Vec<String> = alerts
-            .firing
-            .iter()
-            .chain(&alerts.recent)
-            .flat_map(|a| [a.key(), a.rule.clone()])
-            .chain(self.model.integrations.iter().map(|i| i.name.clone()))
-            .collect();
-        targets.sort_unstable();
-        targets.dedup();
-        targets
-    }
-
     /// The alerts pane's rows: firing (most severe first), then resolved, newest first.
     pub fn visible_alerts(&self) -> Vec<&Alert> {
         let alerts = &self.model.alerts;
@@ -620,7 +432,7 @@ impl App {
     }
 
     /// Refuses changes in read-only mode; asks before the ones that stop work.
-    fn guarded(&mut self, effect: Effect) -> Vec<Effect> {
+    pub(super) fn guarded(&mut self, effect: Effect) -> Vec<Effect> {
         if self.model.read_only && !matches!(effect, Effect::Test(_)) {
             self.toast("read-only: actions are disabled", ToastLevel::Error);
             return Vec::new();

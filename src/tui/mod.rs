@@ -3,6 +3,7 @@
 //! frame from the state alone, `runner` owns the terminal and the event loop.
 
 pub mod app;
+mod command_line;
 pub mod keymap;
 pub mod model;
 pub mod runner;
