@@ -126,3 +126,47 @@ async fn outputs_batch_sign_and_template_their_deliveries() {
     assert!(discord.ok && discord.attempts > 1, "{discord:?}");
     sandbox.stop().await;
 }
+
+/// A GraphQL server whose cursors go a → b → a: the loop is caught two pages apart,
+/// not only when a cursor repeats at once (the guards HTTP has, shared).
+#[tokio::test]
+async fn graphql_stops_at_a_cursor_seen_pages_before() {
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::path};
+    let server = MockServer::start().await;
+    Mock::given(path("/graphql"))
+        .respond_with(|request: &Request| {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let (id, next) = match body["variables"]["after"].as_str() {
+                None => (1, "a"),
+                Some("a") => (2, "b"),
+                _ => (3, "a"),
+            };
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": {"items": {
+                "nodes": [{"id": id}],
+                "pageInfo": {"endCursor": next, "hasNextPage": true}
+            }}}))
+        })
+        .mount(&server)
+        .await;
+    let config = format!(
+        "[[integration]]\nname = \"items\"\nkind = \"graphql\"\nevery = \"1h\"\nurl = \"{}/graphql\"\n\
+         query = \"query($after: String) {{ items(after: $after) {{ nodes {{ id }} pageInfo {{ endCursor hasNextPage }} }} }}\"\n\
+         [integration.records]\npath = \"$.data.items.nodes[*]\"\n\
+         [integration.paginate]\npage_info_path = \"$.data.items.pageInfo\"\n",
+        server.uri()
+    );
+    let harness = Harness::new(&config);
+    let engine = harness.start(false).await;
+    let run = run_once(&engine, "items").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        (run.status, run.records_in),
+        (RunStatus::Success, 3),
+        "{run:?}"
+    );
+    let log = harness.store.run_logs(run.id).unwrap().join("\n");
+    assert!(
+        log.contains("page 3 points back to a page already fetched"),
+        "{log}"
+    );
+}

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::paging::Paging;
 use super::{BoxFuture, Fetch, Pages, Source, auth};
 use crate::config::kinds::graphql::GraphqlSettings;
 use crate::domain::Failure;
@@ -50,11 +51,7 @@ impl GraphqlSource {
     }
 
     /// One page: its records, the next cursor, and the GraphQL errors it reported.
-    async fn page(
-        &self,
-        ctx: &RunContext,
-        cursor: Option<&str>,
-    ) -> Result<(Vec<Value>, Option<String>, Vec<String>), Failure> {
+    async fn page(&self, ctx: &RunContext, cursor: Option<&str>) -> Result<GraphqlPage, Failure> {
         let fetched: Fetched =
             auth::send(ctx, &RequestPolicy::default(), || self.request(ctx, cursor)).await?;
         let doc: Value = serde_json::from_slice(&fetched.body).map_err(|e| {
@@ -103,8 +100,22 @@ impl GraphqlSource {
             })
             .flatten()
         });
-        Ok((records, next, errors))
+        Ok(GraphqlPage {
+            records,
+            next,
+            errors,
+            body: fetched.body,
+        })
     }
+}
+
+/// One answer: its records, the next cursor when there is a next page, the GraphQL
+/// errors it reported, and its body (for the repeated-page guard).
+struct GraphqlPage {
+    records: Vec<Value>,
+    next: Option<String>,
+    errors: Vec<String>,
+    body: bytes::Bytes,
 }
 
 fn graphql_failure(errors: &[String]) -> Failure {
@@ -127,49 +138,51 @@ impl Source for GraphqlSource {
     ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
             let max_pages = self.settings.paginate.as_ref().map_or(1, |p| p.max_pages);
+            let mut paging = Paging::new(max_pages);
             let mut fetch = Fetch::default();
             let mut cursor: Option<String> = None;
             let mut records_total = 0usize;
             loop {
-                let (records, next, errors) = match self.page(ctx, cursor.as_deref()).await {
+                let page = match self.page(ctx, cursor.as_deref()).await {
                     Ok(page) => page,
-                    Err(failure) if fetch.pages > 0 => {
+                    Err(failure) if paging.pages() > 0 => {
+                        ctx.log(format!(
+                            "page {} failed: {}",
+                            paging.pages() + 1,
+                            failure.message
+                        ));
                         fetch.partial = Some(failure);
                         break;
                     }
                     Err(failure) => return Err(failure),
                 };
-                fetch.pages += 1;
-                records_total += records.len();
-                if !errors.is_empty() {
+                if let Err(stop) = paging.fetched(&page.body) {
+                    paging.end(ctx, stop);
+                    break;
+                }
+                records_total += page.records.len();
+                if !page.errors.is_empty() {
                     // Data with errors is a partial answer; errors alone fail the run.
                     if records_total == 0 {
-                        return Err(graphql_failure(&errors));
+                        return Err(graphql_failure(&page.errors));
                     }
-                    pages.send(records).await;
-                    fetch.partial = Some(graphql_failure(&errors));
+                    pages.send(page.records).await;
+                    fetch.partial = Some(graphql_failure(&page.errors));
                     break;
                 }
-                if !pages.send(records).await {
+                if !pages.send(page.records).await {
                     break;
                 }
-                match next {
-                    Some(next) if Some(&next) == cursor.as_ref() => {
-                        ctx.log(
-                            "the server returned the same endCursor again; stopping pagination",
-                        );
-                        break;
-                    }
-                    Some(next) if fetch.pages < max_pages => cursor = Some(next),
-                    Some(_) => {
-                        ctx.log(format!(
-                            "stopped after max_pages = {max_pages}; raise it to fetch more"
-                        ));
-                        break;
-                    }
-                    None => break,
+                let Some(next) = page.next else {
+                    break;
+                };
+                if let Err(stop) = paging.advance(Some(next.clone())) {
+                    paging.end(ctx, stop);
+                    break;
                 }
+                cursor = Some(next);
             }
+            fetch.pages = paging.pages();
             ctx.log(format!(
                 "fetched {records_total} records in {} pages",
                 fetch.pages
@@ -180,7 +193,9 @@ impl Source for GraphqlSource {
 
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
         Box::pin(async move {
-            let (records, _, errors) = self.page(ctx, None).await?;
+            let GraphqlPage {
+                records, errors, ..
+            } = self.page(ctx, None).await?;
             if !errors.is_empty() {
                 return Err(graphql_failure(&errors));
             }

@@ -1,15 +1,13 @@
 //! `kind = "http"`: a REST/JSON source with pagination and incremental sync. Its
 //! settings are `config::kinds::http`.
 
-use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
-
 use reqwest::Url;
 use reqwest::header::LINK;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::incremental::{Reach, Watermark, scalar_text};
+use super::paging::Paging;
 use super::{BoxFuture, Fetch, Pages, Source, auth};
 use crate::config::kinds::http::{HttpSettings, Method, OnRateLimit, Paginate};
 use crate::domain::Failure;
@@ -212,10 +210,8 @@ impl HttpSource {
         fetch: &mut Fetch,
         mut on_page: impl FnMut(&[Value]),
     ) -> Result<Reach, Failure> {
-        let max_pages = self.settings.paginate.max_pages();
+        let mut paging = Paging::new(self.settings.paginate.max_pages());
         let mut page = self.first_page();
-        let mut seen_positions = HashSet::new();
-        let mut previous_page = None;
         let mut records_total = 0usize;
         let reach = loop {
             let (fetched, doc, records) = match self.page(ctx, &page).await {
@@ -223,13 +219,13 @@ impl HttpSource {
                 // Pages already fetched are kept: the run is partial. `on_rate_limit =
                 // "stop"` ends the run the same way even on the first page.
                 Err(failure)
-                    if fetch.pages > 0
+                    if paging.pages() > 0
                         || (failure.class == ErrorClass::RateLimited
                             && self.settings.on_rate_limit == OnRateLimit::Stop) =>
                 {
                     ctx.log(format!(
                         "page {} failed: {}",
-                        fetch.pages + 1,
+                        paging.pages() + 1,
                         failure.message
                     ));
                     fetch.partial = Some(failure);
@@ -237,18 +233,10 @@ impl HttpSource {
                 }
                 Err(failure) => return Err(failure),
             };
-            fetch.pages += 1;
             let count = records.len();
-            let body_hash = hash_of(&fetched.body);
-            if previous_page == Some(body_hash) {
-                // Some APIs answer a page past the last with the last page again.
-                ctx.log(format!(
-                    "page {} repeats the previous page; stopping pagination",
-                    fetch.pages
-                ));
-                break Reach::End;
+            if let Err(stop) = paging.fetched(&fetched.body) {
+                break paging.end(ctx, stop);
             }
-            previous_page = Some(body_hash);
             if count == 0 {
                 break Reach::End;
             }
@@ -265,24 +253,12 @@ impl HttpSource {
                 .cursor
                 .clone()
                 .or_else(|| next.url.as_ref().map(Url::to_string));
-            if let Some(position) = position
-                && !seen_positions.insert(position)
-            {
-                // A loop leaves pages unread that the server may still hold.
-                ctx.log(format!(
-                    "page {} points back to a page already fetched; stopping pagination",
-                    fetch.pages
-                ));
-                break Reach::Cut;
-            }
-            if fetch.pages >= max_pages {
-                ctx.log(format!(
-                    "stopped after max_pages = {max_pages}; raise it to fetch more"
-                ));
-                break Reach::Cut;
+            if let Err(stop) = paging.advance(position) {
+                break paging.end(ctx, stop);
             }
             page = next;
         };
+        fetch.pages = paging.pages();
         ctx.log(format!(
             "fetched {records_total} records in {} pages",
             fetch.pages
@@ -361,12 +337,6 @@ fn parse_link_header(header: &str) -> Vec<(String, String)> {
             Some((target.to_owned(), rel))
         })
         .collect()
-}
-
-fn hash_of(bytes: &[u8]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    hasher.finish()
 }
 
 #[cfg(test)]

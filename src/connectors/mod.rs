@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod http;
 pub mod incremental;
 pub mod oauth;
+pub mod paging;
 pub mod webhook;
 pub mod webhook_in;
 
