@@ -57,8 +57,8 @@ pub async fn send(
     match ctx.send_with(request, policy).await {
         Err(failure) if failure.class == ErrorClass::Auth && oauth::is_oauth(auth) => {
             ctx.log("the access token was refused; fetching a new one and trying once more");
-            ctx.services.tokens.invalidate(&ctx.integration.name);
-            if let Some(vault) = &ctx.services.vault {
+            ctx.tokens().invalidate(&ctx.integration.name);
+            if let Some(vault) = ctx.vault() {
                 let _ = vault.forget(&oauth::access_secret(&ctx.integration.name));
             }
             let request = apply(ctx, auth, build()?)

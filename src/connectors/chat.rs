@@ -68,12 +68,7 @@ impl ChatOutput {
     async fn post(&self, ctx: &RunContext, payload: &serde_json::Value) -> Result<(), Failure> {
         let url = ctx.resolve(&self.settings.url)?;
         auth::send(ctx, &RequestPolicy::default(), || {
-            Ok(ctx
-                .services
-                .http
-                .reqwest()
-                .post(url.expose_secret())
-                .json(payload))
+            Ok(ctx.http().reqwest().post(url.expose_secret()).json(payload))
         })
         .await?;
         Ok(())

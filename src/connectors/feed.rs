@@ -22,11 +22,7 @@ impl FeedSource {
 
     async fn items(&self, ctx: &RunContext) -> Result<Vec<Value>, Failure> {
         let fetched = auth::send(ctx, &RequestPolicy::default(), || {
-            let mut builder = ctx
-                .services
-                .http
-                .reqwest()
-                .get(self.settings.url.url().clone());
+            let mut builder = ctx.http().reqwest().get(self.settings.url.url().clone());
             for (name, value) in &self.settings.headers {
                 builder = builder.header(name.as_str(), ctx.resolve(value)?.expose_secret());
             }

@@ -39,8 +39,7 @@ impl GraphqlSource {
             );
         }
         let mut builder = ctx
-            .services
-            .http
+            .http()
             .reqwest()
             .post(self.settings.url.url().clone())
             .json(&json!({ "query": self.settings.query, "variables": variables }));

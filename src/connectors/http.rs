@@ -51,7 +51,7 @@ impl HttpSource {
         page: &PageState,
     ) -> Result<reqwest::RequestBuilder, Failure> {
         let spec = &self.settings.request;
-        let client = ctx.services.http.reqwest();
+        let client = ctx.http().reqwest();
         let url = page.url.clone().unwrap_or_else(|| spec.url.url().clone());
         let mut builder = match spec.method {
             Method::GET => client.get(url),

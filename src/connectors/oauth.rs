@@ -59,12 +59,12 @@ pub fn is_oauth(auth: &Auth) -> bool {
 /// A valid access token for the integration: cached, from the vault, or fetched.
 pub async fn access_token(ctx: &RunContext, auth: &Auth) -> Result<SecretString, Failure> {
     let name = &ctx.integration.name;
-    let cache = &ctx.services.tokens;
+    let cache = &ctx.tokens();
     let now = ctx.now();
     if let Some(token) = cache.get(name).filter(|t| t.fresh(now)) {
         return Ok(token.access);
     }
-    if let Some(token) = load(ctx.services.vault.as_deref(), name).filter(|t| t.fresh(now)) {
+    if let Some(token) = load(ctx.vault(), name).filter(|t| t.fresh(now)) {
         cache.put(name, token.clone());
         return Ok(token.access);
     }
@@ -84,7 +84,7 @@ fn load(vault: Option<&Vault>, name: &str) -> Option<Token> {
 }
 
 fn save(ctx: &RunContext, name: &str, token: &Token) {
-    let Some(vault) = &ctx.services.vault else {
+    let Some(vault) = ctx.vault() else {
         return;
     };
     let stored = StoredToken {
@@ -165,8 +165,7 @@ async fn fetch(ctx: &RunContext, auth: &Auth) -> Result<Token, Failure> {
         _ => unreachable!("only OAuth2 auth types fetch tokens"),
     };
     let request = ctx
-        .services
-        .http
+        .http()
         .reqwest()
         .post(token_url.url().clone())
         .form(&form)
@@ -217,7 +216,7 @@ fn push_scopes(form: &mut Vec<(&'static str, String)>, scopes: &[String]) {
 fn rotate(ctx: &RunContext, credential: &Credential, new_refresh: &str) -> Result<(), Failure> {
     let value = SecretString::from(new_refresh.to_owned());
     crate::redact::global().add(&value);
-    match (credential, &ctx.services.vault) {
+    match (credential, ctx.vault()) {
         (Credential::Vault(secret), Some(vault)) => vault.cache(secret, &value).map_err(|e| {
             Failure::new(
                 ErrorClass::Config,

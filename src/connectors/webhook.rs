@@ -68,8 +68,7 @@ impl WebhookOutput {
     /// A delivery request, without credentials (`auth::send` adds them).
     fn request(&self, ctx: &RunContext, body: &[u8]) -> Result<reqwest::RequestBuilder, Failure> {
         let mut builder = ctx
-            .services
-            .http
+            .http()
             .reqwest()
             .post(self.settings.url.url().clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json");

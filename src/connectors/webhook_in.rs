@@ -70,16 +70,7 @@ impl Source for WebhookInSource {
         pages: Pages,
     ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
-            let store = Arc::clone(&ctx.services.store);
-            let name = ctx.integration.name.clone();
-            let events = tokio::task::spawn_blocking(move || store.inbox(&name, EVENTS_PER_RUN))
-                .await
-                .map_err(|e| {
-                    Failure::config(format!("reading the inbox failed: {e}"), "see the logs")
-                })?
-                .map_err(|e| {
-                    Failure::config(format!("reading the inbox failed: {e}"), "see the logs")
-                })?;
+            let events = ctx.inbox(EVENTS_PER_RUN).await?;
             let mut fetch = Fetch {
                 pages: 1,
                 ..Fetch::default()
@@ -100,7 +91,7 @@ impl Source for WebhookInSource {
             if let Some(verify) = &self.settings.verify {
                 ctx.resolve(&verify.secret)?;
             }
-            match ctx.services.inbound_addr.get() {
+            match ctx.inbound_addr() {
                 Some(addr) => Ok(format!("listening on http://{addr}{}", self.settings.path)),
                 None => Err(Failure::config(
                     "the inbound webhook listener is not running",

@@ -66,12 +66,15 @@ impl Services {
     }
 }
 
+/// What one run may do, and all a connector gets: send requests under its policies,
+/// read its credentials and tokens, read its inbox, log, and know the time. The
+/// engine's `Services` stay behind it.
 pub struct RunContext {
     pub integration: Arc<Integration>,
     pub run_id: Ulid,
     pub counters: RunCounters,
     pub cancel: CancellationToken,
-    pub services: Arc<Services>,
+    services: Arc<Services>,
     pub limiter: Option<Arc<RateLimiter>>,
     /// The incremental cursor that the last successful run stored.
     pub cursor: Option<String>,
@@ -101,6 +104,38 @@ impl RunContext {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.services.clock.now()
+    }
+
+    /// The HTTP client that requests are built on; `http::send` applies the policies.
+    pub fn http(&self) -> &HttpClient {
+        &self.services.http
+    }
+
+    /// OAuth2 access tokens, by integration.
+    pub fn tokens(&self) -> &TokenCache {
+        &self.services.tokens
+    }
+
+    /// The vault, for the OAuth2 code that caches and rotates tokens in it.
+    pub fn vault(&self) -> Option<&Vault> {
+        self.services.vault.as_deref()
+    }
+
+    /// Up to `limit` inbound events waiting for this integration, oldest first.
+    pub async fn inbox(&self, limit: usize) -> Result<Vec<(u128, Vec<u8>)>, Failure> {
+        let store = Arc::clone(&self.services.store);
+        let name = self.integration.name.clone();
+        let failure =
+            |e: String| Failure::config(format!("reading the inbox failed: {e}"), "see the logs");
+        tokio::task::spawn_blocking(move || store.inbox(&name, limit))
+            .await
+            .map_err(|e| failure(e.to_string()))?
+            .map_err(|e| failure(e.to_string()))
+    }
+
+    /// Where the inbound webhook listener listens, once it does.
+    pub fn inbound_addr(&self) -> Option<std::net::SocketAddr> {
+        self.services.inbound_addr.get().copied()
     }
 
     /// Adds a line to the run's log (and the process log), without secrets.
