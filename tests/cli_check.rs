@@ -246,3 +246,19 @@ fn the_shipped_config_expands_every_variable_it_uses() {
         );
     }
 }
+
+/// The file a new user wrote from the docs, with every mistake they made: `check`
+/// reports them all in one pass, each in the user's words, at the value at fault.
+#[test]
+fn every_mistake_of_a_first_config_is_reported_in_one_pass() {
+    let home = Home::new();
+    std::fs::copy(
+        repo_file("tests/fixtures/invalid/first_hour.toml"),
+        home.path("connectors.toml"),
+    )
+    .unwrap();
+    let output = home.patchbay().arg("check").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    insta::assert_snapshot!(stderr);
+}

@@ -279,11 +279,20 @@ fn print_text(config: &Config, rows: &[Row], problems: &[Problem], vault_note: O
         .filter(|p| p.severity == Severity::Error)
         .count();
     let warnings = problems.len() - errors;
+    let declared = config.declared;
+    let broken = |all: usize, fine: usize| match all - fine.min(all) {
+        0 => String::new(),
+        n => format!(" ({n} with errors)"),
+    };
     eprintln!(
-        "\n{}: {} integration(s), {} alert rule(s), {errors} error(s), {warnings} warning(s)",
+        "\n{}: {}{}, {}{}, {}, {}",
         config.source.path.display(),
-        config.integrations.len(),
-        config.alerts.len(),
+        count(declared.integrations, "integration"),
+        broken(declared.integrations, config.integrations.len()),
+        count(declared.alerts, "alert rule"),
+        broken(declared.alerts, config.alerts.len()),
+        count(errors, "error"),
+        count(warnings, "warning"),
     );
 }
 
@@ -292,5 +301,13 @@ fn or_dash(text: String) -> String {
         "-".to_owned()
     } else {
         text
+    }
+}
+
+/// "1 error", "2 errors".
+fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }

@@ -230,10 +230,18 @@ fn parse_subject(text: &str) -> Result<(Subject, &str), String> {
         ("[BODY]", Subject::Body(Vec::new())),
         ("[HEADER]", Subject::Header(String::new())),
     ];
-    let (prefix, subject) = subjects
-        .into_iter()
-        .find(|(p, _)| text.starts_with(p))
-        .ok_or("start with a placeholder: [STATUS], [RESPONSE_TIME], [BODY], [HEADER].name, [CONNECTED] or [CERTIFICATE_EXPIRATION]")?;
+    let Some((prefix, subject)) = subjects.into_iter().find(|(p, _)| text.starts_with(p)) else {
+        // `[BODY.status]`: the path belongs outside the brackets.
+        if let Some(inner) = text.strip_prefix('[')
+            && let Some((placeholder, rest)) = inner.split_once(']')
+            && let Some((name, path)) = placeholder.split_once('.')
+        {
+            return Err(format!(
+                "write `[{name}].{path}{rest}`: the path goes after the placeholder"
+            ));
+        }
+        return Err("start with a placeholder: [STATUS], [RESPONSE_TIME], [BODY], [HEADER].name, [CONNECTED] or [CERTIFICATE_EXPIRATION]".into());
+    };
     let rest = &text[prefix.len()..];
     let path_end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
     let (path, rest) = rest.split_at(path_end);
@@ -375,6 +383,10 @@ mod tests {
     fn parse_errors_say_what_to_write() {
         for (text, expected) in [
             ("STATUS == 200", "start with a placeholder"),
+            (
+                "[BODY.status] == \"UP\"",
+                "write `[BODY].status == \"UP\"`: the path goes after the placeholder",
+            ),
             ("[STATUS] = 200", "expected an operator"),
             ("[STATUS] ==", "expected a value"),
             ("[STATUS] == fast", "is not a value"),

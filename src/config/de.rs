@@ -24,6 +24,8 @@ pub struct DecodeError {
     pub message: String,
     pub span: Option<Range<usize>>,
     pub help: Option<String>,
+    /// Set once the error is said in terms of the key whose value is wrong.
+    keyed: bool,
 }
 
 impl DecodeError {
@@ -39,6 +41,122 @@ impl DecodeError {
         self.span.get_or_insert_with(|| span.clone());
         self
     }
+
+    /// Says a type error in the user's words, naming `key`: "`page_size` must be a
+    /// whole number, without quotes". serde's "invalid type: string \"100\", expected
+    /// u64" from inside a tagged table carries no location; the value it quotes is
+    /// looked up under `value` to point at it.
+    fn keyed(mut self, key: &str, value: &Value<'_>) -> Self {
+        if self.keyed {
+            return self;
+        }
+        let Some(mismatch) = Mismatch::parse(&self.message) else {
+            return self;
+        };
+        let (key, span) = match (&self.span, mismatch.literal.as_deref()) {
+            (None, Some(literal)) => match find_literal(value, literal) {
+                Some((inner_key, span)) => (inner_key, Some(span)),
+                None => (key.to_owned(), None),
+            },
+            _ => (key.to_owned(), self.span.clone()),
+        };
+        self.message = format!("`{key}` must be {}", mismatch.expected_words());
+        if mismatch.found == "string" && mismatch.unquoted_would_fit() {
+            self.message.push_str(", without quotes");
+            if let Some(literal) = &mismatch.literal {
+                self.help = Some(format!("write `{key} = {literal}`"));
+            }
+        } else {
+            self.help = Some(format!("found {}", mismatch.found_words()));
+        }
+        self.span = span.or(self.span);
+        self.keyed = true;
+        self
+    }
+}
+
+/// A value of the wrong type, as serde or this deserializer words it.
+struct Mismatch {
+    found: String,
+    literal: Option<String>,
+    expected: String,
+}
+
+impl Mismatch {
+    /// `invalid type: string "100", expected u64` (serde) or `expected an integer,
+    /// found string` (ours).
+    fn parse(message: &str) -> Option<Self> {
+        if let Some(rest) = message.strip_prefix("invalid type: ") {
+            let (found, expected) = rest.split_once(", expected ")?;
+            let (kind, literal) = match found.split_once(' ') {
+                Some((kind, literal)) => (kind, Some(literal)),
+                None => (found, None),
+            };
+            let literal = literal.map(|l| l.trim_matches(|c| c == '"' || c == '`').to_owned());
+            return Some(Self {
+                found: kind.to_owned(),
+                literal,
+                expected: expected.to_owned(),
+            });
+        }
+        let rest = message.strip_prefix("expected ")?;
+        let (expected, found) = rest.split_once(", found ")?;
+        Some(Self {
+            found: found.to_owned(),
+            literal: None,
+            expected: expected.to_owned(),
+        })
+    }
+
+    fn expected_words(&self) -> &str {
+        match self.expected.as_str() {
+            "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize"
+            | "an integer" | "integer" => "a whole number",
+            "f32" | "f64" | "a float" | "float" => "a number",
+            "a boolean" | "bool" => "`true` or `false`",
+            "a string" | "string" => "text in quotes",
+            "a table" => "a table (`{ key = value }` or a `[section]`)",
+            other => other,
+        }
+    }
+
+    fn found_words(&self) -> String {
+        match &self.literal {
+            Some(literal) => format!("{} `{literal}`", self.found),
+            None => self.found.clone(),
+        }
+    }
+
+    /// A quoted number or boolean where a number or boolean belongs.
+    fn unquoted_would_fit(&self) -> bool {
+        let Some(literal) = &self.literal else {
+            return false;
+        };
+        match self.expected_words() {
+            "a whole number" => literal.parse::<i128>().is_ok(),
+            "a number" => literal.parse::<f64>().is_ok(),
+            "`true` or `false`" => literal == "true" || literal == "false",
+            _ => false,
+        }
+    }
+}
+
+/// The innermost key under `value` whose value is written as `literal`.
+fn find_literal(value: &Value<'_>, literal: &str) -> Option<(String, Range<usize>)> {
+    let DeValue::Table(table) = value.get_ref() else {
+        return None;
+    };
+    table.iter().find_map(|(key, inner)| {
+        let matches = match inner.get_ref() {
+            DeValue::String(s) => s.as_ref() == literal,
+            DeValue::Integer(i) => i.as_str() == literal,
+            DeValue::Float(f) => f.as_str() == literal,
+            DeValue::Boolean(b) => b.to_string() == literal,
+            DeValue::Table(_) => return find_literal(inner, literal),
+            _ => false,
+        };
+        matches.then(|| (key.get_ref().to_string(), inner.span()))
+    })
 }
 
 impl fmt::Display for DecodeError {
@@ -55,6 +173,7 @@ impl de::Error for DecodeError {
             message: msg.to_string(),
             span: None,
             help: None,
+            keyed: false,
         }
     }
 
@@ -62,6 +181,7 @@ impl de::Error for DecodeError {
         Self {
             message: format!("unknown value `{variant}`"),
             span: None,
+            keyed: false,
             help: Some(match did_you_mean(variant, expected.iter().copied()) {
                 Some(close) => {
                     format!("did you mean `{close}`? expected one of {}", list(expected))
@@ -75,6 +195,7 @@ impl de::Error for DecodeError {
         Self {
             message: format!("unknown key `{field}`"),
             span: None,
+            keyed: false,
             help: Some(unknown_key_help(field, expected)),
         }
     }
@@ -83,6 +204,7 @@ impl de::Error for DecodeError {
         Self {
             message: format!("missing key `{field}`"),
             span: None,
+            keyed: false,
             help: Some(format!("add `{field} = ...` to this table")),
         }
     }
@@ -122,10 +244,119 @@ struct Session {
     outer_fields: RefCell<Option<&'static [&'static str]>>,
 }
 
-/// Decodes `value` into `T`. Unknown keys become problems (decoding goes on without
-/// them); the first hard error (wrong type, missing key, bad value) ends the decode.
-pub fn decode<'de, T: serde::Deserialize<'de>>(
-    value: &'de Value<'de>,
+/// Decodes `value` into `T`, reporting every problem in one pass. Unknown keys become
+/// problems and decoding goes on without them. A hard error (wrong type, missing key,
+/// bad value) fails the decode, but the value at fault is then taken out and the rest
+/// decoded again, so that the errors behind it are reported now, not one fix later.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    value: &Value<'_>,
+    outer_keys: OuterKeys,
+) -> Decoded<T> {
+    /// Enough for any table a person writes; a bound so a pathological one ends.
+    const MAX_ERRORS: usize = 32;
+    let first = decode_once::<T>(value, outer_keys);
+    let Err(error) = &first.value else {
+        return first;
+    };
+    let mut problems = first.problems.clone();
+    let mut seen: Vec<Option<Range<usize>>> = vec![error.span.clone()];
+    let mut pruned_keys = Vec::new();
+    let mut rest = value.clone();
+    let mut span = error.span.clone();
+    while let Some(at) = span.take()
+        && seen.len() < MAX_ERRORS
+    {
+        let Some(key) = prune(&mut rest, &at) else {
+            break;
+        };
+        pruned_keys.push(key);
+        let again = decode_once::<T>(&rest, outer_keys);
+        for problem in again.problems {
+            if !problems
+                .iter()
+                .any(|p| p.span == problem.span && p.message == problem.message)
+            {
+                problems.push(problem);
+            }
+        }
+        let Err(next) = again.value else {
+            break;
+        };
+        // Taking a value out may make its key missing: that is not a new mistake.
+        let caused_by_pruning = pruned_keys
+            .iter()
+            .any(|key| next.message == format!("missing key `{key}`"));
+        if caused_by_pruning || seen.contains(&next.span) {
+            break;
+        }
+        seen.push(next.span.clone());
+        span = next.span.clone();
+        problems.push(next.into_problem());
+    }
+    Decoded {
+        value: first.value,
+        problems,
+        outer_fields: first.outer_fields,
+    }
+}
+
+/// Takes the entry whose value is at `span` out of `value`, searching every nested
+/// table and array (a `[section]`'s own span is only its header, so containment
+/// cannot guide the search), and returns its key.
+fn prune(value: &mut Value<'_>, span: &Range<usize>) -> Option<String> {
+    let at = |inner: &Value<'_>| {
+        let own = inner.span();
+        own == *span
+            || (!matches!(inner.get_ref(), DeValue::Table(_) | DeValue::Array(_))
+                && own.start <= span.start
+                && span.end <= own.end)
+    };
+    match value.get_mut() {
+        DeValue::Table(table) => {
+            let mut doomed = None;
+            for (key, inner) in table.iter_mut() {
+                if at(inner) {
+                    doomed = Some(key.get_ref().to_string());
+                    break;
+                }
+                if let Some(deeper) = prune(inner, span) {
+                    return Some(deeper);
+                }
+            }
+            let doomed = doomed?;
+            let kept = std::mem::take(table)
+                .into_iter()
+                .filter(|(k, _)| k.get_ref().as_ref() != doomed.as_str());
+            *table = kept.collect();
+            Some(doomed)
+        }
+        DeValue::Array(items) => {
+            let mut doomed = None;
+            for (index, item) in items.as_mut().iter_mut().enumerate() {
+                if at(item) {
+                    doomed = Some(index);
+                    break;
+                }
+                if let Some(deeper) = prune(item, span) {
+                    return Some(deeper);
+                }
+            }
+            let doomed = doomed?;
+            let mut kept = toml::de::DeArray::new();
+            for (index, item) in items.iter().enumerate() {
+                if index != doomed {
+                    kept.push(item.clone());
+                }
+            }
+            *items = kept;
+            Some(String::new())
+        }
+        _ => None,
+    }
+}
+
+fn decode_once<T: serde::de::DeserializeOwned>(
+    value: &Value<'_>,
     outer_keys: OuterKeys,
 ) -> Decoded<T> {
     let session = Session::default();
@@ -182,6 +413,7 @@ impl<'a, 'de> ValueDeserializer<'a, 'de> {
             message: format!("expected {expected}, found {}", found.type_str()),
             span: Some(self.span()),
             help: None,
+            keyed: false,
         }
     }
 }
@@ -199,6 +431,7 @@ macro_rules! deserialize_integer {
                 ),
                 span: Some(span.clone()),
                 help: None,
+                keyed: false,
             })?;
             visitor.$visit(narrow).map_err(|e: DecodeError| e.located(&span))
         }
@@ -390,12 +623,12 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, '_, 'de> {
         &mut self,
         seed: V,
     ) -> Result<V::Value, DecodeError> {
-        let (_, value) = self.entries[self.next];
+        let (key, value) = self.entries[self.next];
         self.next += 1;
         // Located here too: a type's own check (a bad time zone, say) fails after the
         // string it read decoded fine, so no inner value could locate it.
         seed.deserialize(self.parent.nested(value))
-            .map_err(|e| e.located(&value.span()))
+            .map_err(|e| e.keyed(key.get_ref(), value).located(&value.span()))
     }
 }
 

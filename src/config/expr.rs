@@ -143,6 +143,8 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 i += 1;
             }
             tokens.push(Token::Word(chars[start..i].iter().collect()));
+        } else if c == '=' {
+            return Err(format!("unexpected `=` in `{text}`; did you mean `==`?"));
         } else {
             return Err(format!("unexpected `{c}` in `{text}`"));
         }
@@ -352,7 +354,10 @@ mod tests {
     #[test]
     fn parse_errors_say_what_is_wrong() {
         for (text, expected) in [
-            ("status =", "unexpected `=`"),
+            (
+                "status = \"x\"",
+                "unexpected `=` in `status = \"x\"`; did you mean `==`?",
+            ),
             ("status == ", "expected a value"),
             ("== 3", "expected a field name"),
             ("a matches 3", "takes a regex"),

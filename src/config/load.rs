@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::alert::AlertRule;
 use super::alert_rules::{Known, decode_alerts};
-use super::credential::{SECRET_PREFIX, is_valid_secret_name};
+use super::credential::{ENV_PREFIX, SECRET_PREFIX, is_valid_secret_name};
 use super::de::{OuterKeys, Value, decode, unknown_key_help};
 use super::keys::{Keymap, decode_keys};
 use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, SecretUse, Settings};
@@ -32,6 +32,8 @@ pub struct Config {
     pub integrations: Vec<Integration>,
     /// The `[[alert]]` rules that decoded.
     pub alerts: Vec<AlertRule>,
+    /// How many `[[integration]]` and `[[alert]]` tables the file has, decoded or not.
+    pub declared: Declared,
     pub problems: Vec<Problem>,
 }
 
@@ -89,14 +91,23 @@ impl Config {
             integrations,
             alerts,
             problems,
+            declared: loader.declared,
         }
     }
+}
+
+/// Counts of the tables a file declares, whatever became of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Declared {
+    pub integrations: usize,
+    pub alerts: usize,
 }
 
 #[derive(Default)]
 struct Loader {
     problems: Vec<Problem>,
     keys: Keymap,
+    declared: Declared,
 }
 
 impl Loader {
@@ -176,6 +187,10 @@ impl Loader {
             .filter_map(|t| Some((t.name.as_deref()?, t.kind.as_deref().and_then(kinds::kind))))
             .collect();
         let alerts = decode_alerts(&alert_tables, &known, &mut self.problems);
+        self.declared = Declared {
+            integrations: raw.len(),
+            alerts: alert_tables.len(),
+        };
         (settings, integrations, alerts)
     }
 
@@ -477,20 +492,34 @@ fn schedule(
 
 /// Every `secret:NAME` string anywhere under an integration, in file order.
 fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<SecretUse> {
-    fn walk(value: &Value<'_>, found: &mut Vec<(String, Range<usize>)>) {
+    type Typo = (String, &'static str, Range<usize>);
+    fn walk(value: &Value<'_>, found: &mut Vec<(String, Range<usize>)>, typos: &mut Vec<Typo>) {
         match value.get_ref() {
             DeValue::String(text) => {
                 if let Some(name) = text.strip_prefix(SECRET_PREFIX) {
                     found.push((name.trim().to_owned(), value.span()));
+                } else if let Some(meant) = misspelled_reference(text) {
+                    typos.push((text.to_string(), meant, value.span()));
                 }
             }
-            DeValue::Array(items) => items.iter().for_each(|item| walk(item, found)),
-            DeValue::Table(table) => table.values().for_each(|item| walk(item, found)),
+            DeValue::Array(items) => items.iter().for_each(|item| walk(item, found, typos)),
+            DeValue::Table(table) => table.values().for_each(|item| walk(item, found, typos)),
             _ => {}
         }
     }
     let mut found = Vec::new();
-    walk(value, &mut found);
+    let mut typos = Vec::new();
+    walk(value, &mut found, &mut typos);
+    for (text, meant, span) in typos {
+        let (_, name) = text.split_once(':').unwrap_or_default();
+        problems.push(
+            Problem::warning(
+                format!("`{text}` looks like a misspelled `{meant}` reference; it is used as the literal text"),
+                Some(span),
+            )
+            .with_help(format!("write `{meant}{name}`")),
+        );
+    }
     let mut names = BTreeSet::new();
     let mut ordered = Vec::new();
     for (name, span) in found {
@@ -504,6 +533,29 @@ fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<Secr
         }
     }
     ordered
+}
+
+/// `secrets:tok`, `secert:tok`, `ENV:TOKEN`: a value shaped like a credential reference
+/// whose prefix is a near miss of `secret:` or `env:`. Returns the prefix meant.
+fn misspelled_reference(text: &str) -> Option<&'static str> {
+    let (prefix, name) = text.split_once(':')?;
+    let name_like = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !name_like || prefix.is_empty() {
+        return None;
+    }
+    let prefix = prefix.to_ascii_lowercase();
+    // `secret` tolerates two slips; `env` only one, or `dev:`, `key:` would match.
+    [(SECRET_PREFIX, 2), (ENV_PREFIX, 1)]
+        .into_iter()
+        .find(|(meant, slips)| {
+            let word = meant.trim_end_matches(':');
+            let differs = prefix != word || text.starts_with(|c: char| c.is_ascii_uppercase());
+            differs && strsim::damerau_levenshtein(&prefix, word) <= *slips
+        })
+        .map(|(meant, _)| meant)
 }
 
 /// The text of the integration whose `[[integration]]` header starts at `start`: up
@@ -615,6 +667,25 @@ fn string_at(table: &DeTable<'_>, key: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn near_misses_of_secret_and_env_references_are_caught() {
+        use super::misspelled_reference as typo;
+        assert_eq!(typo("secrets:tok"), Some("secret:"));
+        assert_eq!(typo("secert:tok"), Some("secret:"));
+        assert_eq!(typo("SECRET:tok"), Some("secret:"));
+        assert_eq!(typo("evn:TOKEN"), Some("env:"));
+        for fine in [
+            "secret:tok",
+            "env:TOKEN",
+            "https://x",
+            "dev:primary",
+            "Bearer abc",
+            "key:value-1",
+        ] {
+            assert_eq!(typo(fine), None, "{fine}");
+        }
+    }
+
     use super::*;
 
     #[test]

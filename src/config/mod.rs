@@ -32,7 +32,7 @@ pub mod schedule;
 pub mod template;
 pub mod url;
 
-pub use load::Config;
+pub use load::{Config, Declared};
 pub use model::{
     ApiKeyLocation, Auth, CatchUp, Integration, RateLimit, Retention, RetryPolicy, Settings,
     Timezone,
