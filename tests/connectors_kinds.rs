@@ -170,3 +170,42 @@ async fn graphql_stops_at_a_cursor_seen_pages_before() {
         "{log}"
     );
 }
+
+/// `patchbay test` on a webhook output asks the receiver: with the right key the
+/// sandbox answers the signed test request (and counts it as a test, not a delivery);
+/// with a wrong key the 401 comes back with a hint about the output's own secret.
+#[tokio::test]
+async fn a_webhook_test_asks_the_receiver_and_names_the_signing_secret() {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let hook = |name: &str, secret: &str| {
+        format!(
+            "[[integration]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"{}/sink/webhook\"\nsigning_secret = \"secret:{secret}\"\nretry = {{ max_attempts = 1 }}\n",
+            sandbox.url()
+        )
+    };
+    let harness = Harness::new(&(hook("good", "good_key") + &hook("wrong", "wrong_key")));
+    harness.set_secret("good_key", credentials::WEBHOOK_SIGNING_KEY);
+    harness.set_secret("wrong_key", "not-the-receivers-key");
+    let engine = harness.start(false).await;
+    let good = engine.test_connection("good").await.unwrap();
+    assert!(good.ok, "{good:?}");
+    assert!(
+        good.message
+            .ends_with("answered 204 No Content to a signed test request"),
+        "{}",
+        good.message
+    );
+    let wrong = engine.test_connection("wrong").await.unwrap();
+    engine.shutdown(Duration::ZERO).await;
+    assert!(!wrong.ok);
+    assert!(wrong.message.starts_with("401"), "{}", wrong.message);
+    assert_eq!(
+        wrong.hint.as_deref(),
+        Some(
+            "127.0.0.1 refused the delivery: its key may not match `signing_secret` (secret:wrong_key); set the key it expects with: patchbay secret set wrong_key"
+        )
+    );
+    let stats = sandbox.state.sink_stats();
+    assert_eq!((stats.webhook_tests, stats.webhook_deliveries), (1, 0));
+    sandbox.stop().await;
+}

@@ -16,6 +16,8 @@ use crate::runtime::context::RunContext;
 use crate::runtime::http::RequestPolicy;
 
 pub const SIGNATURE_HEADER: &str = "X-Patchbay-Signature";
+/// Marks `patchbay test`'s request, so a receiver can tell it from a delivery.
+pub const TEST_HEADER: &str = "X-Patchbay-Test";
 
 /// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`
 pub fn signature(key: &[u8], timestamp: i64, body: &[u8]) -> String {
@@ -119,24 +121,29 @@ impl Output for WebhookOutput {
         })
     }
 
+    /// Asks the receiver: one signed request, marked as a test so it can be told from
+    /// a delivery, and what the receiver answered.
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
         Box::pin(async move {
-            match &self.settings.signing_secret {
-                Some(secret) => {
-                    let key = ctx.resolve(secret)?;
-                    let body = br#"{"patchbay":"signature self-check"}"#;
-                    let header =
-                        signature(key.expose_secret().as_bytes(), ctx.now().timestamp(), body);
-                    if !verify(key.expose_secret().as_bytes(), &header, body) {
-                        return Err(Failure::config(
-                            "the signature self-check failed",
-                            "set the signing secret again",
-                        ));
-                    }
-                    Ok("signing secret readable; signature self-check passed".to_owned())
-                }
-                None => Ok("configuration valid; deliveries are not signed".to_owned()),
-            }
+            let body = serde_json::to_vec(&serde_json::json!({
+                "patchbay": "connection test",
+                "integration": ctx.integration.name,
+                "sent_at": ctx.now().to_rfc3339(),
+            }))
+            .expect("JSON values serialise");
+            let fetched = super::auth::send(ctx, &RequestPolicy::default(), || {
+                Ok(self.request(ctx, &body)?.header(TEST_HEADER, "1"))
+            })
+            .await?;
+            let signed = match &self.settings.signing_secret {
+                Some(_) => "signed test request",
+                None => "test request (unsigned: no `signing_secret`)",
+            };
+            Ok(format!(
+                "{} answered {} to a {signed}",
+                self.settings.url.host(),
+                fetched.status
+            ))
         })
     }
 }

@@ -410,9 +410,9 @@ fn settle(
             record.records_unchanged = tally.detector.unchanged;
             record.records_delivered = deliveries.iter().map(|(d, _)| d.records).sum();
             let failed: Vec<Failure> = deliveries.iter().filter_map(|(_, f)| f.clone()).collect();
+            // An output refused and none accepted anything: the run achieved nothing.
             let nothing_delivered = deliveries.iter().all(|(d, _)| d.records == 0);
-            let all_outputs_failed =
-                !deliveries.is_empty() && failed.len() == deliveries.len() && nothing_delivered;
+            let all_outputs_failed = !failed.is_empty() && nothing_delivered;
             record.deliveries = deliveries.into_iter().map(|(d, _)| d).collect();
             let transform_failure = (tally.failed_transforms > 0).then(|| {
                 Failure::new(

@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 
+use crate::config::kinds::KindSettings;
 use crate::config::{Auth, Integration};
 use crate::domain::run::ErrorClass;
 use crate::redact;
@@ -66,11 +67,21 @@ pub const INTERNAL_HINT: &str = "a bug in patchbay ended this run; the integrati
 /// The hint for a failure of `class` in `integration`, naming the credential to fix.
 pub fn hint(class: ErrorClass, integration: &Integration, host: &str) -> String {
     match class {
-        ErrorClass::Auth => match credential_of(&integration.auth) {
-            Some(name) => format!(
+        ErrorClass::Auth => match (&integration.settings, credential_of(&integration.auth)) {
+            (_, Some(name)) => format!(
                 "the credential in secret:{name} was rejected; set a new one with: patchbay secret set {name}"
             ),
-            None => "the server refused the credentials; check [integration.auth]".to_owned(),
+            // An output with no [integration.auth] is refused for its own credential.
+            (KindSettings::Webhook(webhook), None) => match &webhook.signing_secret {
+                Some(secret) => match secret.vault_name() {
+                    Some(name) => format!(
+                        "{host} refused the delivery: its key may not match `signing_secret` (secret:{name}); set the key it expects with: patchbay secret set {name}"
+                    ),
+                    None => format!("{host} refused the delivery: its key may not match `signing_secret`"),
+                },
+                None => format!("{host} refused the delivery: it may expect a signature (`signing_secret`) or a header (`headers`)"),
+            },
+            (_, None) => "the server refused the credentials; check [integration.auth]".to_owned(),
         },
         ErrorClass::RateLimited => format!(
             "{host} is limiting requests; lower `rate_limit` or raise `retry.max_delay`"

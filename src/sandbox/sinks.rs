@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Shared, credentials};
-use crate::connectors::webhook::{SIGNATURE_HEADER, verify};
+use crate::connectors::webhook::{SIGNATURE_HEADER, TEST_HEADER, verify};
 
 /// Signatures older than this are replays.
 const SIGNATURE_TOLERANCE_SECS: i64 = 300;
@@ -20,6 +20,8 @@ pub struct SinkStats {
     pub webhook_deliveries: u64,
     pub webhook_records: u64,
     pub webhook_rejected: u64,
+    /// Signed `patchbay test` requests, answered but not counted as deliveries.
+    pub webhook_tests: u64,
     pub slack_messages: u64,
     pub discord_messages: u64,
     pub discord_rate_limited: u64,
@@ -50,6 +52,10 @@ pub async fn webhook(State(state): State<Shared>, headers: HeaderMap, body: Byte
             Json(json!({ "error": "bad signature" })),
         )
             .into_response();
+    }
+    if headers.contains_key(TEST_HEADER) {
+        sinks.webhook_tests += 1;
+        return StatusCode::NO_CONTENT.into_response();
     }
     let records = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Array(items)) => items.len() as u64,
