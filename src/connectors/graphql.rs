@@ -145,7 +145,7 @@ impl Source for GraphqlSource {
                 let page = match self.page(ctx, cursor.as_deref()).await {
                     Ok(page) => page,
                     Err(failure) if paging.pages() > 0 => {
-                        ctx.log(format!(
+                        ctx.warn(format!(
                             "page {} failed: {}",
                             paging.pages() + 1,
                             failure.message

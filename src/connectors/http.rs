@@ -223,7 +223,7 @@ impl HttpSource {
                         || (failure.class == ErrorClass::RateLimited
                             && self.settings.on_rate_limit == OnRateLimit::Stop) =>
                 {
-                    ctx.log(format!(
+                    ctx.warn(format!(
                         "page {} failed: {}",
                         paging.pages() + 1,
                         failure.message

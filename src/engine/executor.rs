@@ -316,7 +316,7 @@ impl Tally {
                     .fetch_add(counters.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
                 match &output.failure {
                     Some(failure) => {
-                        ctx.log(format!("delivery to {name} failed: {}", failure.message))
+                        ctx.warn(format!("delivery to {name} failed: {}", failure.message))
                     }
                     None if output.records > 0 => {
                         ctx.log(format!("delivered {} records to {name}", output.records))

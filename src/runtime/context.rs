@@ -142,6 +142,18 @@ impl RunContext {
     pub fn log(&self, line: impl AsRef<str>) {
         let line = redact::global().redact(line.as_ref()).into_owned();
         tracing::info!(integration = %self.integration.name, run = %self.run_id, "{line}");
+        self.keep(line);
+    }
+
+    /// Like `log`, for what went wrong (a refused delivery, a failed page): a warning
+    /// in the process log, so a `warn+` filter still shows it.
+    pub fn warn(&self, line: impl AsRef<str>) {
+        let line = redact::global().redact(line.as_ref()).into_owned();
+        tracing::warn!(integration = %self.integration.name, run = %self.run_id, "{line}");
+        self.keep(line);
+    }
+
+    fn keep(&self, line: String) {
         let stamped = format!("{} {line}", self.now().format("%H:%M:%S%.3f"));
         self.log
             .lock()
