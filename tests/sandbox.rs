@@ -220,3 +220,39 @@ async fn oauth_rotates_refresh_tokens_and_approves_devices_after_polls() {
     assert!(approved["access_token"].is_string());
     sandbox.stop().await;
 }
+
+/// The guide that `patchbay sandbox` prints and `/` serves lists only routes that
+/// exist, and `/` answers with it.
+#[tokio::test]
+async fn the_guide_names_real_routes_and_is_served_at_the_root() {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let base = sandbox.url();
+    patchbay::runtime::http::install_tls_provider();
+    let client = reqwest::Client::new();
+    let index = client.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(index.status(), 200);
+    let text = index.text().await.unwrap();
+    assert!(
+        text.starts_with(&format!("patchbay sandbox at {base}")),
+        "{text}"
+    );
+    for endpoint in patchbay::sandbox::guide::ENDPOINTS {
+        let url = format!("{base}{}", endpoint.path);
+        let request = match endpoint.method {
+            "GET" => client.get(url),
+            _ => client
+                .post(url)
+                .header("content-type", "application/json")
+                .body("{}"),
+        };
+        let status = request.send().await.unwrap().status().as_u16();
+        assert!(
+            ![404, 405].contains(&status),
+            "{} {} answered {status}",
+            endpoint.method,
+            endpoint.path
+        );
+        assert!(text.contains(endpoint.path));
+    }
+    sandbox.stop().await;
+}

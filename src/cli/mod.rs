@@ -168,7 +168,8 @@ async fn serve_sandbox(port: u16) -> CliResult {
     let sandbox = crate::sandbox::Sandbox::start(port)
         .await
         .map_err(|e| CliError::runtime(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
-    println!("sandbox listening on {}; Ctrl-C stops it", sandbox.url());
+    println!("{}", crate::sandbox::guide::text(&sandbox.url()));
+    println!("Listening; what the sinks receive is logged below. Ctrl-C stops it.");
     tokio::signal::ctrl_c().await.map_err(CliError::runtime)?;
     sandbox.stop().await;
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ mod data;
 mod events;
 mod feeds;
 mod graphql;
+pub mod guide;
 mod health;
 mod oauth;
 mod sinks;
@@ -107,6 +108,7 @@ type Shared = Arc<SandboxState>;
 
 fn router(state: Shared) -> Router {
     Router::new()
+        .route("/", get(index))
         .route("/api/users", get(data::users))
         .route("/api/orders", get(data::orders))
         .route("/api/events", get(data::events))
@@ -136,6 +138,15 @@ fn router(state: Shared) -> Router {
         .route("/api/webhooks/{id}/{token}", post(sinks::discord))
         .route("/sink/stats", get(sinks::stats))
         .with_state(state)
+}
+
+/// `GET /`: the guide, for whoever opens the sandbox's address.
+async fn index(headers: axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    guide::text(&format!("http://{host}"))
 }
 
 /// A running sandbox. Dropping it does not stop it; call [`Sandbox::stop`].

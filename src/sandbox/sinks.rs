@@ -70,6 +70,7 @@ pub async fn webhook(State(state): State<Shared>, headers: HeaderMap, body: Byte
     };
     sinks.webhook_deliveries += 1;
     sinks.webhook_records += records;
+    tracing::info!(records, "sink webhook: a signed delivery received");
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -78,19 +79,20 @@ pub async fn slack(State(state): State<Shared>, Json(message): Json<Value>) -> R
         return (StatusCode::BAD_REQUEST, "no_text").into_response();
     };
     let mut sinks = state.sinks.lock().unwrap_or_else(|e| e.into_inner());
+    tracing::info!(text = %excerpt(text), "sink slack: a message received");
     sinks.slack_messages += 1;
     sinks.last_slack_text = Some(text.to_owned());
     "ok".into_response()
 }
 
 pub async fn discord(State(state): State<Shared>, Json(message): Json<Value>) -> Response {
-    if message.get("content").and_then(Value::as_str).is_none() {
+    let Some(content) = message.get("content").and_then(Value::as_str) else {
         return (
             StatusCode::BAD_REQUEST,
             Json(json!({ "message": "Cannot send an empty message" })),
         )
             .into_response();
-    }
+    };
     let mut sinks = state.sinks.lock().unwrap_or_else(|e| e.into_inner());
     // Every fourth message is rate limited, as Discord does under load.
     if (sinks.discord_messages + sinks.discord_rate_limited) % 4 == 3 {
@@ -99,9 +101,19 @@ pub async fn discord(State(state): State<Shared>, Json(message): Json<Value>) ->
         return (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
     }
     sinks.discord_messages += 1;
+    tracing::info!(text = %excerpt(content), "sink discord: a message received");
     StatusCode::NO_CONTENT.into_response()
 }
 
 pub async fn stats(State(state): State<Shared>) -> Response {
     Json(state.sink_stats()).into_response()
+}
+
+/// The start of a message, for a log line.
+fn excerpt(text: &str) -> String {
+    let mut short: String = text.chars().take(120).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
 }

@@ -1,0 +1,202 @@
+//! What the sandbox offers, in one place: its endpoints, the credentials it accepts and
+//! the `patchbay secret set` commands that store them for the shipped
+//! `connectors.toml`. `patchbay sandbox` prints it and `GET /` serves it, so nobody
+//! has to read the sandbox's source to point a config at it.
+
+use super::{credentials, demo_secrets};
+
+/// One route: how to call it and what it answers.
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub what: &'static str,
+}
+
+/// Every route of the sandbox, in the order a new user meets them.
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "GET",
+        path: "/api/users",
+        what: "cursor pages: ?cursor=<last id>&limit=N -> {users, next_cursor}; header X-Api-Key",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/orders",
+        what: "page numbers: ?page=N&per_page=M&updated_since=<RFC 3339> -> {data, page, total_pages}, oldest first",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/events",
+        what: "Link header: ?page=N, next page in Link: <...>; rel=\"next\"",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/tickets",
+        what: "offsets: ?offset=N&limit=M -> {tickets, total}; Basic auth",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/articles",
+        what: "next URL: ?page=N -> {articles, next}",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/records",
+        what: "a large collection for benchmarks: ?cursor&limit&total",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/secure",
+        what: "behind OAuth2: a bearer access token from /oauth/token (tokens live 20 s)",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/private",
+        what: "401 unless Authorization: Bearer <private token>",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/flaky",
+        what: "every third call fails with a 503 or a 500",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/limited",
+        what: "429 with Retry-After past its rate limit",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/slow",
+        what: "every third call answers too late for a sensible timeout",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/broken",
+        what: "claims JSON, sends a truncated document",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/graphql",
+        what: "repositories(first, after) with pageInfo; a query naming brokenField gets GraphQL errors",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/feed.xml",
+        what: "RSS 2.0, items appear over time",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/atom.xml",
+        what: "Atom, items appear over time",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/oauth/token",
+        what: "OAuth2 token endpoint: client_credentials, refresh_token (rotates on use), device_code",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/oauth/device",
+        what: "OAuth2 device authorization (RFC 8628); approves after a few polls",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/health/ok",
+        what: "always {\"status\": \"UP\"}",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/health/degraded",
+        what: "UP, after 800 ms",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/health/flapping",
+        what: "up for 30 s, down for 30 s",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/sink/webhook",
+        what: "a receiver that verifies X-Patchbay-Signature (401 otherwise); X-Patchbay-Test requests are answered, not counted",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/sink/slack",
+        what: "a Slack incoming webhook; also at /services/T.../B.../<token>, Slack's own URL shape",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/sink/discord",
+        what: "a Discord webhook (429 with retry_after now and then); also at /api/webhooks/<id>/<token>",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/sink/stats",
+        what: "what the sinks received: deliveries, records, refusals, tests, the last Slack text",
+    },
+];
+
+/// The guide as text, for the terminal and for `GET /`.
+pub fn text(url: &str) -> String {
+    let mut out = format!("patchbay sandbox at {url}\n\nEndpoints:\n");
+    for endpoint in ENDPOINTS {
+        out.push_str(&format!(
+            "  {:<5}{:<18} {}\n",
+            endpoint.method, endpoint.path, endpoint.what
+        ));
+    }
+    out.push_str("\nCredentials it accepts:\n");
+    let basic = format!(
+        "{}:{}",
+        credentials::BASIC_USER,
+        credentials::BASIC_PASSWORD
+    );
+    let client = format!(
+        "{} / {}",
+        credentials::CLIENT_ID,
+        credentials::CLIENT_SECRET
+    );
+    for (what, value) in [
+        ("API key (X-Api-Key, /api/users)", credentials::API_KEY),
+        ("bearer token (/api/private)", credentials::PRIVATE_TOKEN),
+        ("Basic user:password (/api/tickets)", basic.as_str()),
+        ("OAuth2 client id / secret", client.as_str()),
+        (
+            "OAuth2 first refresh token",
+            credentials::INITIAL_REFRESH_TOKEN,
+        ),
+        (
+            "webhook signing key (/sink/webhook)",
+            credentials::WEBHOOK_SIGNING_KEY,
+        ),
+    ] {
+        out.push_str(&format!("  {what:<38} {value}\n"));
+    }
+    out.push_str(
+        "\nTo run the shipped connectors.toml against it, store its secrets (partner_token is\nwrong on purpose, to show an auth failure) and point it here:\n\n",
+    );
+    for (name, value) in demo_secrets(url) {
+        out.push_str(&format!(
+            "  printf %s '{value}' | patchbay secret set {name}\n"
+        ));
+    }
+    out.push_str(&format!("  export PATCHBAY_SANDBOX_URL={url}\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guide_lists_every_endpoint_and_each_secret_command() {
+        let text = text("http://127.0.0.1:8080");
+        for endpoint in ENDPOINTS {
+            assert!(text.contains(endpoint.path));
+        }
+        assert!(text.contains(
+            "printf %s 'http://127.0.0.1:8080/sink/slack' | patchbay secret set team_slack_url"
+        ));
+        assert!(text.ends_with("export PATCHBAY_SANDBOX_URL=http://127.0.0.1:8080\n"));
+    }
+}
