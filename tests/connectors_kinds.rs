@@ -97,7 +97,22 @@ async fn outputs_batch_sign_and_template_their_deliveries() {
     let run = run_once(&engine, "events").await;
     engine.shutdown(Duration::ZERO).await;
     assert_eq!(run.status, RunStatus::Success, "{run:?}");
-    assert_eq!(run.records_delivered, 15, "5 records to each of 3 outputs");
+    assert_eq!(run.records_delivered, 5, "5 records, each to all 3 outputs");
+    let per_output: Vec<(&str, u64, u32)> = run
+        .deliveries
+        .iter()
+        .map(|d| (d.output.as_str(), d.records, d.requests))
+        .collect();
+    assert_eq!(
+        &per_output[..2],
+        [("hook", 5, 3), ("team-slack", 5, 1)],
+        "records and requests per output"
+    );
+    assert_eq!(
+        run.output_requests,
+        per_output.iter().map(|(_, _, n)| n).sum::<u32>()
+    );
+    assert_eq!(run.requests, 1, "the source's requests alone");
     let stats = sandbox.state.sink_stats();
     assert_eq!(
         (

@@ -78,6 +78,31 @@ async fn a_manual_run_fetches_records_and_is_recorded() {
     assert!(harness.audit_actions().contains(&"run.manual".to_owned()));
 }
 
+/// The run record says what the pipeline dropped, and `patchbay run` labels it.
+#[tokio::test]
+async fn records_dropped_by_the_pipeline_are_counted() {
+    let server = server_with(
+        200,
+        r#"{"data": [{"id": 1, "status": "open"}, {"id": 2, "status": "refunded"}, {"id": 3, "status": "refunded"}]}"#,
+    )
+    .await;
+    let harness = Harness::new(
+        &(source(
+            "items",
+            &format!("{}/items", server.uri()),
+            "every = \"1h\"",
+        ) + "[integration.pipeline]\ndrop_if = 'status == \"refunded\"'\n"),
+    );
+    let engine = harness.start(false).await;
+    let run = common::harness::run_once(&engine, "items").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!((run.records_in, run.records_dropped), (3, 2), "{run:?}");
+    assert_eq!(
+        run.records_summary(),
+        "3 in: 1 new, 0 changed, 0 unchanged, 2 dropped by the pipeline; nothing delivered"
+    );
+}
+
 #[tokio::test]
 async fn server_errors_are_retried_up_to_max_attempts() {
     let server = server_with(500, "oops").await;

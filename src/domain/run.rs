@@ -118,7 +118,11 @@ impl fmt::Display for ErrorClass {
 pub struct Delivery {
     pub output: String,
     pub ok: bool,
+    /// Records this output accepted.
     pub records: u64,
+    /// HTTP requests this output sent (none for `file`).
+    #[serde(default)]
+    pub requests: u32,
     pub attempts: u32,
     pub error: Option<String>,
 }
@@ -127,7 +131,10 @@ impl Delivery {
     /// "archive: 24 records delivered" or "hook: FAILED after 3 attempt(s): ..."
     pub fn summary(&self) -> String {
         match &self.error {
-            None => format!("{}: {} records delivered", self.output, self.records),
+            None => format!(
+                "{}: {} records delivered in {} request(s)",
+                self.output, self.records, self.requests
+            ),
             Some(error) => format!(
                 "{}: FAILED after {} attempt(s): {error}",
                 self.output, self.attempts
@@ -147,7 +154,11 @@ pub struct RunRecord {
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<u64>,
     pub attempts: u32,
+    /// Requests to the source. The outputs' are in `deliveries` and `output_requests`.
     pub requests: u32,
+    /// Requests the outputs sent, all together.
+    #[serde(default)]
+    pub output_requests: u32,
     /// Responses that said "too many requests" (429, or a configured rate-limit status).
     #[serde(default)]
     pub rate_limit_hits: u32,
@@ -156,6 +167,10 @@ pub struct RunRecord {
     pub records_new: u64,
     pub records_changed: u64,
     pub records_unchanged: u64,
+    /// Records that `drop_if` / `keep_if` dropped.
+    #[serde(default)]
+    pub records_dropped: u64,
+    /// Records every output accepted; each output's own count is in `deliveries`.
     pub records_delivered: u64,
     pub error_class: Option<ErrorClass>,
     pub error_message: Option<String>,
@@ -180,12 +195,14 @@ impl RunRecord {
             duration_ms: None,
             attempts: 0,
             requests: 0,
+            output_requests: 0,
             rate_limit_hits: 0,
             bytes: 0,
             records_in: 0,
             records_new: 0,
             records_changed: 0,
             records_unchanged: 0,
+            records_dropped: 0,
             records_delivered: 0,
             error_class: None,
             error_message: None,
@@ -210,21 +227,30 @@ impl RunRecord {
             0 => String::new(),
             hits => format!(", rate-limited {hits} time(s)"),
         };
+        let outputs = match self.output_requests {
+            0 => String::new(),
+            n => format!(" + {n} to outputs"),
+        };
         format!(
-            "{} in {} attempt(s), {} bytes{throttled}",
+            "{} to the source{outputs}, {} attempt(s), {} bytes{throttled}",
             self.requests, self.attempts, self.bytes
         )
     }
 
-    /// "120 in: 20 new, 4 changed, 96 unchanged; 24 delivered"
+    /// "120 in: 20 new, 4 changed, 90 unchanged, 6 dropped; 24 delivered to every output"
     pub fn records_summary(&self) -> String {
+        let dropped = match self.records_dropped {
+            0 => String::new(),
+            n => format!(", {n} dropped by the pipeline"),
+        };
+        let delivered = match self.deliveries.len() {
+            0 => "nothing delivered".to_owned(),
+            1 => format!("{} delivered", self.records_delivered),
+            _ => format!("{} delivered to every output", self.records_delivered),
+        };
         format!(
-            "{} in: {} new, {} changed, {} unchanged; {} delivered",
-            self.records_in,
-            self.records_new,
-            self.records_changed,
-            self.records_unchanged,
-            self.records_delivered
+            "{} in: {} new, {} changed, {} unchanged{dropped}; {delivered}",
+            self.records_in, self.records_new, self.records_changed, self.records_unchanged
         )
     }
 

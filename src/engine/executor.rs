@@ -77,7 +77,7 @@ pub struct Plan {
 }
 
 enum Outcome {
-    Fetched { fetch: Fetch, tally: Tally },
+    Fetched { fetch: Fetch, tally: Box<Tally> },
     SourceFailed(Failure),
     TimedOut,
     Cancelled(CancelReason),
@@ -94,6 +94,7 @@ struct OutputTally {
 struct Tally {
     records_in: u64,
     failed_transforms: usize,
+    dropped: u64,
     detector: ChangeDetector,
     outputs: Vec<OutputTally>,
 }
@@ -225,6 +226,7 @@ async fn pipeline(
     let mut tally = Tally {
         records_in: 0,
         failed_transforms: 0,
+        dropped: 0,
         detector: ChangeDetector::new(
             plan.source.primary_key().map(str::to_owned),
             plan.integration.pipeline.deliver,
@@ -236,7 +238,10 @@ async fn pipeline(
         tally.consume(rx, ctx, plan, services)
     );
     match fetched {
-        Ok(fetch) => Outcome::Fetched { fetch, tally },
+        Ok(fetch) => Outcome::Fetched {
+            fetch,
+            tally: Box::new(tally),
+        },
         Err(failure) => Outcome::SourceFailed(failure),
     }
 }
@@ -268,6 +273,7 @@ impl Tally {
                 ));
             }
             self.failed_transforms += transformed.failed.len();
+            self.dropped += transformed.dropped as u64;
             let keys = self.detector.keys_to_look_up(&transformed.records);
             let known = match stored_hashes(services, &plan.integration.name, keys).await {
                 Ok(known) => known,
@@ -306,9 +312,6 @@ impl Tally {
                 }
                 let counters = &output.ctx.counters;
                 ctx.counters
-                    .requests
-                    .fetch_add(RunCounters::get(&counters.requests), Ordering::Relaxed);
-                ctx.counters
                     .retries
                     .fetch_add(RunCounters::get(&counters.retries), Ordering::Relaxed);
                 ctx.counters
@@ -327,6 +330,7 @@ impl Tally {
                     output: name.clone(),
                     ok: output.failure.is_none(),
                     records: output.records,
+                    requests: RunCounters::get(&counters.requests),
                     attempts: 1 + RunCounters::get(&counters.retries),
                     error: output.failure.as_ref().map(|f| f.message.clone()),
                 };
@@ -408,7 +412,9 @@ fn settle(
             record.records_new = tally.detector.new;
             record.records_changed = tally.detector.changed;
             record.records_unchanged = tally.detector.unchanged;
-            record.records_delivered = deliveries.iter().map(|(d, _)| d.records).sum();
+            record.records_dropped = tally.dropped;
+            record.records_delivered = deliveries.iter().map(|(d, _)| d.records).min().unwrap_or(0);
+            record.output_requests = deliveries.iter().map(|(d, _)| d.requests).sum();
             let failed: Vec<Failure> = deliveries.iter().filter_map(|(_, f)| f.clone()).collect();
             // An output refused and none accepted anything: the run achieved nothing.
             let nothing_delivered = deliveries.iter().all(|(d, _)| d.records == 0);

@@ -79,11 +79,14 @@ fn run(name: &str, seconds_ago: i64, status: RunStatus) -> RunRecord {
     run.records_in = 120;
     run.records_new = 20;
     run.records_changed = 4;
+    run.records_unchanged = 90;
+    run.records_dropped = 6;
     run.records_delivered = 24;
     run.deliveries = vec![Delivery {
         output: "orders-archive".into(),
         ok: true,
         records: 24,
+        requests: 0,
         attempts: 1,
         error: None,
     }];
