@@ -174,8 +174,13 @@ impl Loader {
             }
             if let Some(mut integration) = self.integration(table.value, &settings, base_dir) {
                 integration.fingerprint = fingerprint(table.value) ^ settings_fingerprint;
-                integration.source_text =
-                    mask_credentials(&integration_text(text, table.value.span().start));
+                let start = table.value.span().start;
+                integration.source_text = mask_credentials(
+                    &integration_text(text, start),
+                    start,
+                    table.value,
+                    integration.kind.name,
+                );
                 integrations.push(integration);
             }
         }
@@ -576,41 +581,71 @@ fn integration_text(text: &str, start: usize) -> String {
     rest[..end].trim_end().to_owned()
 }
 
-/// Masks literal values of credential-like keys; `secret:` and `env:` references stay,
-/// they name where a value lives and are no secret themselves.
-fn mask_credentials(text: &str) -> String {
-    const WORDS: [&str; 6] = [
-        "token",
-        "password",
-        "secret",
-        "key",
-        "credential",
-        "authorization",
-    ];
-    text.lines()
-        .map(|line| {
-            let Some((key, value)) = line.split_once('=') else {
-                return line.to_owned();
-            };
-            let key_lower = key.trim().to_ascii_lowercase();
-            let value = value.trim();
-            let reference = value
-                .trim_matches(['"', '\''])
-                .starts_with(crate::config::credential::SECRET_PREFIX)
-                || value
-                    .trim_matches(['"', '\''])
-                    .starts_with(crate::config::credential::ENV_PREFIX);
-            if WORDS.iter().any(|w| key_lower.contains(w))
-                && value.starts_with(['"', '\''])
-                && !reference
-            {
-                format!("{} = \"***\"", key.trim_end())
-            } else {
-                line.to_owned()
+/// Keys whose values are credentials, whatever the kind (`[integration.auth]`'s
+/// `token`, `key`, `password`, ..., `signing_secret`, `verify.secret`), and every
+/// header value.
+const CREDENTIAL_KEYS: [&str; 6] = [
+    "token",
+    "key",
+    "password",
+    "client_secret",
+    "refresh_token",
+    "signing_secret",
+];
+
+/// An integration's `text` (which starts at file offset `start`) with the literal
+/// credentials of its table `value` replaced by `"***"`. Only values of credential
+/// keys are masked, so `primary_key = "id"` and `cursor_field` stay readable; `secret:`
+/// and `env:` references stay too, as they name a credential rather than hold it.
+fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind: &str) -> String {
+    fn walk(value: &Value<'_>, kind: &str, credential: bool, spans: &mut Vec<Range<usize>>) {
+        match value.get_ref() {
+            DeValue::String(s) if credential => {
+                let reference = s.starts_with(SECRET_PREFIX) || s.starts_with(ENV_PREFIX);
+                if !reference && !s.is_empty() {
+                    spans.push(value.span());
+                }
             }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+            DeValue::Table(table) => {
+                for (key, inner) in table {
+                    let key = key.get_ref().as_ref();
+                    let is_credential = CREDENTIAL_KEYS.contains(&key)
+                        || (key == "secret" && table.contains_key("header"))
+                        // A chat webhook URL grants posting: it is the credential.
+                        || (key == "url" && matches!(kind, "slack" | "discord"));
+                    let headers = key == "headers";
+                    match inner.get_ref() {
+                        DeValue::Table(headers_table) if headers => {
+                            for (_, header) in headers_table {
+                                walk(header, kind, true, spans);
+                            }
+                        }
+                        _ => walk(inner, kind, is_credential, spans),
+                    }
+                }
+            }
+            DeValue::Array(items) => items.iter().for_each(|item| walk(item, kind, false, spans)),
+            _ => {}
+        }
+    }
+    let mut spans = Vec::new();
+    walk(value, kind, false, &mut spans);
+    spans.sort_by_key(|span| span.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans {
+        let Some(local) = span.start.checked_sub(start).map(|s| s..span.end - start) else {
+            continue;
+        };
+        if local.start < at || local.end > text.len() {
+            continue;
+        }
+        out.push_str(&text[at..local.start]);
+        out.push_str("\"***\"");
+        at = local.end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// A hash of a value's content (keys, values, nesting), not of its formatting.
@@ -706,6 +741,33 @@ mod tests {
         assert!(
             b.contains("signing_secret = \"secret:k\""),
             "references stay: {b}"
+        );
+    }
+
+    #[test]
+    fn only_credentials_are_masked_wherever_they_are_written() {
+        let text = "[[integration]]\nname = \"a\"\nkind = \"http\"\nevery = \"1m\"\n\
+                    auth = { type = \"basic\", username = \"ops\", password = \"pw-literal\" }\n\
+                    [integration.request]\nurl = \"http://x\"\nheaders = { Authorization = \"Bearer hdr-literal\", Accept = \"application/json\" }\n\
+                    [integration.records]\nprimary_key = \"id\"\n\
+                    [[integration]]\nname = \"chat\"\nkind = \"slack\"\nurl = \"https://hooks.example/T/B/slack-literal\"\n";
+        let config = Config::parse(SourceFile::new("c.toml", text));
+        assert!(config.is_valid(), "{}", config.render_problems());
+        let a = &config.integrations[0].source_text;
+        for hidden in ["pw-literal", "hdr-literal"] {
+            assert!(!a.contains(hidden), "{a}");
+        }
+        for shown in [
+            "primary_key = \"id\"",
+            "username = \"ops\"",
+            "url = \"http://x\"",
+        ] {
+            assert!(a.contains(shown), "{shown} in {a}");
+        }
+        let chat = &config.integrations[1].source_text;
+        assert!(
+            chat.contains("url = \"***\"") && !chat.contains("slack-literal"),
+            "{chat}"
         );
     }
 }
