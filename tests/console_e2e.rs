@@ -42,12 +42,14 @@ fn the_console_runs_an_integration_and_restores_the_terminal() {
     console.wait_for("1 Integrations", PATIENCE);
     console.wait_for("orders", PATIENCE);
     console.press("r");
-    console.wait_for("started", PATIENCE);
+    // The status line says how the run ended (a fast run replaces "started" at once).
+    console.wait_for("orders: run succeeded", PATIENCE);
     console.press("2");
     console.wait_for("run history", PATIENCE);
     console.wait_for("success", PATIENCE);
     // A run that fails raises an alert, which the Alerts pane shows.
     console.press(":run zeta-broken\r");
+    console.wait_for("zeta-broken: run failed: the body", PATIENCE);
     console.press("5");
     console.wait_for("failing/zeta-broken", PATIENCE);
     console.wait_for("1 firing", PATIENCE);

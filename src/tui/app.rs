@@ -168,6 +168,8 @@ pub struct App {
     pub window: Window,
     pub logs: LogsView,
     pub toast: Option<Toast>,
+    /// The run the operator started last, whose outcome the status line will show.
+    pub awaited_run: Option<ulid::Ulid>,
     pub quit: bool,
     /// Where the last frame drew the main table, for mouse clicks.
     pub table_area: Rect,
@@ -203,6 +205,7 @@ impl App {
                 scroll: 0,
             },
             toast: None,
+            awaited_run: None,
             quit: false,
             table_area: Rect::default(),
             table_offset: 0,

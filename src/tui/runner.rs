@@ -18,6 +18,7 @@ use super::model::{Figures, Model};
 use super::terminal::ConsoleTerminal;
 use super::theme::Theme;
 use super::view;
+use crate::domain::{RunRecord, RunStatus};
 use crate::engine::{EngineEvent, EngineHandle};
 use crate::runtime::metrics::Window;
 use crate::telemetry::LogRing;
@@ -100,6 +101,11 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
             event = events.recv() => {
                 match event {
                     Ok(EngineEvent::RunFinished(run)) => {
+                        if app.awaited_run == Some(run.id) {
+                            app.awaited_run = None;
+                            let (text, level) = outcome(&run);
+                            app.toast(text, level);
+                        }
                         app.model.add_run(run);
                         refresh_due = true;
                     }
@@ -149,6 +155,19 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
     }
     drop(console);
     Ok(())
+}
+
+/// The status line for a run the operator started: how it ended, and why if badly.
+fn outcome(run: &RunRecord) -> (String, ToastLevel) {
+    let name = &run.integration;
+    match (run.status, &run.error_message) {
+        (RunStatus::Success, _) => (
+            format!("{name}: run succeeded: {}", run.records_summary()),
+            ToastLevel::Info,
+        ),
+        (status, Some(error)) => (format!("{name}: run {status}: {error}"), ToastLevel::Error),
+        (status, None) => (format!("{name}: run {status}"), ToastLevel::Error),
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -255,7 +274,11 @@ async fn perform(
             Effect::RunNow(name) => engine
                 .run_now(&name)
                 .await
-                .map(|id| format!("{name}: run {id} started"))
+                .map(|id| {
+                    // Its outcome replaces this line when it finishes.
+                    app.awaited_run = Some(id);
+                    format!("{name}: run {id} started")
+                })
                 .map_err(|e| e.to_string()),
             Effect::Pause(name) => engine
                 .pause(&name)
