@@ -332,14 +332,17 @@ impl App {
                 }
                 Vec::new()
             }
-            Mode::Command(input) => self.line_key(key, input, Mode::Command, |app, line| {
-                app.run_command(&line)
-            }),
+            Mode::Command(input) => {
+                self.line_key(key, input, Mode::Command, Self::complete, |app, line| {
+                    app.run_command(&line)
+                })
+            }
             Mode::Filter(input) => {
-                let effects = self.line_key(key, input, Mode::Filter, |app, line| {
-                    app.apply_filter(line);
-                    Vec::new()
-                });
+                let effects =
+                    self.line_key(key, input, Mode::Filter, Self::complete, |app, line| {
+                        app.apply_filter(line);
+                        Vec::new()
+                    });
                 if let Mode::Filter(live) = &self.mode {
                     let live = live.clone();
                     self.apply_filter(live);
@@ -357,20 +360,26 @@ impl App {
                     Vec::new()
                 }
             },
-            Mode::SecretName(input) => self.line_key(key, input, Mode::SecretName, |app, name| {
-                if crate::config::credential::is_valid_secret_name(&name) {
-                    app.mode = Mode::SecretValue {
-                        name,
-                        value: String::new(),
-                    };
-                } else {
-                    app.toast(
-                        format!("`{name}` is not a valid secret name"),
-                        ToastLevel::Error,
-                    );
-                }
-                Vec::new()
-            }),
+            Mode::SecretName(input) => self.line_key(
+                key,
+                input,
+                Mode::SecretName,
+                Self::complete_secret,
+                |app, name| {
+                    if crate::config::credential::is_valid_secret_name(&name) {
+                        app.mode = Mode::SecretValue {
+                            name,
+                            value: String::new(),
+                        };
+                    } else {
+                        app.toast(
+                            format!("`{name}` is not a valid secret name"),
+                            ToastLevel::Error,
+                        );
+                    }
+                    Vec::new()
+                },
+            ),
             Mode::SecretValue { name, value } => match key.code {
                 KeyCode::Enter if !value.is_empty() => vec![Effect::SetSecret {
                     name,
@@ -397,12 +406,13 @@ impl App {
         }
     }
 
-    /// Editing a one-line input; Enter calls `done`, Esc abandons.
+    /// Editing a one-line input; Tab calls `complete`, Enter calls `done`, Esc abandons.
     fn line_key(
         &mut self,
         key: KeyEvent,
         mut input: String,
         mode: fn(String) -> Mode,
+        complete: fn(&Self, &str) -> String,
         done: impl FnOnce(&mut Self, String) -> Vec<Effect>,
     ) -> Vec<Effect> {
         match key.code {
@@ -411,7 +421,7 @@ impl App {
             KeyCode::Backspace => {
                 input.pop();
             }
-            KeyCode::Tab => input = self.complete(&input),
+            KeyCode::Tab => input = complete(self, &input),
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
             _ => {}
         }

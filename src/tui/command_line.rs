@@ -20,6 +20,34 @@ const COMMANDS: [&str; 12] = [
 ];
 
 impl App {
+    /// The secrets worth offering at the `secret name:` prompt: those the selected
+    /// integration reads (missing ones first), then the other names the vault holds.
+    pub(super) fn secret_names(&self) -> Vec<String> {
+        let selected = self
+            .selected_name()
+            .and_then(|name| self.model.integration(&name))
+            .map(|view| view.secrets.clone())
+            .unwrap_or_default();
+        let (missing, present): (Vec<String>, Vec<String>) = selected
+            .into_iter()
+            .partition(|name| !self.model.secret_metas.contains_key(name));
+        let mut names = missing;
+        names.extend(present);
+        let mut stored: Vec<&String> = self.model.secret_metas.keys().collect();
+        stored.sort();
+        for name in stored {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
+    /// Completes a secret name at the `secret name:` prompt.
+    pub(super) fn complete_secret(&self, input: &str) -> String {
+        longest_common_prefix(input, self.secret_names()).unwrap_or_else(|| input.to_owned())
+    }
+
     /// Completes a command name, then an integration name.
     pub fn complete(&self, input: &str) -> String {
         let names: Vec<&str> = self
@@ -40,25 +68,10 @@ impl App {
             Some("silence" | "unsilence") => self.silence_targets(),
             Some(_) => names.iter().map(|n| n.to_string()).collect(),
         };
-        let candidates: Vec<String> = candidates
-            .into_iter()
-            .filter(|c| c.starts_with(last))
-            .collect();
-        let Some(first) = candidates.first() else {
+        let finished = candidates.iter().filter(|c| c.starts_with(last)).count() == 1;
+        let Some(common) = longest_common_prefix(last, candidates) else {
             return input.to_owned();
         };
-        // The longest prefix all candidates share.
-        let common: String = first
-            .chars()
-            .enumerate()
-            .take_while(|(i, c)| {
-                candidates
-                    .iter()
-                    .all(|cand| cand.chars().nth(*i) == Some(*c))
-            })
-            .map(|(_, c)| c)
-            .collect();
-        let finished = candidates.len() == 1;
         match head {
             None => common + if finished { " " } else { "" },
             Some(head) => format!("{head} {common}"),
@@ -125,7 +138,8 @@ impl App {
                 } else {
                     let name = argument.trim_start_matches("set").trim().to_owned();
                     self.mode = if name.is_empty() {
-                        Mode::SecretName(String::new())
+                        // Offer the first secret the selected integration reads.
+                        Mode::SecretName(self.secret_names().into_iter().next().unwrap_or_default())
                     } else {
                         Mode::SecretValue {
                             name,
@@ -193,4 +207,26 @@ impl App {
         targets.dedup();
         targets
     }
+}
+
+/// The longest prefix shared by every candidate that starts with `typed`; `None` when
+/// none does.
+fn longest_common_prefix(typed: &str, candidates: Vec<String>) -> Option<String> {
+    let candidates: Vec<String> = candidates
+        .into_iter()
+        .filter(|c| c.starts_with(typed))
+        .collect();
+    let first = candidates.first()?;
+    Some(
+        first
+            .chars()
+            .enumerate()
+            .take_while(|(i, c)| {
+                candidates
+                    .iter()
+                    .all(|cand| cand.chars().nth(*i) == Some(*c))
+            })
+            .map(|(_, c)| c)
+            .collect(),
+    )
 }

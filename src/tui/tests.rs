@@ -554,9 +554,8 @@ fn command_mode_completes_and_runs() {
 fn secret_values_are_typed_masked_and_never_drawn() {
     let mut app = app("default", false);
     app.on_key(key(KeyCode::Char('s')));
-    for c in "api_token".chars() {
-        app.on_key(key(KeyCode::Char(c)));
-    }
+    // The prompt offers the secret the selected integration reads.
+    assert!(matches!(&app.mode, Mode::SecretName(name) if name == "api_token"));
     app.on_key(key(KeyCode::Enter));
     for c in "sk-live-9z9z".chars() {
         app.on_key(key(KeyCode::Char(c)));
@@ -568,6 +567,18 @@ fn secret_values_are_typed_masked_and_never_drawn() {
     );
     let effects = app.on_key(key(KeyCode::Enter));
     assert!(matches!(&effects[..], [Effect::SetSecret { name, .. }] if name == "api_token"));
+}
+
+#[test]
+fn the_secret_prompt_completes_secret_names_not_commands() {
+    let mut app = app("default", false);
+    app.on_key(key(KeyCode::Char('s')));
+    for _ in "api_token".chars() {
+        app.on_key(key(KeyCode::Backspace));
+    }
+    app.on_key(key(KeyCode::Char('a')));
+    app.on_key(key(KeyCode::Tab));
+    assert!(matches!(&app.mode, Mode::SecretName(name) if name == "api_token"));
 }
 
 #[test]
