@@ -288,7 +288,26 @@ severity = "critical"
         "{failed:?}"
     );
     assert!(alert.undelivered());
-    assert_eq!(engine.snapshot().await.unwrap().alerts.undelivered, 1);
+    let snapshot = engine.snapshot().await.unwrap();
+    assert_eq!(snapshot.alerts.undelivered, 1);
+    // Each output's own state follows its notice deliveries.
+    let state = |name: &str| {
+        snapshot
+            .integrations
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.state.clone())
+            .unwrap()
+    };
+    assert!(state("oncall").last_success_at.is_some());
+    assert!(
+        state("team-slack")
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("404")),
+        "{:?}",
+        state("team-slack")
+    );
 
     let hook = sink.received_requests().await.unwrap();
     let firing = hook.iter().find(|r| r.url.path() == "/hook").unwrap();

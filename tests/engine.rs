@@ -518,9 +518,13 @@ async fn read_only_handles_refuse_every_action() {
         engine.test_connection("items").await.is_ok(),
         "so is a test"
     );
-    assert!(harness.audit_actions().is_empty(), "nothing was done");
-    assert!(harness.vault.get("s").is_err());
     engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        harness.audit_actions(),
+        ["integration.test"],
+        "nothing was done but the test"
+    );
+    assert!(harness.vault.get("s").is_err());
 }
 
 #[tokio::test]
@@ -594,4 +598,56 @@ async fn jitter_delays_a_fire_by_at_most_its_bound() {
         );
         engine.shutdown(Duration::ZERO).await;
     }
+}
+
+/// An output's health follows its own deliveries through its own thresholds, and its
+/// state says when it last delivered and why it last failed.
+#[tokio::test]
+async fn an_output_has_its_own_truthful_state() {
+    let server = server_with(200, r#"{"data": [{"id": 1}]}"#).await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let harness = Harness::new(
+        &(source(
+            "items",
+            &format!("{}/items", server.uri()),
+            "every = \"1h\"\noutputs = [\"hook\"]",
+        ) + &format!(
+            "[[integration]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}/hook\"\nfailure_threshold = 2\nretry = {{ max_attempts = 1 }}\n",
+            server.uri()
+        )),
+    );
+    let engine = harness.start(false).await;
+    let hook = |snapshot: patchbay::engine::EngineSnapshot| {
+        snapshot
+            .integrations
+            .into_iter()
+            .find(|i| i.name == "hook")
+            .unwrap()
+    };
+    common::harness::run_once(&engine, "items").await;
+    let once = hook(engine.snapshot().await.unwrap());
+    assert_eq!(
+        once.state.health,
+        patchbay::domain::Health::Pending,
+        "one refusal of two"
+    );
+    assert_eq!(once.state.consecutive_failures, 1);
+    assert!(once.state.last_run_at.is_some());
+    assert!(
+        once.state
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("401")),
+        "{:?}",
+        once.state
+    );
+    assert!(once.state.auth_failed);
+    common::harness::run_once(&engine, "items").await;
+    let twice = hook(engine.snapshot().await.unwrap());
+    assert_eq!(twice.state.health, patchbay::domain::Health::Down);
+    engine.shutdown(Duration::ZERO).await;
 }

@@ -125,6 +125,9 @@ pub struct Delivery {
     pub requests: u32,
     pub attempts: u32,
     pub error: Option<String>,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<ErrorClass>,
 }
 
 impl Delivery {

@@ -290,6 +290,15 @@ impl super::actor::Engine {
     }
 
     pub(super) async fn delivered(&mut self, delivered: Delivered) {
+        let attempt = &delivered.attempt;
+        self.output_worked(
+            &attempt.output,
+            attempt.ok,
+            None,
+            attempt.error.as_ref(),
+            attempt.at,
+        )
+        .await;
         let changed = self
             .alerting
             .book

@@ -333,6 +333,7 @@ impl Tally {
                     requests: RunCounters::get(&counters.requests),
                     attempts: 1 + RunCounters::get(&counters.retries),
                     error: output.failure.as_ref().map(|f| f.message.clone()),
+                    error_class: output.failure.as_ref().map(|f| f.class),
                 };
                 (delivery, output.failure.clone())
             })

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use ulid::Ulid;
 
 use super::actor::{Engine, RunDone};
@@ -10,11 +12,11 @@ use super::alerting::AlertPass;
 use super::executor::{self, Cancel, OutputPlan, Plan};
 use super::handle::{CommandError, EngineEvent};
 use super::registry::{Active, Slot};
-use super::transitions::apply_run;
+use super::transitions::{apply_delivery, apply_run};
 use crate::config::kinds::KindSettings;
 use crate::connectors::Connector;
 use crate::domain::did_you_mean;
-use crate::domain::run::{RunStatus, Trigger};
+use crate::domain::run::{ErrorClass, RunStatus, Trigger};
 use crate::store::WriteOp;
 
 impl Engine {
@@ -130,6 +132,16 @@ impl Engine {
                 })
                 .await;
         }
+        for delivery in record.deliveries.iter().filter(|d| d.records > 0 || !d.ok) {
+            self.output_worked(
+                &delivery.output,
+                delivery.ok,
+                delivery.error_class,
+                delivery.error.as_ref(),
+                finished_at,
+            )
+            .await;
+        }
         let inbox_waiting = record.status == RunStatus::Success
             && self
                 .slots
@@ -172,5 +184,36 @@ impl Engine {
             output: Arc::clone(output),
             limiter: target.limiter.clone(),
         })
+    }
+
+    /// An output delivered (records or an alert notice), or failed to: its own state
+    /// and health follow, persisted and announced like a source's.
+    pub(super) async fn output_worked(
+        &mut self,
+        output: &str,
+        ok: bool,
+        class: Option<ErrorClass>,
+        error: Option<&String>,
+        at: DateTime<Utc>,
+    ) {
+        let Some(slot) = self.slots.get_mut(output) else {
+            return;
+        };
+        let change = apply_delivery(&mut slot.state, ok, class, error, at, &slot.integration);
+        let state = slot.state.clone();
+        self.writer
+            .write(WriteOp::State {
+                name: output.to_owned(),
+                state,
+            })
+            .await;
+        if let Some((from, to)) = change {
+            tracing::info!(integration = %output, from = from.as_str(), to = to.as_str(), "health changed");
+            let _ = self.events.send(EngineEvent::HealthChanged {
+                integration: output.to_owned(),
+                from,
+                to,
+            });
+        }
     }
 }

@@ -661,6 +661,6 @@ impl App {
     }
 
     pub fn health_of(&self, view: &IntegrationView) -> Health {
-        health(view, self.model.last_delivery.get(&view.name).copied())
+        health(view)
     }
 }

@@ -58,18 +58,14 @@ impl Health {
     }
 }
 
-/// An integration's health as the engine judged it, or, for an output, from its last
-/// delivery.
-pub fn health(view: &IntegrationView, last_delivery: Option<(DateTime<Utc>, bool)>) -> Health {
+/// An integration's health as the engine judged it (an output's from its deliveries),
+/// with the operator's pause and disable on top.
+pub fn health(view: &IntegrationView) -> Health {
     use crate::domain::Health as Engine;
     if !view.enabled {
         Health::Disabled
     } else if view.paused.is_some() {
         Health::Paused
-    } else if let (None, None, Some((_, ok))) =
-        (&view.schedule, view.state.last_status, last_delivery)
-    {
-        if ok { Health::Up } else { Health::Down }
     } else {
         match view.state.health {
             Engine::Up => Health::Up,
@@ -108,8 +104,6 @@ pub struct Model {
     pub recent: HashMap<String, VecDeque<RunStatus>>,
     /// The newest failed or partial run of each integration, for its detail view.
     pub last_problem: HashMap<String, Arc<RunRecord>>,
-    /// Outputs: when each last received a delivery, and whether it was accepted.
-    pub last_delivery: HashMap<String, (DateTime<Utc>, bool)>,
     pub figures: HashMap<String, Figures>,
     /// Per-minute figures for the metrics pane's integration, oldest first.
     pub rollups: Vec<MinuteRollup>,
@@ -147,7 +141,6 @@ impl Model {
             history_complete: false,
             recent: HashMap::new(),
             last_problem: HashMap::new(),
-            last_delivery: HashMap::new(),
             figures: HashMap::new(),
             rollups: Vec::new(),
             logs: VecDeque::new(),
@@ -193,17 +186,6 @@ impl Model {
     }
 
     fn note_run(&mut self, run: &Arc<RunRecord>) {
-        let at = run.finished_at.unwrap_or(run.started_at);
-        for delivery in run.deliveries.iter().filter(|d| d.records > 0 || !d.ok) {
-            let newer = self
-                .last_delivery
-                .get(&delivery.output)
-                .is_none_or(|(known, _)| *known <= at);
-            if newer {
-                self.last_delivery
-                    .insert(delivery.output.clone(), (at, delivery.ok));
-            }
-        }
         let recent = self.recent.entry(run.integration.clone()).or_default();
         recent.push_back(run.status);
         while recent.len() > RECENT_RUNS {

@@ -89,6 +89,7 @@ fn run(name: &str, seconds_ago: i64, status: RunStatus) -> RunRecord {
         requests: 0,
         attempts: 1,
         error: None,
+        error_class: None,
     }];
     if status == RunStatus::Failed {
         run.error_class = Some(ErrorClass::Auth);
@@ -141,7 +142,8 @@ fn model(read_only: bool) -> Model {
     let mut disabled = view("legacy-ftp", "feed", Some("every 1h"), None);
     disabled.enabled = false;
     disabled.next_run = None;
-    let mut archive = view("orders-archive", "file", None, None);
+    // An output's state comes from its deliveries, as the engine keeps it.
+    let mut archive = view("orders-archive", "file", None, Some(RunStatus::Success));
     archive.next_run = None;
     archive.outputs.clear();
     model.integrations = vec![

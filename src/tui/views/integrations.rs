@@ -40,16 +40,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 Health::Paused | Health::Disabled => theme.paused,
                 Health::Unknown => theme.dim,
             };
-            let delivered = app.model.last_delivery.get(&view.name).copied();
+            let output = crate::config::kinds::kind(view.kind)
+                .is_some_and(|kind| kind.roles.contains(&crate::config::kinds::Role::Output));
             let last = match (view.running, view.state.last_status) {
-                (None, None) if delivered.is_some() => {
-                    let (at, ok) = delivered.expect("checked");
-                    let (word, style) = if ok {
+                // An output's last piece of work is a delivery.
+                (None, Some(status)) if output => {
+                    let (word, style) = if status == RunStatus::Success {
                         ("delivered", theme.ok)
                     } else {
                         ("refused", theme.error)
                     };
-                    Span::styled(format!("{word} {}", ago(now, Some(at))), style)
+                    Span::styled(
+                        format!("{word} {}", ago(now, view.state.last_run_at)),
+                        style,
+                    )
                 }
                 (Some((_, started)), _) => Span::styled(
                     format!(
