@@ -134,6 +134,9 @@ impl Delivery {
     /// "archive: 24 records delivered" or "hook: FAILED after 3 attempt(s): ..."
     pub fn summary(&self) -> String {
         match &self.error {
+            None if self.requests == 0 => {
+                format!("{}: {} records delivered", self.output, self.records)
+            }
             None => format!(
                 "{}: {} records delivered in {} request(s)",
                 self.output, self.records, self.requests
