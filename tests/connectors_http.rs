@@ -389,3 +389,41 @@ async fn credentials_are_not_forwarded_on_a_redirect_to_another_host() {
         "the token followed the redirect to another host"
     );
 }
+
+/// GitHub-style Link headers hold commas in their URLs (`fields=id,name`): page 2 was
+/// never fetched and the run reported success with one page.
+#[tokio::test]
+async fn a_link_header_whose_url_holds_commas_is_followed() {
+    let server = MockServer::start().await;
+    let next = format!("{}/items?page=2&fields=id,name", server.uri());
+    Mock::given(path("/items"))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [{"id": 3}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/items"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"data": [{"id": 1}, {"id": 2}]}))
+                .insert_header(
+                    "Link",
+                    format!("<{next}>; rel=\"next\", <{next}>; rel=\"last\""),
+                ),
+        )
+        .mount(&server)
+        .await;
+    let harness = Harness::new(
+        &(http("items", &format!("{}/items", server.uri()), "")
+            + "[integration.records]\npath = \"$.data[*]\"\n[integration.paginate]\ntype = \"link_header\"\n"),
+    );
+    let engine = harness.start(false).await;
+    let run = run_once(&engine, "items").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(
+        (run.status, run.records_in, run.requests),
+        (RunStatus::Success, 3, 2),
+        "{run:?}"
+    );
+}

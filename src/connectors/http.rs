@@ -7,6 +7,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::incremental::{Reach, Watermark, scalar_text};
+use super::link;
 use super::paging::Paging;
 use super::{BoxFuture, Fetch, Pages, Source, auth};
 use crate::config::kinds::http::{HttpSettings, Method, OnRateLimit, Paginate};
@@ -174,15 +175,12 @@ impl HttpSource {
                 next.url = Some(fetched.url.join(&target).ok()?);
             }
             Paginate::LinkHeader { .. } => {
-                let header = fetched
+                let target = fetched
                     .headers
                     .get_all(LINK)
                     .iter()
-                    .filter_map(|v| v.to_str().ok());
-                let target = header
-                    .flat_map(parse_link_header)
-                    .find(|(_, rel)| rel == "next")?
-                    .0;
+                    .filter_map(|v| v.to_str().ok())
+                    .find_map(|header| link::target(header, "next"))?;
                 next.url = Some(fetched.url.join(&target).ok()?);
             }
             Paginate::PageNumber { page_size, .. } => {
@@ -321,43 +319,4 @@ fn render_body(template: &str, ctx: &RunContext, page: &PageState) -> Result<Str
         minijinja::context! { cursor => ctx.cursor.as_deref(), page => page.page, offset => page.offset },
     )
     .map_err(|e| Failure::config(format!("request.body template: {e}"), "fix the template in request.body"))
-}
-
-/// `<https://api/x?page=2>; rel="next", <...>; rel="last"` → (url, rel) pairs.
-fn parse_link_header(header: &str) -> Vec<(String, String)> {
-    header
-        .split(',')
-        .filter_map(|part| {
-            let (target, params) = part.split_once(';')?;
-            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            let rel = params.split(';').find_map(|p| {
-                let (key, value) = p.split_once('=')?;
-                (key.trim() == "rel").then(|| value.trim().trim_matches('"').to_owned())
-            })?;
-            Some((target.to_owned(), rel))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_headers() {
-        let header = r#"<https://api.example.com/x?page=2>; rel="next", <https://api.example.com/x?page=9>; rel="last""#;
-        assert_eq!(
-            parse_link_header(header),
-            [
-                (
-                    "https://api.example.com/x?page=2".to_owned(),
-                    "next".to_owned()
-                ),
-                (
-                    "https://api.example.com/x?page=9".to_owned(),
-                    "last".to_owned()
-                )
-            ]
-        );
-    }
 }

@@ -9,6 +9,7 @@ pub mod file;
 pub mod graphql;
 pub mod http;
 pub mod incremental;
+pub mod link;
 pub mod oauth;
 pub mod paging;
 pub mod webhook;
