@@ -319,8 +319,37 @@ async fn malformed_and_oversized_bodies_fail_as_decode() {
             .unwrap()
             .contains("larger than 4096 bytes")
     );
+    assert_eq!(
+        huge.hint.as_deref(),
+        Some(
+            "raise `settings.max_response_bytes`, or ask for smaller pages (a page size or limit parameter)"
+        )
+    );
     engine.shutdown(Duration::ZERO).await;
     sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn a_redirect_loop_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(path("/loop"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/loop"))
+        .mount(&server)
+        .await;
+    let harness = Harness::new(&http("looping", &format!("{}/loop", server.uri()), ""));
+    let engine = harness.start(false).await;
+    let run = run_once(&engine, "looping").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(run.error_class, Some(ErrorClass::Client), "{run:?}");
+    assert!(
+        run.error_message
+            .as_deref()
+            .unwrap()
+            .starts_with("too many redirects from http://127.0.0.1"),
+        "{run:?}"
+    );
+    assert_eq!(run.attempts, 1, "a loop is not retried");
+    assert!(run.hint.as_deref().unwrap().contains("keeps redirecting"));
 }
 
 #[tokio::test]

@@ -32,6 +32,9 @@ pub struct RequestPolicy<'a> {
     pub on_rate_limit: OnRateLimit,
 }
 
+/// Redirects followed before a request fails as a loop.
+const MAX_REDIRECTS: usize = 5;
+
 /// A successful response, read whole.
 #[derive(Debug)]
 pub struct Fetched {
@@ -48,7 +51,7 @@ impl HttpClient {
             .user_agent(concat!("patchbay/", env!("CARGO_PKG_VERSION")))
             // Redirects are followed by reqwest, which drops Authorization on a
             // redirect to another host.
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
             // For the certificate's expiry, which every HTTPS run records.
             .tls_info(true)
             .build()
@@ -151,6 +154,21 @@ impl HttpClient {
             }
             Err(error) => {
                 ctx.metrics_request(false, started.elapsed(), false);
+                if error.is_redirect() {
+                    // Not the network: the server keeps sending us elsewhere.
+                    return Err((
+                        Failure::new(
+                            ErrorClass::Client,
+                            format!(
+                                "too many redirects from {shown_url} (more than {MAX_REDIRECTS}, or a loop)"
+                            ),
+                            format!(
+                                "{host} keeps redirecting; use the URL it finally serves from, or ask its owner why it loops"
+                            ),
+                        ),
+                        None,
+                    ));
+                }
                 let class = if error.is_timeout() {
                     ErrorClass::Timeout
                 } else {
@@ -218,7 +236,8 @@ impl HttpClient {
                     "the body from {shown_url} is larger than {} bytes",
                     self.max_body
                 );
-                return Err((failure(ErrorClass::Decode, message), None));
+                let hint = "raise `settings.max_response_bytes`, or ask for smaller pages (a page size or limit parameter)";
+                return Err((Failure::new(ErrorClass::Decode, message, hint), None));
             }
             Err(BodyError::Read(error)) => {
                 ctx.metrics_request(false, started.elapsed(), false);
