@@ -31,8 +31,10 @@ pub fn signature(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     )
 }
 
-/// Checks a signature header in constant time.
-pub fn verify(key: &[u8], header: &str, body: &[u8]) -> bool {
+/// Checks a signature header in constant time; returns the time it was signed at
+/// (Unix seconds) when it is valid. Whether that time is recent enough is the
+/// receiver's call: an old valid signature is a replay.
+pub fn verify(key: &[u8], header: &str, body: &[u8]) -> Option<i64> {
     let mut timestamp = None;
     let mut given = None;
     for part in header.split(',') {
@@ -42,14 +44,25 @@ pub fn verify(key: &[u8], header: &str, body: &[u8]) -> bool {
             _ => {}
         }
     }
-    let (Some(timestamp), Some(given)) = (timestamp, given) else {
-        return false;
-    };
+    let (timestamp, given) = (timestamp?, given?);
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.verify_slice(&given).is_ok()
+    mac.verify_slice(&given).is_ok().then_some(timestamp)
+}
+
+/// A valid signature made within `tolerance` of `now` (either way, for clock skew):
+/// what a receiver accepts. Anything else is forged or replayed.
+pub fn verify_recent(
+    key: &[u8],
+    header: &str,
+    body: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+    tolerance: std::time::Duration,
+) -> bool {
+    verify(key, header, body)
+        .is_some_and(|signed| now.timestamp().abs_diff(signed) <= tolerance.as_secs())
 }
 
 pub struct WebhookOutput {
@@ -156,10 +169,10 @@ mod tests {
     fn signatures_verify_and_tampering_fails() {
         let header = signature(b"key", 1_700_000_000, b"[1,2]");
         assert!(header.starts_with("t=1700000000,v1="));
-        assert!(verify(b"key", &header, b"[1,2]"));
-        assert!(!verify(b"key", &header, b"[1,3]"));
-        assert!(!verify(b"other", &header, b"[1,2]"));
-        assert!(!verify(b"key", "t=1,v1=zz", b"[1,2]"));
+        assert_eq!(verify(b"key", &header, b"[1,2]"), Some(1_700_000_000));
+        assert_eq!(verify(b"key", &header, b"[1,3]"), None);
+        assert_eq!(verify(b"other", &header, b"[1,2]"), None);
+        assert_eq!(verify(b"key", "t=1,v1=zz", b"[1,2]"), None);
         // The documented algorithm, computed independently.
         let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
         mac.update(b"1700000000.[1,2]");

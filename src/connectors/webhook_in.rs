@@ -29,7 +29,15 @@ use crate::runtime::context::{RunContext, Services};
 const EVENTS_PER_RUN: usize = 1000;
 
 impl Verify {
-    fn check(&self, key: &[u8], header: &str, body: &[u8]) -> bool {
+    /// Whether `header` signs `body` with `key`; a `patchbay` signature must also be
+    /// younger than `tolerance` at `now`, or it is a replay.
+    fn check(
+        &self,
+        key: &[u8],
+        header: &str,
+        body: &[u8],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
         match self.kind {
             VerifyKind::HmacSha256 => {
                 let given = header
@@ -44,7 +52,9 @@ impl Verify {
                 mac.update(body);
                 mac.verify_slice(&given).is_ok()
             }
-            VerifyKind::Patchbay => super::webhook::verify(key, header, body),
+            VerifyKind::Patchbay => {
+                super::webhook::verify_recent(key, header, body, now, self.tolerance.as_std())
+            }
         }
     }
 }
@@ -188,7 +198,7 @@ async fn receive(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let verified = match listener.services.resolve(&verify.secret) {
-            Ok(key) => verify.check(key.expose_secret().as_bytes(), signature, &body),
+            Ok(key) => verify.check(key.expose_secret().as_bytes(), signature, &body, now),
             Err(failure) => {
                 // Our fault, not the sender's: a 503 makes it retry once the secret
                 // (or the store holding it) is back.
@@ -235,31 +245,62 @@ async fn receive(
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
     use crate::config::credential::Credential;
+    use crate::config::duration::HumanDuration;
 
     fn verify(kind: VerifyKind) -> Verify {
         Verify {
             kind,
             header: "X-Sig".to_owned(),
             secret: Credential::parse("key"),
+            tolerance: HumanDuration(std::time::Duration::from_secs(300)),
         }
     }
 
     #[test]
     fn both_signature_forms_verify_and_reject_tampering() {
+        let now = chrono::Utc::now();
         let body = br#"{"a":1}"#;
         let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
         mac.update(body);
         let hex = hex::encode(mac.finalize().into_bytes());
         let github = verify(VerifyKind::HmacSha256);
-        assert!(github.check(b"key", &format!("sha256={hex}"), body));
-        assert!(github.check(b"key", &hex, body), "the prefix is optional");
-        assert!(!github.check(b"key", &format!("sha256={hex}"), b"{}"));
-        assert!(!github.check(b"key", "sha256=zz", body));
+        assert!(github.check(b"key", &format!("sha256={hex}"), body, now));
+        assert!(
+            github.check(b"key", &hex, body, now),
+            "the prefix is optional"
+        );
+        assert!(!github.check(b"key", &format!("sha256={hex}"), b"{}", now));
+        assert!(!github.check(b"key", "sha256=zz", body, now));
         let own = verify(VerifyKind::Patchbay);
-        let header = super::super::webhook::signature(b"key", 1_700_000_000, body);
-        assert!(own.check(b"key", &header, body));
-        assert!(!own.check(b"other", &header, body));
+        let header = super::super::webhook::signature(b"key", now.timestamp(), body);
+        assert!(own.check(b"key", &header, body, now));
+        assert!(!own.check(b"other", &header, body, now));
+    }
+
+    #[test]
+    fn an_old_patchbay_signature_is_a_replay() {
+        let signed = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
+        let body = br#"{"a":1}"#;
+        let header = super::super::webhook::signature(b"key", signed.timestamp(), body);
+        let own = verify(VerifyKind::Patchbay);
+        let minutes = |m| signed + chrono::Duration::minutes(m);
+        assert!(
+            own.check(b"key", &header, body, minutes(5)),
+            "at the tolerance"
+        );
+        assert!(
+            !own.check(b"key", &header, body, minutes(6)),
+            "replayed later"
+        );
+        assert!(
+            !own.check(b"key", &header, body, minutes(-6)),
+            "from the future"
+        );
+        let forever = "t=-9223372036854775808,v1=00";
+        assert!(!own.check(b"key", forever, body, minutes(0)));
     }
 }

@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Shared, credentials};
-use crate::connectors::webhook::{SIGNATURE_HEADER, TEST_HEADER, verify};
+use crate::connectors::webhook::{SIGNATURE_HEADER, TEST_HEADER, verify_recent};
 
 /// Signatures older than this are replays.
-const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+const SIGNATURE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SinkStats {
@@ -33,19 +33,15 @@ pub async fn webhook(State(state): State<Shared>, headers: HeaderMap, body: Byte
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let fresh = signature
-        .split(',')
-        .find_map(|p| p.strip_prefix("t="))
-        .and_then(|t| t.parse::<i64>().ok())
-        .is_some_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= SIGNATURE_TOLERANCE_SECS);
+    let valid = verify_recent(
+        credentials::WEBHOOK_SIGNING_KEY.as_bytes(),
+        signature,
+        &body,
+        chrono::Utc::now(),
+        SIGNATURE_TOLERANCE,
+    );
     let mut sinks = state.sinks.lock().unwrap_or_else(|e| e.into_inner());
-    if !fresh
-        || !verify(
-            credentials::WEBHOOK_SIGNING_KEY.as_bytes(),
-            signature,
-            &body,
-        )
-    {
+    if !valid {
         sinks.webhook_rejected += 1;
         return (
             StatusCode::UNAUTHORIZED,

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::config::credential::Credential;
+use crate::config::duration::HumanDuration;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct WebhookInSettings {
@@ -28,6 +29,13 @@ pub struct Verify {
     pub kind: VerifyKind,
     pub header: String,
     pub secret: Credential,
+    /// How old a `patchbay` signature may be before it counts as a replay.
+    #[serde(default = "default_tolerance")]
+    pub tolerance: HumanDuration,
+}
+
+fn default_tolerance() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(300))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
