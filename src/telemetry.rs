@@ -56,7 +56,8 @@ pub fn init(options: TelemetryOptions) -> Result<Telemetry, TelemetryError> {
         dir: options.log_dir.clone(),
         detail,
     };
-    std::fs::create_dir_all(&options.log_dir).map_err(|e| error(e.to_string()))?;
+    // Logs hold error texts and names: the dir is the owner's only, so are its files.
+    let wide = crate::paths::private_dir(&options.log_dir).map_err(|e| error(e.to_string()))?;
     let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix("patchbay")
@@ -91,6 +92,9 @@ pub fn init(options: TelemetryOptions) -> Result<Telemetry, TelemetryError> {
         .with(ring.layer())
         .try_init()
         .map_err(|e| error(e.to_string()))?;
+    if let Some(warning) = wide {
+        tracing::warn!("{warning}");
+    }
     Ok(Telemetry {
         _file_guard: guard,
         ring,

@@ -213,3 +213,22 @@ fn read_only_mode_refuses_every_changing_action() {
         .unwrap();
     assert!(history.stdout.is_empty(), "nothing ran");
 }
+
+/// The data and log dirs hold history, error texts and ciphertexts: created for the
+/// owner only, the store file too.
+#[test]
+fn a_fresh_home_is_created_private() {
+    let home = Home::new();
+    let set = home
+        .patchbay()
+        .args(["secret", "set", "token"])
+        .write_stdin("value-private-01")
+        .output()
+        .unwrap();
+    assert!(set.status.success());
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&home.data_dir()), 0o700);
+    assert_eq!(mode(&home.store_file()), 0o600);
+    assert_eq!(mode(&home.log_dir()), 0o700);
+}

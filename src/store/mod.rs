@@ -113,11 +113,25 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) `patchbay.redb` in `data_dir`.
     pub fn open_in(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+        let wide = crate::paths::private_dir(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_owned(),
             source,
         })?;
-        Self::open(&data_dir.join(STORE_FILE))
+        if let Some(warning) = wide {
+            tracing::warn!("{warning}");
+        }
+        let path = data_dir.join(STORE_FILE);
+        let created = !path.exists();
+        let store = Self::open(&path)?;
+        if created {
+            // redb creates it with the process umask; it holds history and ciphertexts.
+            if let Err(error) = crate::paths::private_file(&path) {
+                tracing::warn!(path = %path.display(), %error, "cannot make the store private");
+            }
+        } else if let Some(warning) = crate::paths::readable_by_others(&path) {
+            tracing::warn!("{warning}");
+        }
+        Ok(store)
     }
 
     /// Opens (or creates) a store file, refusing a file in use, a file that is not a
