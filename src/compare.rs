@@ -36,6 +36,27 @@ impl CompareOp {
             .map(|(_, op)| *op)
     }
 
+    /// How it is written.
+    pub fn spelling(self) -> &'static str {
+        Self::SPELLINGS
+            .iter()
+            .find(|(_, op)| *op == self)
+            .map_or("?", |(spelling, _)| spelling)
+    }
+
+    /// The operator with its sides swapped (`5 < x` is `x > 5`); `None` for
+    /// `contains` and `matches`, which are not symmetric.
+    pub fn mirrored(self) -> Option<Self> {
+        match self {
+            Self::Eq | Self::Ne => Some(self),
+            Self::Lt => Some(Self::Gt),
+            Self::Le => Some(Self::Ge),
+            Self::Gt => Some(Self::Lt),
+            Self::Ge => Some(Self::Le),
+            Self::Contains | Self::Matches => None,
+        }
+    }
+
     /// Whether two values that compare as `ordering` (`None`: not comparable) satisfy
     /// this operator. `contains` and `matches` are not about order: always false.
     pub fn accepts(self, ordering: Option<Ordering>) -> bool {

@@ -3,11 +3,15 @@
 //! ```text
 //! [STATUS] == 200                 [STATUS] == any(200, 204)
 //! [RESPONSE_TIME] < 500           [RESPONSE_TIME] < 2s
-//! [BODY].status == "UP"           [BODY] contains "ok"      [BODY].items.0.id > 3
+//! [BODY].status == "UP"           [BODY] contains "ok"      [BODY].items[0].id > 3
 //! [HEADER].content-type contains "json"
 //! [CONNECTED] == true             [CERTIFICATE_EXPIRATION] > 14d
-//! [BODY].version matches "^2\."
+//! [BODY].version matches "^2\."   [BODY][0].id == 1         any(200, 429) == [STATUS]
+//! [BODY].user.firstName != [BODY].user.lastName
 //! ```
+//!
+//! As in Gatus, a placeholder may stand on either side, or on both; array elements
+//! are `[1]` (or `.1`).
 //!
 //! Times take units (`ms`, `s`, `m`, `h`, `d`); a bare number is milliseconds. Parsed
 //! when the config loads; a failed condition says what it saw:
@@ -61,6 +65,8 @@ enum Subject {
 
 #[derive(Debug, Clone)]
 enum Expected {
+    /// Another placeholder's value, as this probe saw it.
+    Placeholder(Subject),
     Number(f64),
     /// Milliseconds.
     Duration(f64),
@@ -100,23 +106,35 @@ impl Condition {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let fail = |why: String| format!("condition `{text}`: {why}");
-        let (subject, rest) = parse_subject(text).map_err(fail)?;
-        let rest = rest.trim_start();
-        let (op, value) = Op::SPELLINGS
-            .iter()
-            .find_map(|(symbol, op)| rest.strip_prefix(symbol).map(|v| (*op, v.trim())))
-            .ok_or_else(|| {
-                fail("expected an operator: ==, !=, <, <=, >, >=, contains, matches".into())
-            })?;
-        if value.is_empty() {
+        let (left, op, right) = split_on_operator(text).ok_or_else(|| {
+            fail("expected an operator: ==, !=, <, <=, >, >=, contains, matches".into())
+        })?;
+        if right.is_empty() {
             return Err(fail("expected a value after the operator".into()));
         }
+        // A placeholder on the right only (`any(200, 429) == [STATUS]`) is the same
+        // condition turned round.
+        let right_is_placeholder = right.starts_with('[');
+        let (subject_text, op, value) = if !left.starts_with('[') && right_is_placeholder {
+            let mirrored = op.mirrored().ok_or_else(|| {
+                fail(format!(
+                    "`{}` needs the placeholder on its left",
+                    op.spelling()
+                ))
+            })?;
+            (right, mirrored, left)
+        } else {
+            (left, op, right)
+        };
+        let subject = parse_subject(subject_text).map_err(fail)?;
         let expected = if op == Op::Matches {
             let pattern =
                 unquote(value).ok_or_else(|| fail("`matches` takes a regex in quotes".into()))?;
             Expected::Pattern(
                 Regex::new(&pattern).map_err(|e| fail(format!("invalid regex: {e}")))?,
             )
+        } else if value.starts_with('[') {
+            Expected::Placeholder(parse_subject(value).map_err(fail)?)
         } else {
             parse_expected(value).map_err(fail)?
         };
@@ -135,7 +153,7 @@ impl Condition {
     /// `Ok(())` when the observation meets the condition; else what was seen.
     pub fn check(&self, seen: &Observation) -> Result<(), String> {
         let actual = self.actual(seen);
-        if self.holds(&actual, &self.expected) {
+        if self.holds(&actual, &self.expected, seen) {
             Ok(())
         } else {
             Err(format!("{} failed: {actual}", self.source))
@@ -143,55 +161,121 @@ impl Condition {
     }
 
     fn actual(&self, seen: &Observation) -> Actual {
-        match &self.subject {
-            Subject::Status => seen
-                .status
-                .map_or(Actual::Missing, |s| Actual::Number(f64::from(s))),
-            Subject::ResponseTime => Actual::Millis(seen.response_time.as_secs_f64() * 1000.0),
-            Subject::Connected => Actual::Bool(seen.connected),
-            Subject::CertificateExpiration => {
-                seen.certificate_expires_in().map_or(Actual::Missing, |d| {
-                    Actual::Millis(d.num_milliseconds() as f64)
-                })
-            }
-            Subject::Header(name) => seen
-                .headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map_or(Actual::Missing, |(_, v)| Actual::Text(v.clone())),
-            Subject::Body(path) if path.is_empty() => {
-                seen.body.clone().map_or(Actual::Missing, Actual::Text)
-            }
-            Subject::Body(path) => {
-                let Some(doc) = seen
-                    .body
-                    .as_deref()
-                    .and_then(|b| serde_json::from_str::<Value>(b).ok())
-                else {
-                    return Actual::Missing;
-                };
-                let found = path.iter().try_fold(&doc, |value, key| match value {
-                    Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                    other => other.get(key),
-                });
-                match found {
-                    Some(Value::Number(n)) => Actual::Number(n.as_f64().unwrap_or(f64::NAN)),
-                    Some(Value::String(s)) => Actual::Text(s.clone()),
-                    Some(Value::Bool(b)) => Actual::Bool(*b),
-                    Some(Value::Null) | None => Actual::Missing,
-                    Some(other) => Actual::Text(other.to_string()),
-                }
-            }
-        }
+        actual(&self.subject, seen)
     }
 
-    fn holds(&self, actual: &Actual, expected: &Expected) -> bool {
-        if let Expected::AnyOf(options) = expected {
-            let any = options.iter().any(|o| compare(actual, Op::Eq, o));
-            return if self.op == Op::Ne { !any } else { any };
+    fn holds(&self, seen_here: &Actual, expected: &Expected, seen: &Observation) -> bool {
+        match expected {
+            Expected::AnyOf(options) => {
+                let any = options.iter().any(|o| compare(seen_here, Op::Eq, o));
+                if self.op == Op::Ne { !any } else { any }
+            }
+            Expected::Placeholder(other) => match as_expected(actual(other, seen)) {
+                Some(other) => compare(seen_here, self.op, &other),
+                // Nothing to compare with: only `!=` can hold, and only if this side
+                // has a value.
+                None => self.op == Op::Ne && *seen_here != Actual::Missing,
+            },
+            expected => compare(seen_here, self.op, expected),
         }
-        compare(actual, self.op, expected)
     }
+}
+
+/// The value `subject` had in `seen`.
+fn actual(subject: &Subject, seen: &Observation) -> Actual {
+    match subject {
+        Subject::Status => seen
+            .status
+            .map_or(Actual::Missing, |s| Actual::Number(f64::from(s))),
+        Subject::ResponseTime => Actual::Millis(seen.response_time.as_secs_f64() * 1000.0),
+        Subject::Connected => Actual::Bool(seen.connected),
+        Subject::CertificateExpiration => {
+            seen.certificate_expires_in().map_or(Actual::Missing, |d| {
+                Actual::Millis(d.num_milliseconds() as f64)
+            })
+        }
+        Subject::Header(name) => seen
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map_or(Actual::Missing, |(_, v)| Actual::Text(v.clone())),
+        Subject::Body(path) if path.is_empty() => {
+            seen.body.clone().map_or(Actual::Missing, Actual::Text)
+        }
+        Subject::Body(path) => {
+            let Some(doc) = seen
+                .body
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<Value>(b).ok())
+            else {
+                return Actual::Missing;
+            };
+            let found = path.iter().try_fold(&doc, |value, key| match value {
+                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+                other => other.get(key),
+            });
+            match found {
+                Some(Value::Number(n)) => Actual::Number(n.as_f64().unwrap_or(f64::NAN)),
+                Some(Value::String(s)) => Actual::Text(s.clone()),
+                Some(Value::Bool(b)) => Actual::Bool(*b),
+                Some(Value::Null) | None => Actual::Missing,
+                Some(other) => Actual::Text(other.to_string()),
+            }
+        }
+    }
+}
+
+/// Another placeholder's value as something to compare with.
+fn as_expected(actual: Actual) -> Option<Expected> {
+    match actual {
+        Actual::Number(n) => Some(Expected::Number(n)),
+        Actual::Millis(ms) => Some(Expected::Duration(ms)),
+        Actual::Text(t) => Some(Expected::Text(t)),
+        Actual::Bool(b) => Some(Expected::Bool(b)),
+        Actual::Missing => None,
+    }
+}
+
+/// `left OP right`, the operator found outside quotes, brackets and parentheses;
+/// `contains` and `matches` only as whole words.
+fn split_on_operator(text: &str) -> Option<(&str, Op, &str)> {
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if quoted {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => quoted = false,
+                _ => escaped = false,
+            }
+            continue;
+        }
+        match c {
+            '"' => quoted = true,
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            _ if depth == 0 => {
+                let rest = &text[i..];
+                let word_start = i == 0 || text[..i].ends_with(char::is_whitespace);
+                for (spelling, op) in Op::SPELLINGS {
+                    let Some(after) = rest.strip_prefix(spelling) else {
+                        continue;
+                    };
+                    let is_word = spelling.chars().all(char::is_alphabetic);
+                    let boundary_after = after
+                        .chars()
+                        .next()
+                        .is_none_or(|next| !is_word || next.is_whitespace());
+                    if (!is_word || word_start) && boundary_after {
+                        return Some((text[..i].trim(), op, after.trim()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn compare(actual: &Actual, op: Op, expected: &Expected) -> bool {
@@ -221,7 +305,7 @@ fn compare(actual: &Actual, op: Op, expected: &Expected) -> bool {
     }
 }
 
-fn parse_subject(text: &str) -> Result<(Subject, &str), String> {
+fn parse_subject(text: &str) -> Result<Subject, String> {
     let subjects: [(&str, Subject); 6] = [
         ("[STATUS]", Subject::Status),
         ("[RESPONSE_TIME]", Subject::ResponseTime),
@@ -242,29 +326,51 @@ fn parse_subject(text: &str) -> Result<(Subject, &str), String> {
         }
         return Err("start with a placeholder: [STATUS], [RESPONSE_TIME], [BODY], [HEADER].name, [CONNECTED] or [CERTIFICATE_EXPIRATION]".into());
     };
-    let rest = &text[prefix.len()..];
-    let path_end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-    let (path, rest) = rest.split_at(path_end);
+    let path = text[prefix.len()..].trim_end();
     match subject {
-        Subject::Body(_) => {
-            let path = path.strip_prefix('.').unwrap_or(path);
-            let keys = if path.is_empty() {
-                Vec::new()
-            } else {
-                path.split('.').map(str::to_owned).collect()
-            };
-            Ok((Subject::Body(keys), rest))
-        }
+        Subject::Body(_) => Ok(Subject::Body(body_path(path)?)),
         Subject::Header(_) => {
             let name = path
                 .strip_prefix('.')
                 .filter(|n| !n.is_empty())
                 .ok_or("[HEADER] needs a name: [HEADER].content-type")?;
-            Ok((Subject::Header(name.to_owned()), rest))
+            Ok(Subject::Header(name.to_owned()))
         }
-        other if path.is_empty() => Ok((other, rest)),
+        other if path.is_empty() => Ok(other),
         _ => Err(format!("`{prefix}` takes no path")),
     }
+}
+
+/// `.data[1].id`, `[0].id` or `.items.0.id` → `["data", "1", "id"]`.
+fn body_path(path: &str) -> Result<Vec<String>, String> {
+    let mut keys = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('[') {
+            let (index, after) = after
+                .split_once(']')
+                .ok_or_else(|| format!("`[` without `]` in `[BODY]{path}`"))?;
+            if index.parse::<usize>().is_err() {
+                return Err(format!(
+                    "`[{index}]` is not an array index: write a number, like [0]"
+                ));
+            }
+            keys.push(index.to_owned());
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            if end == 0 {
+                return Err(format!("an empty name in `[BODY]{path}`"));
+            }
+            keys.push(after[..end].to_owned());
+            rest = &after[end..];
+        } else {
+            return Err(format!(
+                "`[BODY]{path}`: a path goes on with `.name` or `[index]`"
+            ));
+        }
+    }
+    Ok(keys)
 }
 
 fn unquote(text: &str) -> Option<String> {
@@ -379,14 +485,71 @@ mod tests {
         );
     }
 
+    /// Conditions as Gatus users write them.
+    #[test]
+    fn gatus_forms_bracket_indexes_and_placeholders_on_either_side() {
+        let seen = Observation {
+            status: Some(429),
+            body: Some(
+                r#"{"data": [{"id": 1}, {"id": 2}], "user": {"firstName": "Ada", "lastName": "Lovelace"}}"#
+                    .into(),
+            ),
+            ..Observation::default()
+        };
+        let top_level = Observation {
+            body: Some(r#"[{"id": 1}]"#.into()),
+            ..Observation::default()
+        };
+        let check = |text: &str, seen: &Observation| {
+            Condition::parse(text)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .check(seen)
+        };
+        for passing in [
+            "[BODY].data[1].id == 2",
+            "[BODY].data.1.id == 2",
+            "[BODY].user.firstName != [BODY].user.lastName",
+            "any(200, 429) == [STATUS]",
+            "500 > [STATUS]",
+            "[BODY].user.firstName == \"Ada\"",
+        ] {
+            assert_eq!(check(passing, &seen), Ok(()), "{passing}");
+        }
+        assert_eq!(check("[BODY][0].id == 1", &top_level), Ok(()));
+        assert_eq!(
+            check("[BODY].user.firstName == [BODY].user.lastName", &seen),
+            Err("[BODY].user.firstName == [BODY].user.lastName failed: \"Ada\"".into())
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_fails_without_panicking(text in ".{0,80}") {
+            let _ = Condition::parse(&text);
+        }
+
+        #[test]
+        fn operators_with_placeholders_always_parse(
+            path in "[a-z]{1,6}(\\[[0-9]{1,2}\\]|\\.[a-z]{1,6}){0,3}",
+            op in proptest::sample::select(vec!["==", "!=", "<", "<=", ">", ">="]),
+            number in 0u32..100_000,
+        ) {
+            let text = format!("[BODY].{path} {op} {number}");
+            proptest::prop_assert!(Condition::parse(&text).is_ok(), "{}", text);
+        }
+    }
+
     #[test]
     fn parse_errors_say_what_to_write() {
         for (text, expected) in [
             ("STATUS == 200", "start with a placeholder"),
             (
                 "[BODY.status] == \"UP\"",
-                "write `[BODY].status == \"UP\"`: the path goes after the placeholder",
+                "write `[BODY].status`: the path goes after the placeholder",
             ),
+            ("[BODY].a[x] == 1", "`[x]` is not an array index"),
+            ("[BODY].a..b == 1", "an empty name"),
+            ("\"x\" contains [BODY]", "needs the placeholder on its left"),
             ("[STATUS] = 200", "expected an operator"),
             ("[STATUS] ==", "expected a value"),
             ("[STATUS] == fast", "is not a value"),
