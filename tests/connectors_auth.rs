@@ -35,6 +35,20 @@ async fn token_server(expires_in: u64) -> MockServer {
     server
 }
 
+/// A token server whose tokens live `expires_in` seconds, an empty `/data` behind
+/// it, and an engine with a client-credentials integration `cc` on them.
+async fn token_and_data(expires_in: u64) -> (MockServer, Harness, patchbay::engine::EngineHandle) {
+    let server = token_server(expires_in).await;
+    Mock::given(path("/data"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": []})))
+        .mount(&server)
+        .await;
+    let harness = Harness::new(&client_credentials("cc", &server.uri()));
+    harness.set_secret("client_secret", "client-secret-xyz");
+    let engine = harness.start(false).await;
+    (server, harness, engine)
+}
+
 fn token_calls(requests: &[wiremock::Request]) -> usize {
     requests.iter().filter(|r| r.url.path() == "/token").count()
 }
@@ -79,14 +93,7 @@ async fn client_credentials_are_exchanged_once_and_the_token_is_cached() {
 /// the integration running for good and SIGTERM waiting for it.
 #[tokio::test]
 async fn a_nonsense_token_lifetime_is_clamped_and_the_run_succeeds() {
-    let server = token_server(i64::MAX as u64).await;
-    Mock::given(path("/data"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": []})))
-        .mount(&server)
-        .await;
-    let harness = Harness::new(&client_credentials("cc", &server.uri()));
-    harness.set_secret("client_secret", "client-secret-xyz");
-    let engine = harness.start(false).await;
+    let (_server, _harness, engine) = token_and_data(i64::MAX as u64).await;
     let run = run_once(&engine, "cc").await;
     assert_eq!(run.status, RunStatus::Success, "{run:?}");
     assert_eq!(run_once(&engine, "cc").await.status, RunStatus::Success);
@@ -100,14 +107,7 @@ async fn a_nonsense_token_lifetime_is_clamped_and_the_run_succeeds() {
 
 #[tokio::test]
 async fn a_token_about_to_expire_is_refreshed_before_use() {
-    let server = token_server(1).await;
-    Mock::given(path("/data"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": []})))
-        .mount(&server)
-        .await;
-    let harness = Harness::new(&client_credentials("cc", &server.uri()));
-    harness.set_secret("client_secret", "client-secret-xyz");
-    let engine = harness.start(false).await;
+    let (server, _harness, engine) = token_and_data(1).await;
     run_once(&engine, "cc").await;
     run_once(&engine, "cc").await;
     engine.shutdown(Duration::ZERO).await;

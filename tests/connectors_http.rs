@@ -205,19 +205,14 @@ async fn incremental_sync_is_lossless_at_the_boundary_and_waits_for_the_outputs(
     engine.shutdown(Duration::ZERO).await;
     assert_eq!(harness.store.cursor("items").unwrap().unwrap().value, at);
     assert_eq!(harness.store.cursor("broken").unwrap(), None);
-    let since: Vec<String> = server
+    let items: Vec<_> = server
         .received_requests()
         .await
         .unwrap()
-        .iter()
+        .into_iter()
         .filter(|r| r.url.path() == "/items")
-        .filter_map(|r| {
-            r.url
-                .query_pairs()
-                .find(|(k, _)| k == "since")
-                .map(|(_, v)| v.into_owned())
-        })
         .collect();
+    let since = common::query_values(&items, "since");
     assert_eq!(
         &since[..2],
         ["2024-01-01T00:00:00Z", at],

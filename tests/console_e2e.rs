@@ -12,26 +12,39 @@ use patchbay::sandbox::Sandbox;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// `orders` from the sandbox every `every` into the file output `sink`; `request`
+/// adds lines to its `[integration.request]`.
+fn orders_into_sink(sandbox: &str, every: &str, request: &str) -> String {
+    format!(
+        "[[integration]]\nname = \"orders\"\nkind = \"http\"\nevery = \"{every}\"\noutputs = [\"sink\"]\n\
+         [integration.request]\nurl = \"{sandbox}/api/orders\"\n{request}[integration.records]\npath = \"$.data[*]\"\n\
+         [[integration]]\nname = \"sink\"\nkind = \"file\"\npath = \"out.jsonl\"\n"
+    )
+}
+
+/// Writes `connectors.toml` in `home` and returns its path as the console takes it.
+fn write_config(home: &std::path::Path, text: &str) -> String {
+    let path = home.join("connectors.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
 #[test]
 fn the_console_runs_an_integration_and_restores_the_terminal() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime.block_on(Sandbox::start(0)).unwrap();
     let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("connectors.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[integration]]\nname = \"orders\"\nkind = \"http\"\nevery = \"1h\"\noutputs = [\"sink\"]\n\
-             [integration.request]\nurl = \"{}/api/orders\"\nquery = {{ per_page = \"50\" }}\n[integration.records]\npath = \"$.data[*]\"\nprimary_key = \"id\"\n\
-             [[integration]]\nname = \"sink\"\nkind = \"file\"\npath = \"out.jsonl\"\n\
-             [[integration]]\nname = \"zeta-broken\"\nkind = \"http\"\nevery = \"1h\"\nretry = {{ max_attempts = 1 }}\n\
-             [integration.request]\nurl = \"{0}/api/broken\"\n\
-             [[alert]]\nname = \"failing\"\nwhen = \"consecutive_failures >= 1\"\nintegrations = [\"zeta-*\"]\n",
-            sandbox.url()
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
+    let broken = format!(
+        "[[integration]]\nname = \"zeta-broken\"\nkind = \"http\"\nevery = \"1h\"\nretry = {{ max_attempts = 1 }}\n\
+         [integration.request]\nurl = \"{}/api/broken\"\n\
+         [[alert]]\nname = \"failing\"\nwhen = \"consecutive_failures >= 1\"\nintegrations = [\"zeta-*\"]\n",
+        sandbox.url()
+    );
+    let orders = orders_into_sink(&sandbox.url(), "1h", "query = { per_page = \"50\" }\n").replace(
+        "path = \"$.data[*]\"\n",
+        "path = \"$.data[*]\"\nprimary_key = \"id\"\n",
+    );
+    let config = write_config(home.path(), &(orders + &broken));
     let mut console = Console::spawn(
         env!("CARGO_BIN_EXE_patchbay"),
         &["--config", &config],
@@ -90,14 +103,11 @@ fn assert_restored(console: &Console, since: usize) {
 fn sigterm_and_sighup_restore_the_terminal() {
     for signal in ["TERM", "HUP"] {
         let home = tempfile::tempdir().unwrap();
-        let config = home.path().join("connectors.toml");
-        std::fs::write(
-            &config,
+        let config = write_config(
+            home.path(),
             "[[integration]]\nname = \"idle\"\nkind = \"http\"\nevery = \"1h\"\n\
              [integration.request]\nurl = \"http://127.0.0.1:9/\"\n",
-        )
-        .unwrap();
-        let config = config.display().to_string();
+        );
         let mut console = Console::spawn(
             env!("CARGO_BIN_EXE_patchbay"),
             &["--config", &config],
@@ -123,18 +133,7 @@ fn a_read_only_console_runs_nothing() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime.block_on(Sandbox::start(0)).unwrap();
     let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("connectors.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[integration]]\nname = \"orders\"\nkind = \"http\"\nevery = \"1s\"\noutputs = [\"sink\"]\n\
-             [integration.request]\nurl = \"{}/api/orders\"\n[integration.records]\npath = \"$.data[*]\"\n\
-             [[integration]]\nname = \"sink\"\nkind = \"file\"\npath = \"out.jsonl\"\n",
-            sandbox.url()
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
+    let config = write_config(home.path(), &orders_into_sink(&sandbox.url(), "1s", ""));
     let mut console = Console::spawn(
         env!("CARGO_BIN_EXE_patchbay"),
         &["--read-only", "--config", &config],

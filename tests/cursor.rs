@@ -181,18 +181,7 @@ async fn an_ascending_api_with_a_failing_page_keeps_the_progress_of_its_pages() 
     assert_eq!(setup.delivered(), [1, 2, 3, 4, 5, 6]);
     assert_eq!(setup.cursor().as_deref(), Some("6"));
     engine.shutdown(Duration::ZERO).await;
-    let sent_since: Vec<String> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|r| {
-            r.url
-                .query_pairs()
-                .find(|(k, _)| k == "since")
-                .map(|(_, v)| v.into_owned())
-        })
-        .collect();
+    let sent_since = common::query_values(&server.received_requests().await.unwrap(), "since");
     assert!(
         sent_since.iter().all(|since| since == "4"),
         "the second run resumed from page 2's largest value: {sent_since:?}"

@@ -19,6 +19,41 @@ fn inbound(listen: &str, output_path: &std::path::Path) -> String {
     )
 }
 
+/// A `github` webhook_in integration listening on a free port, delivering to a file.
+struct Listening {
+    out: tempfile::TempDir,
+    file: std::path::PathBuf,
+    harness: Harness,
+    engine: patchbay::engine::EngineHandle,
+    events: tokio::sync::broadcast::Receiver<patchbay::engine::EngineEvent>,
+    addr: std::net::SocketAddr,
+}
+
+impl Listening {
+    async fn start() -> Self {
+        let out = tempfile::tempdir().unwrap();
+        let file = out.path().join("events.jsonl");
+        let harness = Harness::new(&inbound("127.0.0.1:0", &file));
+        harness.set_secret("gh_hook", "gh-hook-secret-123");
+        let engine = harness.start(true).await;
+        let events = engine.subscribe();
+        let addr = engine
+            .snapshot()
+            .await
+            .unwrap()
+            .webhook_listen
+            .expect("listening");
+        Self {
+            out,
+            file,
+            harness,
+            engine,
+            events,
+            addr,
+        }
+    }
+}
+
 fn github_signature(body: &[u8]) -> String {
     use hmac::{Hmac, KeyInit, Mac};
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"gh-hook-secret-123").unwrap();
@@ -28,18 +63,14 @@ fn github_signature(body: &[u8]) -> String {
 
 #[tokio::test]
 async fn inbound_webhooks_verify_limit_and_deliver() {
-    let out = tempfile::tempdir().unwrap();
-    let file = out.path().join("events.jsonl");
-    let harness = Harness::new(&inbound("127.0.0.1:0", &file));
-    harness.set_secret("gh_hook", "gh-hook-secret-123");
-    let engine = harness.start(true).await;
-    let mut events = engine.subscribe();
-    let addr = engine
-        .snapshot()
-        .await
-        .unwrap()
-        .webhook_listen
-        .expect("listening");
+    let Listening {
+        out: _out,
+        file,
+        harness,
+        engine,
+        mut events,
+        addr,
+    } = Listening::start().await;
     let url = format!("http://{addr}/hooks/github");
     patchbay::runtime::http::install_tls_provider();
     let client = reqwest::Client::new();
@@ -146,13 +177,14 @@ async fn post_event(addr: std::net::SocketAddr, body: &[u8]) -> reqwest::StatusC
 
 #[tokio::test]
 async fn a_delivered_event_leaves_the_inbox_and_is_never_delivered_again() {
-    let out = tempfile::tempdir().unwrap();
-    let file = out.path().join("events.jsonl");
-    let harness = Harness::new(&inbound("127.0.0.1:0", &file));
-    harness.set_secret("gh_hook", "gh-hook-secret-123");
-    let engine = harness.start(true).await;
-    let mut events = engine.subscribe();
-    let addr = engine.snapshot().await.unwrap().webhook_listen.unwrap();
+    let Listening {
+        out: _out,
+        file,
+        harness,
+        engine,
+        mut events,
+        addr,
+    } = Listening::start().await;
     for (n, id) in ["evt-1", "evt-2"].into_iter().enumerate() {
         let body = format!(r#"{{"id":"{id}"}}"#);
         assert_eq!(post_event(addr, body.as_bytes()).await, 202);

@@ -91,3 +91,16 @@ pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
 }
+
+/// The values of query parameter `key` in the requests a mock server received, in order.
+pub fn query_values(requests: &[wiremock::Request], key: &str) -> Vec<String> {
+    requests
+        .iter()
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect()
+}
