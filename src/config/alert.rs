@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::duration::HumanDuration;
+use super::lang::split_comparison;
 use crate::compare::CompareOp;
 use crate::domain::{AlertSeverity, Health};
 
@@ -123,7 +124,10 @@ const FORMS: &str = "write one of: consecutive_failures >= 3, failure_rate(1h) >
 impl AlertCondition {
     pub fn parse(text: &str) -> Result<Self, String> {
         let source = text.trim().to_owned();
-        let (subject, rest) = split_subject(&source);
+        let (subject, comparison) = match split_comparison(&source) {
+            Some((left, op, right)) => (left, Some((op, right))),
+            None => (source.as_str(), None),
+        };
         let (name, window) = match subject.split_once('(') {
             Some((name, argument)) => {
                 let argument = argument
@@ -176,7 +180,7 @@ impl AlertCondition {
             }
         };
         if signal == Signal::AuthFailed {
-            if !rest.trim().is_empty() {
+            if comparison.is_some() {
                 return Err(
                     "`auth_failed` is a condition on its own; remove what follows it".into(),
                 );
@@ -188,7 +192,7 @@ impl AlertCondition {
                 threshold: Threshold::Flag,
             });
         }
-        let (op, value) = split_op(rest.trim()).ok_or_else(|| {
+        let (op, value) = comparison.ok_or_else(|| {
             format!("`{source}` needs a comparison, like `{name} > ...`; {FORMS}")
         })?;
         if matches!(op, CompareOp::Contains | CompareOp::Matches) {
@@ -234,30 +238,6 @@ impl fmt::Display for AlertCondition {
 super::deserialize_with_parse!(AlertCondition);
 
 /// The signal with its optional `(window)`, and what follows it.
-fn split_subject(text: &str) -> (&str, &str) {
-    let end = match text.find('(') {
-        Some(open)
-            if text[..open]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-        {
-            text[open..]
-                .find(')')
-                .map_or(text.len(), |close| open + close + 1)
-        }
-        _ => text
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(text.len()),
-    };
-    (text[..end].trim(), &text[end..])
-}
-
-fn split_op(text: &str) -> Option<(CompareOp, &str)> {
-    CompareOp::SPELLINGS
-        .iter()
-        .find_map(|(spelling, op)| text.strip_prefix(spelling).map(|rest| (*op, rest)))
-}
-
 fn window(text: &str) -> Result<Duration, String> {
     let window = HumanDuration::parse(text)?.as_std();
     if window < SHORTEST_WINDOW || window > LONGEST_WINDOW {

@@ -13,7 +13,8 @@
 //! As in Gatus, a placeholder may stand on either side, or on both; array elements
 //! are `[1]` (or `.1`).
 //!
-//! Times take units (`ms`, `s`, `m`, `h`, `d`); a bare number is milliseconds. Parsed
+//! Times are written as everywhere in the config (`500ms`, `2s`, `14d`, `1h30m`); a bare
+//! number is milliseconds. Parsed
 //! when the config loads; a failed condition says what it saw:
 //! `[RESPONSE_TIME] < 500 failed: 812 ms`.
 
@@ -24,6 +25,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde_json::Value;
 
+use super::lang::{duration_millis, lookup, parse_path, split_comparison};
 use crate::compare::CompareOp as Op;
 
 /// What a probe saw, for conditions to judge.
@@ -106,7 +108,7 @@ impl Condition {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let fail = |why: String| format!("condition `{text}`: {why}");
-        let (left, op, right) = split_on_operator(text).ok_or_else(|| {
+        let (left, op, right) = split_comparison(text).ok_or_else(|| {
             fail("expected an operator: ==, !=, <, <=, >, >=, contains, matches".into())
         })?;
         if right.is_empty() {
@@ -210,10 +212,7 @@ fn actual(subject: &Subject, seen: &Observation) -> Actual {
             else {
                 return Actual::Missing;
             };
-            let found = path.iter().try_fold(&doc, |value, key| match value {
-                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                other => other.get(key),
-            });
+            let found = lookup(&doc, path);
             match found {
                 Some(Value::Number(n)) => Actual::Number(n.as_f64().unwrap_or(f64::NAN)),
                 Some(Value::String(s)) => Actual::Text(s.clone()),
@@ -234,48 +233,6 @@ fn as_expected(actual: Actual) -> Option<Expected> {
         Actual::Bool(b) => Some(Expected::Bool(b)),
         Actual::Missing => None,
     }
-}
-
-/// `left OP right`, the operator found outside quotes, brackets and parentheses;
-/// `contains` and `matches` only as whole words.
-fn split_on_operator(text: &str) -> Option<(&str, Op, &str)> {
-    let mut depth = 0i32;
-    let mut quoted = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if quoted {
-            match (escaped, c) {
-                (false, '\\') => escaped = true,
-                (false, '"') => quoted = false,
-                _ => escaped = false,
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            '[' | '(' => depth += 1,
-            ']' | ')' => depth -= 1,
-            _ if depth == 0 => {
-                let rest = &text[i..];
-                let word_start = i == 0 || text[..i].ends_with(char::is_whitespace);
-                for (spelling, op) in Op::SPELLINGS {
-                    let Some(after) = rest.strip_prefix(spelling) else {
-                        continue;
-                    };
-                    let is_word = spelling.chars().all(char::is_alphabetic);
-                    let boundary_after = after
-                        .chars()
-                        .next()
-                        .is_none_or(|next| !is_word || next.is_whitespace());
-                    if (!is_word || word_start) && boundary_after {
-                        return Some((text[..i].trim(), op, after.trim()));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 fn compare(actual: &Actual, op: Op, expected: &Expected) -> bool {
@@ -328,7 +285,7 @@ fn parse_subject(text: &str) -> Result<Subject, String> {
     };
     let path = text[prefix.len()..].trim_end();
     match subject {
-        Subject::Body(_) => Ok(Subject::Body(body_path(path)?)),
+        Subject::Body(_) => Ok(Subject::Body(parse_path(path)?)),
         Subject::Header(_) => {
             let name = path
                 .strip_prefix('.')
@@ -339,38 +296,6 @@ fn parse_subject(text: &str) -> Result<Subject, String> {
         other if path.is_empty() => Ok(other),
         _ => Err(format!("`{prefix}` takes no path")),
     }
-}
-
-/// `.data[1].id`, `[0].id` or `.items.0.id` → `["data", "1", "id"]`.
-fn body_path(path: &str) -> Result<Vec<String>, String> {
-    let mut keys = Vec::new();
-    let mut rest = path;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('[') {
-            let (index, after) = after
-                .split_once(']')
-                .ok_or_else(|| format!("`[` without `]` in `[BODY]{path}`"))?;
-            if index.parse::<usize>().is_err() {
-                return Err(format!(
-                    "`[{index}]` is not an array index: write a number, like [0]"
-                ));
-            }
-            keys.push(index.to_owned());
-            rest = after;
-        } else if let Some(after) = rest.strip_prefix('.') {
-            let end = after.find(['.', '[']).unwrap_or(after.len());
-            if end == 0 {
-                return Err(format!("an empty name in `[BODY]{path}`"));
-            }
-            keys.push(after[..end].to_owned());
-            rest = &after[end..];
-        } else {
-            return Err(format!(
-                "`[BODY]{path}`: a path goes on with `.name` or `[index]`"
-            ));
-        }
-    }
-    Ok(keys)
 }
 
 fn unquote(text: &str) -> Option<String> {
@@ -397,19 +322,10 @@ fn parse_expected(text: &str) -> Result<Expected, String> {
         "false" => return Ok(Expected::Bool(false)),
         _ => {}
     }
-    let units = [
-        ("ms", 1.0),
-        ("s", 1_000.0),
-        ("m", 60_000.0),
-        ("h", 3_600_000.0),
-        ("d", 86_400_000.0),
-    ];
-    for (unit, factor) in units {
-        if let Some(number) = text.strip_suffix(unit)
-            && let Ok(n) = number.trim().parse::<f64>()
-        {
-            return Ok(Expected::Duration(n * factor));
-        }
+    if text.ends_with(|c: char| c.is_ascii_alphabetic())
+        && let Some(millis) = duration_millis(text)
+    {
+        return Ok(Expected::Duration(millis));
     }
     text.parse::<f64>()
         .map(Expected::Number)
@@ -547,7 +463,7 @@ mod tests {
                 "[BODY.status] == \"UP\"",
                 "write `[BODY].status`: the path goes after the placeholder",
             ),
-            ("[BODY].a[x] == 1", "`[x]` is not an array index"),
+            ("[BODY].a[x] == 1", "`[x]` is not a list index"),
             ("[BODY].a..b == 1", "an empty name"),
             ("\"x\" contains [BODY]", "needs the placeholder on its left"),
             ("[STATUS] = 200", "expected an operator"),

@@ -7,14 +7,17 @@
 //! deleted_at exists
 //! ```
 //!
-//! Fields are dotted paths into the record; literals are JSON strings, numbers, `true`,
-//! `false` and `null`. Parsed when the config loads, so mistakes are located errors.
+//! Fields are paths into the record (`customer.country`, `items[0].sku`, the path
+//! model all three languages share: `lang.rs`); literals are JSON strings, numbers,
+//! `true`, `false` and `null`. Parsed when the config loads, so mistakes are located
+//! errors.
 
 use std::fmt;
 
 use regex::Regex;
 use serde_json::Value;
 
+use super::lang::{lookup, parse_path};
 use crate::compare::CompareOp as Op;
 
 #[derive(Clone)]
@@ -138,7 +141,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             let start = i;
             while chars
                 .get(i)
-                .is_some_and(|ch| ch.is_alphanumeric() || matches!(ch, '_' | '.' | '-'))
+                .is_some_and(|ch| ch.is_alphanumeric() || matches!(ch, '_' | '.' | '-' | '[' | ']'))
             {
                 i += 1;
             }
@@ -214,7 +217,7 @@ impl Parser {
 
     fn comparison(&mut self) -> Result<Node, String> {
         let path = match self.take() {
-            Some(Token::Word(word)) => word.split('.').map(str::to_owned).collect::<Vec<_>>(),
+            Some(Token::Word(word)) => parse_path(&word)?,
             Some(other) => return Err(format!("expected a field name, found `{other}`")),
             None => return Err("expected a field name, found the end".to_owned()),
         };
@@ -258,10 +261,6 @@ impl Parser {
         }
         Ok(Node::Compare(path, op, literal))
     }
-}
-
-fn lookup<'a>(record: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(record, |value, key| value.get(key))
 }
 
 fn eval(node: &Node, record: &Value) -> Result<bool, String> {
@@ -349,6 +348,13 @@ mod tests {
         assert!(check("user exists and not gone exists", r.clone()));
         assert!(check("missing == null", r.clone()));
         assert!(check("not (status == \"open\" or amount < 10)", r.clone()));
+    }
+
+    #[test]
+    fn fields_index_lists_as_in_conditions() {
+        let record = json!({"items": [{"sku": "A-1"}, {"sku": "B-2"}]});
+        assert!(check("items[1].sku == \"B-2\"", record.clone()));
+        assert!(check("items.0.sku == \"A-1\"", record));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod expr;
 pub mod jsonpath;
 pub mod keys;
 pub mod kinds;
+pub mod lang;
 mod load;
 pub mod model;
 pub mod pipeline;
