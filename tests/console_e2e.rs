@@ -152,3 +152,43 @@ fn a_read_only_console_runs_nothing() {
     );
     runtime.block_on(sandbox.stop());
 }
+
+/// A resize storm (down to 20x5) while the help is open, a paste of a long line into
+/// the command line, and bytes that are not UTF-8: the console keeps going, quits on
+/// `q` and leaves the terminal as it found it.
+#[test]
+fn resize_storms_pastes_and_garbage_leave_the_console_usable() {
+    let home = tempfile::tempdir().unwrap();
+    let config = write_config(
+        home.path(),
+        "[[integration]]\nname = \"idle\"\nkind = \"http\"\nevery = \"1h\"\n\
+         [integration.request]\nurl = \"http://127.0.0.1:9/\"\n",
+    );
+    let mut console = Console::spawn(
+        env!("CARGO_BIN_EXE_patchbay"),
+        &["--config", &config],
+        home.path(),
+    );
+    console.wait_for("1 Integrations", PATIENCE);
+    console.press("?");
+    for (rows, cols) in [(5, 20), (60, 200), (10, 40), (24, 80)].repeat(15) {
+        console.resize(rows, cols);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(console.is_running(), "survived the resize storm");
+    console.press("\x1b"); // closes the help
+    console.press(":");
+    console.send_bytes("run ".repeat(500).as_bytes());
+    // At a person's pace: a lone Esc right behind a burst reads as the burst's tail.
+    std::thread::sleep(Duration::from_millis(500));
+    console.send_bytes(b"\xff\xfe\xc3\x28 \x1b[999;999R");
+    std::thread::sleep(Duration::from_millis(500));
+    console.press("\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(console.is_running(), "survived the paste and the garbage");
+    let before = console.raw().len();
+    console.press("q");
+    let status = console.wait_exit(PATIENCE);
+    assert!(status.success(), "{status:?}");
+    assert_restored(&console, before);
+}

@@ -127,6 +127,29 @@ impl Console {
         }
     }
 
+    /// Resizes the terminal, as a window manager or tmux does (SIGWINCH follows).
+    pub fn resize(&self, rows: u16, cols: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+    }
+
+    /// Types raw bytes, valid UTF-8 or not.
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.keys.write_all(bytes).expect("bytes sent");
+        self.keys.flush().expect("bytes sent");
+    }
+
+    /// Whether the program is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn press(&mut self, keys: &str) {
         self.keys.write_all(keys.as_bytes()).expect("keys sent");
         self.keys.flush().expect("keys sent");
