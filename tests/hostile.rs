@@ -204,3 +204,22 @@ async fn a_token_endpoint_answering_nonsense_fails_the_run_plainly() {
         );
     }
 }
+
+/// A certificate issued by nobody the client trusts (and for `localhost`, not the
+/// address asked for): a TLS failure that says so, not "could not connect".
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_tls_failure_that_says_so() {
+    let (addr, _ca) = common::tls::tls_server(30).await;
+    let run = run_against(&format!("https://{addr}/items")).await;
+    assert_eq!(run.error_class, Some(ErrorClass::Client), "{run:?}");
+    let message = run.error_message.as_deref().unwrap();
+    assert!(
+        message.starts_with("TLS with https://127.0.0.1"),
+        "{message}"
+    );
+    assert!(
+        run.hint.as_deref().unwrap().contains("certificate"),
+        "{run:?}"
+    );
+    assert_eq!(run.attempts, 1, "not retried");
+}

@@ -32,6 +32,25 @@ pub struct RequestPolicy<'a> {
     pub on_rate_limit: OnRateLimit,
 }
 
+/// The TLS failure behind a request error, if that is what it was (an untrusted or
+/// mismatched certificate), as rustls words it. It may sit inside an `io::Error`, whose
+/// `source()` skips the error it wraps.
+fn tls_problem(error: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = next {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        next = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+    }
+    None
+}
+
 /// Redirects followed before a request fails as a loop.
 const MAX_REDIRECTS: usize = 5;
 
@@ -164,6 +183,19 @@ impl HttpClient {
                             ),
                             format!(
                                 "{host} keeps redirecting; use the URL it finally serves from, or ask its owner why it loops"
+                            ),
+                        ),
+                        None,
+                    ));
+                }
+                if let Some(tls) = tls_problem(&error) {
+                    // Not the network either: retrying meets the same certificate.
+                    return Err((
+                        Failure::new(
+                            ErrorClass::Client,
+                            format!("TLS with {shown_url} failed: {tls}"),
+                            format!(
+                                "{host}'s certificate is not trusted for this name; use the name it was issued for, or have it fixed (patchbay does not skip verification)"
                             ),
                         ),
                         None,
