@@ -231,3 +231,42 @@ async fn a_store_that_cannot_write_answers_503() {
         "the store is intact and holds the run: {runs:?}"
     );
 }
+
+/// A run that finishes while the disk is full is not lost: the writer retries its
+/// batch, and once there is room the run, its cursor and its record hashes are stored.
+#[tokio::test]
+#[ignore = "needs root to mount a small tmpfs"]
+async fn a_full_disk_delays_writes_but_loses_no_run() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let disk = common::disk::SmallDisk::mount("8m");
+    let server = MockServer::start().await;
+    let records: Vec<_> = (0..20_000)
+        .map(|id| serde_json::json!({"id": format!("record-{id:08}"), "n": id}))
+        .collect();
+    Mock::given(path("/items"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "data": records })),
+        )
+        .mount(&server)
+        .await;
+    let config = format!(
+        "[[integration]]\nname = \"items\"\nkind = \"http\"\nevery = \"1h\"\n\
+         [integration.request]\nurl = \"{}/items\"\n[integration.records]\npath = \"$.data[*]\"\nprimary_key = \"id\"\n",
+        server.uri()
+    );
+    let harness = Harness::with_data_dir(tempfile::tempdir().unwrap(), disk.path(), &config);
+    let engine = harness.start(false).await;
+    let mut events = engine.subscribe();
+    let filler = disk.fill();
+    let id = engine.run_now("items").await.unwrap();
+    // The run's record cannot be written now; the writer retries meanwhile.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    std::fs::remove_file(filler).unwrap();
+    let run = common::harness::finished(&mut events, |r| r.id == id).await;
+    assert_eq!(run.status, RunStatus::Success, "{run:?}");
+    engine.shutdown(Duration::ZERO).await;
+    let stored = harness.runs("items");
+    assert_eq!(stored.len(), 1, "the run was stored once there was room");
+    assert_eq!(stored[0].records_new, 20_000);
+}

@@ -61,6 +61,53 @@ impl Writer {
     }
 }
 
+/// How long a failed batch is retried before it is given up: a full disk gets about
+/// half a minute to make room, during which writers wait rather than lose records.
+const RETRY_DELAYS_MS: [u64; 6] = [500, 1_000, 2_000, 4_000, 8_000, 16_000];
+
+/// Commits `ops` in one transaction; on failure (a full disk, say) retries the same
+/// batch with growing delays, so a passing failure loses nothing. Only a failure that
+/// outlasts every retry drops the batch, saying how much.
+async fn commit(store: &Arc<Store>, mut ops: Vec<WriteOp>, stats: &WriterStats) {
+    let count = ops.len() as u64;
+    for (attempt, delay) in std::iter::once(0).chain(RETRY_DELAYS_MS).enumerate() {
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
+        let task_store = Arc::clone(store);
+        let result = tokio::task::spawn_blocking(move || {
+            let result = task_store.apply(&ops);
+            (ops, result)
+        })
+        .await;
+        let error = match result {
+            Ok((_, Ok(()))) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats.ops.fetch_add(count, Ordering::Relaxed);
+                if attempt > 0 {
+                    tracing::info!(ops = count, attempt, "the store accepts writes again");
+                }
+                return;
+            }
+            Ok((back, Err(error))) => {
+                ops = back;
+                error.to_string()
+            }
+            Err(error) => {
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%error, ops = count, "the store write task failed; these writes are lost");
+                return;
+            }
+        };
+        stats.failures.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(%error, ops = count, attempt = attempt + 1, "writing to the store failed; retrying");
+    }
+    tracing::error!(
+        ops = count,
+        "writing to the store kept failing; these writes are lost"
+    );
+}
+
 async fn run(store: Arc<Store>, mut rx: mpsc::Receiver<Message>, stats: Arc<WriterStats>) {
     while let Some(first) = rx.recv().await {
         let mut ops = Vec::new();
@@ -78,23 +125,7 @@ async fn run(store: Arc<Store>, mut rx: mpsc::Receiver<Message>, stats: Arc<Writ
             };
         }
         if !ops.is_empty() {
-            let count = ops.len() as u64;
-            let store = Arc::clone(&store);
-            let result = tokio::task::spawn_blocking(move || store.apply(&ops)).await;
-            match result {
-                Ok(Ok(())) => {
-                    stats.commits.fetch_add(1, Ordering::Relaxed);
-                    stats.ops.fetch_add(count, Ordering::Relaxed);
-                }
-                Ok(Err(error)) => {
-                    stats.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(%error, ops = count, "writing to the store failed");
-                }
-                Err(error) => {
-                    stats.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(%error, "the store write task failed");
-                }
-            }
+            commit(&store, ops, &stats).await;
         }
         for done in flushes {
             let _ = done.send(());
