@@ -1,7 +1,7 @@
 //! Reading `connectors.toml`: parse, decode every table, validate across tables, and
 //! collect every problem instead of stopping at the first.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
@@ -10,12 +10,13 @@ use toml::de::{DeTable, DeValue};
 
 use super::alert::AlertRule;
 use super::alert_rules::{Known, decode_alerts};
-use super::credential::{ENV_PREFIX, SECRET_PREFIX, is_valid_secret_name};
 use super::de::{OuterKeys, Value, decode, unknown_key_help};
 use super::keys::{Keymap, decode_keys};
-use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, SecretUse, Settings};
+use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, Settings};
 use super::problem::{Problem, SourceFile};
+use super::references::secret_references;
 use super::schedule::{CronExpr, Schedule};
+use super::source_text::{integration_text, mask_credentials};
 use crate::config::kinds::{self, Role};
 use crate::domain::did_you_mean;
 
@@ -495,159 +496,6 @@ fn schedule(
     schedule
 }
 
-/// Every `secret:NAME` string anywhere under an integration, in file order.
-fn secret_references(value: &Value<'_>, problems: &mut Vec<Problem>) -> Vec<SecretUse> {
-    type Typo = (String, &'static str, Range<usize>);
-    fn walk(value: &Value<'_>, found: &mut Vec<(String, Range<usize>)>, typos: &mut Vec<Typo>) {
-        match value.get_ref() {
-            DeValue::String(text) => {
-                if let Some(name) = text.strip_prefix(SECRET_PREFIX) {
-                    found.push((name.trim().to_owned(), value.span()));
-                } else if let Some(meant) = misspelled_reference(text) {
-                    typos.push((text.to_string(), meant, value.span()));
-                }
-            }
-            DeValue::Array(items) => items.iter().for_each(|item| walk(item, found, typos)),
-            DeValue::Table(table) => table.values().for_each(|item| walk(item, found, typos)),
-            _ => {}
-        }
-    }
-    let mut found = Vec::new();
-    let mut typos = Vec::new();
-    walk(value, &mut found, &mut typos);
-    for (text, meant, span) in typos {
-        let (_, name) = text.split_once(':').unwrap_or_default();
-        problems.push(
-            Problem::warning(
-                format!("`{text}` looks like a misspelled `{meant}` reference; it is used as the literal text"),
-                Some(span),
-            )
-            .with_help(format!("write `{meant}{name}`")),
-        );
-    }
-    let mut names = BTreeSet::new();
-    let mut ordered = Vec::new();
-    for (name, span) in found {
-        if !is_valid_secret_name(&name) {
-            problems.push(
-                Problem::error(format!("invalid secret name `{name}`"), Some(span))
-                    .with_help("secret names use letters, digits, `_`, `-` and `.`"),
-            );
-        } else if names.insert(name.clone()) {
-            ordered.push(SecretUse { name, span });
-        }
-    }
-    ordered
-}
-
-/// `secrets:tok`, `secert:tok`, `ENV:TOKEN`: a value shaped like a credential reference
-/// whose prefix is a near miss of `secret:` or `env:`. Returns the prefix meant.
-fn misspelled_reference(text: &str) -> Option<&'static str> {
-    let (prefix, name) = text.split_once(':')?;
-    let name_like = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if !name_like || prefix.is_empty() {
-        return None;
-    }
-    let prefix = prefix.to_ascii_lowercase();
-    // `secret` tolerates two slips; `env` only one, or `dev:`, `key:` would match.
-    [(SECRET_PREFIX, 2), (ENV_PREFIX, 1)]
-        .into_iter()
-        .find(|(meant, slips)| {
-            let word = meant.trim_end_matches(':');
-            let differs = prefix != word || text.starts_with(|c: char| c.is_ascii_uppercase());
-            differs && strsim::damerau_levenshtein(&prefix, word) <= *slips
-        })
-        .map(|(meant, _)| meant)
-}
-
-/// The text of the integration whose `[[integration]]` header starts at `start`: up
-/// to the next table that is not one of its own `[integration.*]` sub-tables.
-fn integration_text(text: &str, start: usize) -> String {
-    let rest = &text[start..];
-    let mut end = rest.len();
-    let mut offset = 0;
-    for (index, line) in rest.split_inclusive('\n').enumerate() {
-        let trimmed = line.trim_start();
-        let own = trimmed.starts_with("[integration.") || trimmed.starts_with("[ integration.");
-        if index > 0 && trimmed.starts_with('[') && !own {
-            end = offset;
-            break;
-        }
-        offset += line.len();
-    }
-    rest[..end].trim_end().to_owned()
-}
-
-/// Keys whose values are credentials, whatever the kind (`[integration.auth]`'s
-/// `token`, `key`, `password`, ..., `signing_secret`, `verify.secret`), and every
-/// header value.
-const CREDENTIAL_KEYS: [&str; 6] = [
-    "token",
-    "key",
-    "password",
-    "client_secret",
-    "refresh_token",
-    "signing_secret",
-];
-
-/// An integration's `text` (which starts at file offset `start`) with the literal
-/// credentials of its table `value` replaced by `"***"`. Only values of credential
-/// keys are masked, so `primary_key = "id"` and `cursor_field` stay readable; `secret:`
-/// and `env:` references stay too, as they name a credential rather than hold it.
-fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind: &str) -> String {
-    fn walk(value: &Value<'_>, kind: &str, credential: bool, spans: &mut Vec<Range<usize>>) {
-        match value.get_ref() {
-            DeValue::String(s) if credential => {
-                let reference = s.starts_with(SECRET_PREFIX) || s.starts_with(ENV_PREFIX);
-                if !reference && !s.is_empty() {
-                    spans.push(value.span());
-                }
-            }
-            DeValue::Table(table) => {
-                for (key, inner) in table {
-                    let key = key.get_ref().as_ref();
-                    let is_credential = CREDENTIAL_KEYS.contains(&key)
-                        || (key == "secret" && table.contains_key("header"))
-                        // A chat webhook URL grants posting: it is the credential.
-                        || (key == "url" && matches!(kind, "slack" | "discord"));
-                    let headers = key == "headers";
-                    match inner.get_ref() {
-                        DeValue::Table(headers_table) if headers => {
-                            for (_, header) in headers_table {
-                                walk(header, kind, true, spans);
-                            }
-                        }
-                        _ => walk(inner, kind, is_credential, spans),
-                    }
-                }
-            }
-            DeValue::Array(items) => items.iter().for_each(|item| walk(item, kind, false, spans)),
-            _ => {}
-        }
-    }
-    let mut spans = Vec::new();
-    walk(value, kind, false, &mut spans);
-    spans.sort_by_key(|span| span.start);
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for span in spans {
-        let Some(local) = span.start.checked_sub(start).map(|s| s..span.end - start) else {
-            continue;
-        };
-        if local.start < at || local.end > text.len() {
-            continue;
-        }
-        out.push_str(&text[at..local.start]);
-        out.push_str("\"***\"");
-        at = local.end;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
 /// A hash of a value's content (keys, values, nesting), not of its formatting.
 fn fingerprint(value: &Value<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -698,76 +546,4 @@ fn table_span(table: &DeTable<'_>) -> Option<Range<usize>> {
 
 fn string_at(table: &DeTable<'_>, key: &str) -> Option<String> {
     entry(table, key)?.get_ref().as_str().map(str::to_owned)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn near_misses_of_secret_and_env_references_are_caught() {
-        use super::misspelled_reference as typo;
-        assert_eq!(typo("secrets:tok"), Some("secret:"));
-        assert_eq!(typo("secert:tok"), Some("secret:"));
-        assert_eq!(typo("SECRET:tok"), Some("secret:"));
-        assert_eq!(typo("evn:TOKEN"), Some("env:"));
-        for fine in [
-            "secret:tok",
-            "env:TOKEN",
-            "https://x",
-            "dev:primary",
-            "Bearer abc",
-            "key:value-1",
-        ] {
-            assert_eq!(typo(fine), None, "{fine}");
-        }
-    }
-
-    use super::*;
-
-    #[test]
-    fn an_integrations_text_is_its_tables_with_literal_credentials_masked() {
-        let text = "[[integration]]\nname = \"a\"\nkind = \"http\"\nevery = \"1m\"\n[integration.auth]\ntype = \"bearer\"\ntoken = \"literal-token\"\n[integration.request]\nurl = \"http://x\"\n\n[[integration]]\nname = \"b\"\nkind = \"webhook\"\nurl = \"http://y\"\nsigning_secret = \"secret:k\"\n";
-        let config = Config::parse(SourceFile::new("c.toml", text));
-        let a = &config.integrations[0].source_text;
-        assert!(config.is_valid(), "{}", config.render_problems());
-        assert!(
-            a.starts_with("[[integration]]\nname = \"a\"") && a.ends_with("url = \"http://x\""),
-            "{a}"
-        );
-        assert!(
-            a.contains("token = \"***\"") && !a.contains("literal-token"),
-            "{a}"
-        );
-        let b = &config.integrations[1].source_text;
-        assert!(
-            b.contains("signing_secret = \"secret:k\""),
-            "references stay: {b}"
-        );
-    }
-
-    #[test]
-    fn only_credentials_are_masked_wherever_they_are_written() {
-        let text = "[[integration]]\nname = \"a\"\nkind = \"http\"\nevery = \"1m\"\n\
-                    auth = { type = \"basic\", username = \"ops\", password = \"pw-literal\" }\n\
-                    [integration.request]\nurl = \"http://x\"\nheaders = { Authorization = \"Bearer hdr-literal\", Accept = \"application/json\" }\n\
-                    [integration.records]\nprimary_key = \"id\"\n\
-                    [[integration]]\nname = \"chat\"\nkind = \"slack\"\nurl = \"https://hooks.example/T/B/slack-literal\"\n";
-        let config = Config::parse(SourceFile::new("c.toml", text));
-        assert!(config.is_valid(), "{}", config.render_problems());
-        let a = &config.integrations[0].source_text;
-        for hidden in ["pw-literal", "hdr-literal"] {
-            assert!(!a.contains(hidden), "{a}");
-        }
-        for shown in [
-            "primary_key = \"id\"",
-            "username = \"ops\"",
-            "url = \"http://x\"",
-        ] {
-            assert!(a.contains(shown), "{shown} in {a}");
-        }
-        let chat = &config.integrations[1].source_text;
-        assert!(
-            chat.contains("url = \"***\"") && !chat.contains("slack-literal"),
-            "{chat}"
-        );
-    }
 }

@@ -26,10 +26,13 @@ pub mod keys;
 pub mod kinds;
 pub mod lang;
 mod load;
+mod mismatch;
 pub mod model;
 pub mod pipeline;
 pub mod problem;
+mod references;
 pub mod schedule;
+mod source_text;
 pub mod template;
 pub mod url;
 

@@ -7,6 +7,7 @@ mod command_line;
 pub mod keymap;
 pub mod model;
 pub mod runner;
+mod selection;
 mod terminal;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,147 @@
+//! The text of one integration as the console's config view shows it: its own tables
+//! from the file, literal credentials masked.
+
+use std::ops::Range;
+
+use toml::de::DeValue;
+
+use super::credential::{ENV_PREFIX, SECRET_PREFIX};
+use super::de::Value;
+
+/// The text of the integration whose `[[integration]]` header starts at `start`: up
+/// to the next table that is not one of its own `[integration.*]` sub-tables.
+pub(super) fn integration_text(text: &str, start: usize) -> String {
+    let rest = &text[start..];
+    let mut end = rest.len();
+    let mut offset = 0;
+    for (index, line) in rest.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start();
+        let own = trimmed.starts_with("[integration.") || trimmed.starts_with("[ integration.");
+        if index > 0 && trimmed.starts_with('[') && !own {
+            end = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    rest[..end].trim_end().to_owned()
+}
+
+/// Keys whose values are credentials, whatever the kind (`[integration.auth]`'s
+/// `token`, `key`, `password`, ..., `signing_secret`, `verify.secret`), and every
+/// header value.
+const CREDENTIAL_KEYS: [&str; 6] = [
+    "token",
+    "key",
+    "password",
+    "client_secret",
+    "refresh_token",
+    "signing_secret",
+];
+
+/// An integration's `text` (which starts at file offset `start`) with the literal
+/// credentials of its table `value` replaced by `"***"`. Only values of credential
+/// keys are masked, so `primary_key = "id"` and `cursor_field` stay readable; `secret:`
+/// and `env:` references stay too, as they name a credential rather than hold it.
+pub(super) fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind: &str) -> String {
+    fn walk(value: &Value<'_>, kind: &str, credential: bool, spans: &mut Vec<Range<usize>>) {
+        match value.get_ref() {
+            DeValue::String(s) if credential => {
+                let reference = s.starts_with(SECRET_PREFIX) || s.starts_with(ENV_PREFIX);
+                if !reference && !s.is_empty() {
+                    spans.push(value.span());
+                }
+            }
+            DeValue::Table(table) => {
+                for (key, inner) in table {
+                    let key = key.get_ref().as_ref();
+                    let is_credential = CREDENTIAL_KEYS.contains(&key)
+                        || (key == "secret" && table.contains_key("header"))
+                        // A chat webhook URL grants posting: it is the credential.
+                        || (key == "url" && matches!(kind, "slack" | "discord"));
+                    let headers = key == "headers";
+                    match inner.get_ref() {
+                        DeValue::Table(headers_table) if headers => {
+                            for (_, header) in headers_table {
+                                walk(header, kind, true, spans);
+                            }
+                        }
+                        _ => walk(inner, kind, is_credential, spans),
+                    }
+                }
+            }
+            DeValue::Array(items) => items.iter().for_each(|item| walk(item, kind, false, spans)),
+            _ => {}
+        }
+    }
+    let mut spans = Vec::new();
+    walk(value, kind, false, &mut spans);
+    spans.sort_by_key(|span| span.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans {
+        let Some(local) = span.start.checked_sub(start).map(|s| s..span.end - start) else {
+            continue;
+        };
+        if local.start < at || local.end > text.len() {
+            continue;
+        }
+        out.push_str(&text[at..local.start]);
+        out.push_str("\"***\"");
+        at = local.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, SourceFile};
+
+    #[test]
+    fn an_integrations_text_is_its_tables_with_literal_credentials_masked() {
+        let text = "[[integration]]\nname = \"a\"\nkind = \"http\"\nevery = \"1m\"\n[integration.auth]\ntype = \"bearer\"\ntoken = \"literal-token\"\n[integration.request]\nurl = \"http://x\"\n\n[[integration]]\nname = \"b\"\nkind = \"webhook\"\nurl = \"http://y\"\nsigning_secret = \"secret:k\"\n";
+        let config = Config::parse(SourceFile::new("c.toml", text));
+        let a = &config.integrations[0].source_text;
+        assert!(config.is_valid(), "{}", config.render_problems());
+        assert!(
+            a.starts_with("[[integration]]\nname = \"a\"") && a.ends_with("url = \"http://x\""),
+            "{a}"
+        );
+        assert!(
+            a.contains("token = \"***\"") && !a.contains("literal-token"),
+            "{a}"
+        );
+        let b = &config.integrations[1].source_text;
+        assert!(
+            b.contains("signing_secret = \"secret:k\""),
+            "references stay: {b}"
+        );
+    }
+
+    #[test]
+    fn only_credentials_are_masked_wherever_they_are_written() {
+        let text = "[[integration]]\nname = \"a\"\nkind = \"http\"\nevery = \"1m\"\n\
+                    auth = { type = \"basic\", username = \"ops\", password = \"pw-literal\" }\n\
+                    [integration.request]\nurl = \"http://x\"\nheaders = { Authorization = \"Bearer hdr-literal\", Accept = \"application/json\" }\n\
+                    [integration.records]\nprimary_key = \"id\"\n\
+                    [[integration]]\nname = \"chat\"\nkind = \"slack\"\nurl = \"https://hooks.example/T/B/slack-literal\"\n";
+        let config = Config::parse(SourceFile::new("c.toml", text));
+        assert!(config.is_valid(), "{}", config.render_problems());
+        let a = &config.integrations[0].source_text;
+        for hidden in ["pw-literal", "hdr-literal"] {
+            assert!(!a.contains(hidden), "{a}");
+        }
+        for shown in [
+            "primary_key = \"id\"",
+            "username = \"ops\"",
+            "url = \"http://x\"",
+        ] {
+            assert!(a.contains(shown), "{shown} in {a}");
+        }
+        let chat = &config.integrations[1].source_text;
+        assert!(
+            chat.contains("url = \"***\"") && !chat.contains("slack-literal"),
+            "{chat}"
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! What the console shows and points at: the integrations, runs and alerts visible
+//! under the filter and sort, the selected one, and keeping the selection in range.
+
+use std::sync::Arc;
+
+use super::app::{App, Drill, SortBy};
+use super::model::{Health, health};
+use crate::domain::Alert;
+use crate::domain::run::RunRecord;
+use crate::engine::IntegrationView;
+
+impl App {
+    /// The integrations the table shows: filtered and sorted.
+    pub fn visible_integrations(&self) -> Vec<&IntegrationView> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&IntegrationView> = self
+            .model
+            .integrations
+            .iter()
+            .filter(|i| {
+                needle.is_empty()
+                    || i.name.to_lowercase().contains(&needle)
+                    || i.kind.contains(needle.as_str())
+                    || self.health_of(i).word().contains(needle.as_str())
+                    || i.tags.iter().any(|t| t.to_lowercase().contains(&needle))
+            })
+            .collect();
+        match self.sort {
+            SortBy::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+            SortBy::Kind => rows.sort_by(|a, b| a.kind.cmp(b.kind).then(a.name.cmp(&b.name))),
+            SortBy::Health => rows.sort_by(|a, b| {
+                self.health_of(a)
+                    .cmp(&self.health_of(b))
+                    .then(a.name.cmp(&b.name))
+            }),
+            SortBy::LastRun => rows.sort_by_key(|i| std::cmp::Reverse(i.state.last_run_at)),
+            SortBy::NextRun => rows.sort_by_key(|i| {
+                i.next_run
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+            }),
+        }
+        if self.sort_reverse {
+            rows.reverse();
+        }
+        rows
+    }
+
+    pub fn selected(&self) -> Option<&IntegrationView> {
+        let rows = self.visible_integrations();
+        rows.get(self.selected_integration.min(rows.len().saturating_sub(1)))
+            .copied()
+    }
+
+    pub(super) fn selected_name(&self) -> Option<String> {
+        match self.drill.last() {
+            Some(Drill::Integration(name)) => Some(name.clone()),
+            Some(Drill::Run(run)) => Some(run.integration.clone()),
+            None => self.selected().map(|i| i.name.clone()),
+        }
+    }
+
+    /// History rows: all runs, or the selected integration's.
+    pub fn visible_runs(&self) -> Vec<&Arc<RunRecord>> {
+        let only = (!self.scope_all).then(|| self.selected_name()).flatten();
+        self.model
+            .runs
+            .iter()
+            .filter(|r| only.as_ref().is_none_or(|name| &r.integration == name))
+            .collect()
+    }
+
+    /// The integration the metrics pane and scoped views are about.
+    pub fn focus_name(&self) -> Option<String> {
+        self.selected_name()
+    }
+
+    /// The alerts pane's rows: firing (most severe first), then resolved, newest first.
+    pub fn visible_alerts(&self) -> Vec<&Alert> {
+        let alerts = &self.model.alerts;
+        alerts.firing.iter().chain(&alerts.recent).collect()
+    }
+
+    pub fn clamp(&mut self) {
+        let integrations = self.visible_integrations().len();
+        self.selected_integration = self
+            .selected_integration
+            .min(integrations.saturating_sub(1));
+        let runs = self.visible_runs().len();
+        self.selected_run = self.selected_run.min(runs.saturating_sub(1));
+        let alerts = self.visible_alerts().len();
+        self.selected_alert = self.selected_alert.min(alerts.saturating_sub(1));
+        self.logs.scroll = self.logs.scroll.min(self.model.logs.len());
+    }
+
+    pub fn health_of(&self, view: &IntegrationView) -> Health {
+        health(view)
+    }
+}
