@@ -22,6 +22,10 @@ fn orders_into_sink(sandbox: &str, every: &str, request: &str) -> String {
     )
 }
 
+/// One integration that never runs on its own, for tests about the console itself.
+const IDLE: &str = "[[integration]]\nname = \"idle\"\nkind = \"http\"\nevery = \"1h\"\n\
+                    [integration.request]\nurl = \"http://127.0.0.1:9/\"\n";
+
 /// Writes `connectors.toml` in `home` and returns its path as the console takes it.
 fn write_config(home: &std::path::Path, text: &str) -> String {
     let path = home.join("connectors.toml");
@@ -103,11 +107,7 @@ fn assert_restored(console: &Console, since: usize) {
 fn sigterm_and_sighup_restore_the_terminal() {
     for signal in ["TERM", "HUP"] {
         let home = tempfile::tempdir().unwrap();
-        let config = write_config(
-            home.path(),
-            "[[integration]]\nname = \"idle\"\nkind = \"http\"\nevery = \"1h\"\n\
-             [integration.request]\nurl = \"http://127.0.0.1:9/\"\n",
-        );
+        let config = write_config(home.path(), IDLE);
         let mut console = Console::spawn(
             env!("CARGO_BIN_EXE_patchbay"),
             &["--config", &config],
@@ -159,11 +159,7 @@ fn a_read_only_console_runs_nothing() {
 #[test]
 fn resize_storms_pastes_and_garbage_leave_the_console_usable() {
     let home = tempfile::tempdir().unwrap();
-    let config = write_config(
-        home.path(),
-        "[[integration]]\nname = \"idle\"\nkind = \"http\"\nevery = \"1h\"\n\
-         [integration.request]\nurl = \"http://127.0.0.1:9/\"\n",
-    );
+    let config = write_config(home.path(), IDLE);
     let mut console = Console::spawn(
         env!("CARGO_BIN_EXE_patchbay"),
         &["--config", &config],

@@ -177,11 +177,7 @@ async fn no_secret_value_reaches_the_output_of_a_headless_process() {
     const INBOUND_KEY: &str = "inbound-verify-key-4e4e4e";
     let sandbox = Sandbox::start(0).await.unwrap();
     let base = sandbox.url();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let home = Home::new();
     let config = format!(
         "[settings]\nwebhook_listen = \"127.0.0.1:{port}\"\n\

@@ -158,18 +158,10 @@ fn inbound(port: u16, out: &str) -> String {
     )
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn an_event_answered_202_survives_sigkill_and_is_delivered_after_restart() {
     let home = Home::new();
-    let port = free_port();
+    let port = common::free_port();
     let config = home.path("connectors.toml");
     // The output cannot write yet, so the event can only be in the store's inbox.
     std::fs::write(

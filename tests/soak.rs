@@ -48,11 +48,7 @@ async fn a_service_killed_at_random_points_loses_nothing() {
     let seed: u64 = rand::rng().random();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let sandbox = Sandbox::start(0).await.unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let home = Home::new();
     std::fs::write(home.path("connectors.toml"), config(&sandbox.url(), port)).unwrap();
     patchbay::runtime::http::install_tls_provider();

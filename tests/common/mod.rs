@@ -105,3 +105,12 @@ pub fn query_values(requests: &[wiremock::Request], key: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A loopback port nothing listens on right now, for a process told to listen there.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
