@@ -26,6 +26,13 @@ fn orders_into_sink(sandbox: &str, every: &str, request: &str) -> String {
 const IDLE: &str = "[[integration]]\nname = \"idle\"\nkind = \"http\"\nevery = \"1h\"\n\
                     [integration.request]\nurl = \"http://127.0.0.1:9/\"\n";
 
+/// The console on `config`, with `flags`, its XDG dirs under `home`.
+fn console_on(home: &std::path::Path, config: &str, flags: &[&str]) -> Console {
+    let mut args = flags.to_vec();
+    args.extend(["--config", config]);
+    Console::spawn(env!("CARGO_BIN_EXE_patchbay"), &args, home)
+}
+
 /// Writes `connectors.toml` in `home` and returns its path as the console takes it.
 fn write_config(home: &std::path::Path, text: &str) -> String {
     let path = home.join("connectors.toml");
@@ -49,11 +56,7 @@ fn the_console_runs_an_integration_and_restores_the_terminal() {
         "path = \"$.data[*]\"\nprimary_key = \"id\"\n",
     );
     let config = write_config(home.path(), &(orders + &broken));
-    let mut console = Console::spawn(
-        env!("CARGO_BIN_EXE_patchbay"),
-        &["--config", &config],
-        home.path(),
-    );
+    let mut console = console_on(home.path(), &config, &[]);
     assert!(console.size_is_standard());
 
     console.wait_for("1 Integrations", PATIENCE);
@@ -108,11 +111,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
     for signal in ["TERM", "HUP"] {
         let home = tempfile::tempdir().unwrap();
         let config = write_config(home.path(), IDLE);
-        let mut console = Console::spawn(
-            env!("CARGO_BIN_EXE_patchbay"),
-            &["--config", &config],
-            home.path(),
-        );
+        let mut console = console_on(home.path(), &config, &[]);
         console.wait_for("1 Integrations", PATIENCE);
         assert!(!console.is_cooked(), "the console runs in raw mode");
         let before = console.raw().len();
@@ -134,11 +133,7 @@ fn a_read_only_console_runs_nothing() {
     let sandbox = runtime.block_on(Sandbox::start(0)).unwrap();
     let home = tempfile::tempdir().unwrap();
     let config = write_config(home.path(), &orders_into_sink(&sandbox.url(), "1s", ""));
-    let mut console = Console::spawn(
-        env!("CARGO_BIN_EXE_patchbay"),
-        &["--read-only", "--config", &config],
-        home.path(),
-    );
+    let mut console = console_on(home.path(), &config, &["--read-only"]);
     console.wait_for("orders", PATIENCE);
     console.press("r");
     console.wait_for("read-only", PATIENCE);
@@ -160,11 +155,7 @@ fn a_read_only_console_runs_nothing() {
 fn resize_storms_pastes_and_garbage_leave_the_console_usable() {
     let home = tempfile::tempdir().unwrap();
     let config = write_config(home.path(), IDLE);
-    let mut console = Console::spawn(
-        env!("CARGO_BIN_EXE_patchbay"),
-        &["--config", &config],
-        home.path(),
-    );
+    let mut console = console_on(home.path(), &config, &[]);
     console.wait_for("1 Integrations", PATIENCE);
     console.press("?");
     for (rows, cols) in [(5, 20), (60, 200), (10, 40), (24, 80)].repeat(15) {
