@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
+use super::failure::Failure;
+
 /// What started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -258,6 +260,13 @@ impl RunRecord {
             "{} in: {} new, {} changed, {} unchanged{dropped}; {delivered}",
             self.records_in, self.records_new, self.records_changed, self.records_unchanged
         )
+    }
+
+    /// Notes why the run failed: the failure's class, message and hint.
+    pub fn note_failure(&mut self, failure: Failure) {
+        self.error_class = Some(failure.class);
+        self.error_message = Some(failure.message);
+        self.hint = Some(failure.hint);
     }
 
     /// Sets the final status and the timing fields.

@@ -21,7 +21,7 @@ use crate::domain::Failure;
 use crate::domain::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
 use crate::pipeline::dedupe::ChangeDetector;
 use crate::runtime::classify::INTERNAL_HINT;
-use crate::runtime::context::{RunContext, Services};
+use crate::runtime::context::{RunContext, Services, log_line};
 use crate::runtime::counters::RunCounters;
 use crate::runtime::limits::RateLimiter;
 use crate::store::{Cursor, Progress, WriteOp};
@@ -123,14 +123,12 @@ pub async fn execute(
         INTERNAL_HINT,
     );
     tracing::error!(integration = %name, run = %run_id, error = %failure.message, "run panicked");
+    let now = services.clock.now();
+    let logs = vec![log_line(now, &format!("internal: {}", failure.message))];
     let mut record = RunRecord::start(&name, trigger, started_at);
     record.id = run_id;
-    record.error_class = Some(failure.class);
-    record.error_message = Some(failure.message.clone());
-    record.hint = Some(failure.hint);
-    record.finish(RunStatus::Failed, services.clock.now());
-    let stamp = services.clock.now().format("%H:%M:%S%.3f");
-    let logs = vec![format!("{stamp} internal: {}", failure.message)];
+    record.note_failure(failure);
+    record.finish(RunStatus::Failed, now);
     writer
         .write(WriteOp::Run {
             run: Box::new(record.clone()),
@@ -461,9 +459,7 @@ fn settle(
     record.certificate_expires_at = counters.certificate_not_after();
     if let Some(failure) = failure {
         ctx.log(format!("{}: {}", failure.class, failure.message));
-        record.error_class = Some(failure.class);
-        record.error_message = Some(failure.message);
-        record.hint = Some(failure.hint);
+        record.note_failure(failure);
     }
     record.finish(status, now);
     ctx.log(format!(

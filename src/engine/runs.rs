@@ -15,8 +15,8 @@ use super::registry::{Active, Slot};
 use super::transitions::{apply_delivery, apply_run};
 use crate::config::kinds::KindSettings;
 use crate::connectors::Connector;
-use crate::domain::did_you_mean;
 use crate::domain::run::{ErrorClass, RunStatus, Trigger};
+use crate::domain::{Health, IntegrationState, did_you_mean};
 use crate::store::WriteOp;
 
 impl Engine {
@@ -116,21 +116,8 @@ impl Engine {
             }
             let changes = apply_run(&mut slot.state, &record, &slot.integration);
             tripped = changes.tripped;
-            if let Some((from, to)) = changes.health {
-                tracing::info!(integration = %name, from = from.as_str(), to = to.as_str(), "health changed");
-                let _ = self.events.send(EngineEvent::HealthChanged {
-                    integration: name.clone(),
-                    from,
-                    to,
-                });
-            }
             let state = slot.state.clone();
-            self.writer
-                .write(WriteOp::State {
-                    name: name.clone(),
-                    state,
-                })
-                .await;
+            self.keep_state(&name, state, changes.health).await;
         }
         for delivery in record.deliveries.iter().filter(|d| d.records > 0 || !d.ok) {
             self.output_worked(
@@ -201,16 +188,27 @@ impl Engine {
         };
         let change = apply_delivery(&mut slot.state, ok, class, error, at, &slot.integration);
         let state = slot.state.clone();
+        self.keep_state(output, state, change).await;
+    }
+
+    /// Persists an integration's state after a run or a delivery, and announces its
+    /// health change, if any.
+    async fn keep_state(
+        &self,
+        name: &str,
+        state: IntegrationState,
+        change: Option<(Health, Health)>,
+    ) {
         self.writer
             .write(WriteOp::State {
-                name: output.to_owned(),
+                name: name.to_owned(),
                 state,
             })
             .await;
         if let Some((from, to)) = change {
-            tracing::info!(integration = %output, from = from.as_str(), to = to.as_str(), "health changed");
+            tracing::info!(integration = %name, from = from.as_str(), to = to.as_str(), "health changed");
             let _ = self.events.send(EngineEvent::HealthChanged {
-                integration: output.to_owned(),
+                integration: name.to_owned(),
                 from,
                 to,
             });

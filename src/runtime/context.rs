@@ -66,6 +66,11 @@ impl Services {
     }
 }
 
+/// A run-log line as the run view shows it: `HH:MM:SS.mmm text`.
+pub fn log_line(at: DateTime<Utc>, text: &str) -> String {
+    format!("{} {text}", at.format("%H:%M:%S%.3f"))
+}
+
 /// What one run may do, and all a connector gets: send requests under its policies,
 /// read its credentials and tokens, read its inbox, log, and know the time. The
 /// engine's `Services` stay behind it.
@@ -154,7 +159,7 @@ impl RunContext {
     }
 
     fn keep(&self, line: String) {
-        let stamped = format!("{} {line}", self.now().format("%H:%M:%S%.3f"));
+        let stamped = log_line(self.now(), &line);
         self.log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
