@@ -110,7 +110,7 @@ fn main() {
         let snapshot = engine.snapshot().await.expect("snapshot");
         engine.shutdown(Duration::from_secs(10)).await;
         let _ = task.await;
-        let lag = snapshot.lag;
+        let lag = snapshot.status.lag;
         let ms = |us: u64| format!("{:.2}", us as f64 / 1000.0);
         measure::report(
             "engine_schedule",

@@ -145,15 +145,31 @@ impl<W: Write> Write for RedactingWriter<W> {
 }
 
 /// One event as the Logs pane shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogEvent {
     /// Increases by one per event: a reader asks for what came after the last it saw.
     pub seq: u64,
     pub at: DateTime<Utc>,
+    #[serde(with = "level_name")]
     pub level: Level,
     pub target: String,
     pub integration: Option<String>,
     pub message: String,
+}
+
+/// `tracing::Level` as its name ("INFO") on the wire to attached consoles.
+mod level_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tracing::Level;
+
+    pub fn serialize<S: Serializer>(level: &Level, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(level.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Level, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A bounded buffer of recent events: a chatty integration cannot grow memory.

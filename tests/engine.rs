@@ -497,22 +497,32 @@ async fn read_only_handles_refuse_every_action() {
     )
     .await
     .unwrap();
-    use patchbay::engine::CommandError::ReadOnly;
-    assert_eq!(engine.run_now("items").await, Err(ReadOnly));
-    assert_eq!(engine.pause("items").await, Err(ReadOnly));
-    assert_eq!(engine.resume("items").await, Err(ReadOnly));
-    assert_eq!(engine.cancel("items").await, Err(ReadOnly));
-    assert_eq!(engine.disable("items").await, Err(ReadOnly));
-    assert_eq!(engine.enable("items").await, Err(ReadOnly));
-    assert_eq!(engine.reload().await, Err(ReadOnly));
+    let refused = Err(patchbay::engine::CommandError::ReadOnly {
+        user: engine.operator().user.clone(),
+    });
+    assert_eq!(
+        engine.run_now("items").await,
+        refused.clone().map(|()| ulid::Ulid::nil())
+    );
+    assert_eq!(engine.pause("items").await, refused);
+    assert_eq!(engine.resume("items").await, refused);
+    assert_eq!(engine.cancel("items").await, refused);
+    assert_eq!(engine.disable("items").await, refused);
+    assert_eq!(engine.enable("items").await, refused);
+    assert_eq!(engine.remove_secret("s").await, refused);
+    assert_eq!(
+        engine.reload().await.map(|_| ()),
+        refused,
+        "a viewer cannot reload"
+    );
     let secret = secrecy::SecretString::from("value-0000");
-    assert_eq!(engine.set_secret("s", secret, None).await, Err(ReadOnly));
+    assert_eq!(engine.set_secret("s", secret, None).await, refused);
     let hour = Duration::from_secs(3600);
-    assert!(matches!(
-        engine.silence("items", hour, "viewer").await,
-        Err(ReadOnly)
-    ));
-    assert_eq!(engine.unsilence("items").await, Err(ReadOnly));
+    assert_eq!(
+        engine.silence("items", hour, "viewer").await.map(|_| ()),
+        refused
+    );
+    assert_eq!(engine.unsilence("items").await.map(|_| ()), refused);
     assert!(engine.snapshot().await.is_ok(), "viewing is allowed");
     assert!(
         engine.test_connection("items").await.is_ok(),

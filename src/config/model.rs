@@ -40,6 +40,13 @@ pub struct Settings {
     /// How long an alert rule collects firing integrations before it notifies, so a
     /// burst of failures is one message.
     pub alert_group_wait: HumanDuration,
+    /// Where the service serves Prometheus `/metrics` and `/healthz`; off when unset.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The group whose members may attach to the service's control socket (mode 0660);
+    /// unset, only the service's own user may (0600).
+    pub console_group: Option<String>,
+    /// OS users (`alice`) and groups (`group:support`) that attach read-only.
+    pub viewers: Vec<String>,
 }
 
 impl Default for Settings {
@@ -55,6 +62,9 @@ impl Default for Settings {
             log_buffer: 5_000,
             retention: Retention::default(),
             alert_group_wait: HumanDuration(Duration::from_secs(30)),
+            metrics_listen: None,
+            console_group: None,
+            viewers: Vec::new(),
         }
     }
 }

@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::alerts::Notice;
 use crate::config::Integration;
@@ -61,7 +61,7 @@ pub struct Fetch {
 }
 
 /// The result of a connection test.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestReport {
     pub ok: bool,
     pub latency_ms: u64,

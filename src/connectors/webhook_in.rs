@@ -179,10 +179,9 @@ async fn receive(
     let now = listener.services.clock.now();
     let started = std::time::Instant::now();
     let record = |ok: bool| {
-        listener
-            .services
-            .metrics
-            .record_request(name, now, ok, started.elapsed(), false)
+        let metrics = &listener.services.metrics;
+        metrics.totals.webhook_event(name, ok);
+        metrics.record_request(name, now, ok, started.elapsed(), false)
     };
     let body: Bytes = match axum::body::to_bytes(body, route.settings.max_body_bytes).await {
         Ok(body) => body,

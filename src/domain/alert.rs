@@ -25,7 +25,7 @@ impl AlertSeverity {
     }
 }
 
-use super::audit::AuditEntry;
+use super::audit::{AuditEntry, Operator};
 use super::suggest::did_you_mean;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,11 +235,12 @@ pub struct Silence {
 }
 
 impl Silence {
-    /// A silence from now for `duration`, by the operator at the keyboard.
+    /// A silence from now for `duration`, by `who`.
     pub fn new(
         target: SilenceTarget,
         duration: std::time::Duration,
         reason: &str,
+        who: &Operator,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -250,7 +251,7 @@ impl Silence {
                 .and_then(|d| now.checked_add_signed(d))
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
             reason: reason.to_owned(),
-            who: super::audit::operator(),
+            who: who.to_string(),
             created_at: now,
         }
     }
@@ -267,7 +268,11 @@ impl Silence {
             humantime::format_duration(length),
             self.reason
         );
-        AuditEntry::now("alert.silence", Some(&self.target.to_string())).with_detail(detail)
+        AuditEntry {
+            who: self.who.clone(),
+            ..AuditEntry::now("alert.silence", Some(&self.target.to_string()))
+        }
+        .with_detail(detail)
     }
 }
 

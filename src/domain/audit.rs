@@ -16,10 +16,17 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// An action of this process's own user.
     pub fn now(action: &str, target: Option<&str>) -> Self {
+        Self::by(&Operator::this_process(), action, target)
+    }
+
+    /// An action of `operator`: a console or CLI attached to the service acts for the
+    /// user on the other end of the socket, not for the service's own user.
+    pub fn by(operator: &Operator, action: &str, target: Option<&str>) -> Self {
         Self {
             at: Utc::now(),
-            who: operator(),
+            who: operator.to_string(),
             action: action.to_owned(),
             target: target.map(str::to_owned),
             detail: None,
@@ -32,16 +39,69 @@ impl AuditEntry {
     }
 }
 
-/// Who is acting: `$USER` (or `$LOGNAME`), and where from when over SSH.
-pub fn operator() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
-    match std::env::var("SSH_CONNECTION") {
-        Ok(connection) => match connection.split_whitespace().next() {
-            Some(client) => format!("{user} (ssh from {client})"),
-            None => user,
-        },
-        Err(_) => user,
+/// Who is acting: an OS user, the process they act from, and the SSH connection they
+/// came in on (as `SSH_CONNECTION` gives it: client address and port, server address
+/// and port).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    pub user: String,
+    pub pid: Option<u32>,
+    pub ssh_connection: Option<String>,
+}
+
+impl Operator {
+    /// This process: `$USER` (or `$LOGNAME`) and `$SSH_CONNECTION`.
+    pub fn this_process() -> Self {
+        Self {
+            user: std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .unwrap_or_else(|_| "unknown".to_owned()),
+            pid: Some(std::process::id()),
+            ssh_connection: ssh_connection(),
+        }
+    }
+}
+
+/// `$SSH_CONNECTION` when this process runs in an SSH session.
+pub fn ssh_connection() -> Option<String> {
+    std::env::var("SSH_CONNECTION")
+        .ok()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+}
+
+/// `alice (pid 4121, ssh 10.0.0.5 52144 10.0.0.1 22)`: what the audit log says.
+impl std::fmt::Display for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.user)?;
+        match (self.pid, &self.ssh_connection) {
+            (Some(pid), Some(ssh)) => write!(f, " (pid {pid}, ssh {ssh})"),
+            (Some(pid), None) => write!(f, " (pid {pid})"),
+            (None, Some(ssh)) => write!(f, " (ssh {ssh})"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operator_reads_as_user_pid_and_ssh_connection() {
+        let operator = Operator {
+            user: "alice".into(),
+            pid: Some(4121),
+            ssh_connection: Some("10.0.0.5 52144 10.0.0.1 22".into()),
+        };
+        assert_eq!(
+            operator.to_string(),
+            "alice (pid 4121, ssh 10.0.0.5 52144 10.0.0.1 22)"
+        );
+        let local = Operator {
+            ssh_connection: None,
+            ..operator
+        };
+        assert_eq!(local.to_string(), "alice (pid 4121)");
     }
 }

@@ -13,7 +13,7 @@ pub mod suggest;
 pub use alert::{
     Alert, AlertSeverity, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget, ended_silences,
 };
-pub use audit::{AuditEntry, operator};
+pub use audit::{AuditEntry, Operator};
 pub use failure::Failure;
 pub use health::{Health, IntegrationState, PauseReason};
 pub use run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};

@@ -46,7 +46,7 @@ pub struct MinuteRollup {
 /// The share of successful runs over the last day, week and 30 days, from the minute
 /// rollups (so it trails the current minute). For a check this is its uptime; `None`
 /// means no run finished in that window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uptime {
     pub day: Option<Share>,
     pub week: Option<Share>,
@@ -55,7 +55,7 @@ pub struct Uptime {
 
 /// Successful runs out of finished runs, kept as counts so that the percentage shown is
 /// exact: 57 of 100 is 57.00 %, not the 56.99 % that floating point rounds down to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Share {
     pub ok: u64,
     pub total: u64,
@@ -104,9 +104,55 @@ impl Uptime {
     }
 }
 
+/// "12s", "5m", "3h", "2d": how long a span of time is, in its largest unit.
+pub fn short_span(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// "3d 4h", "2h 5m", "4m 10s", "12s": how long a service has been up.
+pub fn long_span(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (big, small) = match s {
+        0..60 => return format!("{s}s"),
+        60..3600 => ((s / 60, "m"), (s % 60, "s")),
+        3600..86_400 => ((s / 3600, "h"), (s % 3600 / 60, "m")),
+        _ => ((s / 86_400, "d"), (s % 86_400 / 3600, "h")),
+    };
+    format!("{}{} {}{}", big.0, big.1, small.0, small.1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_in_their_largest_units() {
+        assert_eq!(
+            [
+                short_span(-3),
+                short_span(59),
+                short_span(61),
+                short_span(7200),
+                short_span(200_000)
+            ],
+            ["0s", "59s", "1m", "2h", "2d"]
+        );
+        assert_eq!(
+            [
+                long_span(12),
+                long_span(250),
+                long_span(7500),
+                long_span(273_600)
+            ],
+            ["12s", "4m 10s", "2h 5m", "3d 4h"]
+        );
+    }
 
     fn minute(minute: i64, ok: u64, failed: u64) -> MinuteRollup {
         MinuteRollup {

@@ -17,13 +17,14 @@ use tokio::time::Instant;
 use super::alerting::AlertPass;
 use super::alerting::{Alerting, Delivered};
 use super::executor::CancelReason;
-use super::handle::{Command, CommandError, EngineEvent, EngineHandle};
+use super::handle::{Command, CommandError, EngineEvent, EngineHandle, Envelope};
 use super::registry::Slot;
 use super::scheduler::DueQueue;
 use super::stopping::Stopping;
 use super::writer::Writer;
 use crate::config::Config;
 use crate::connectors::webhook_in::Routes;
+use crate::domain::Operator;
 use crate::domain::run::{RunRecord, Trigger};
 use crate::runtime::clock::Clock;
 use crate::runtime::context::Services;
@@ -75,6 +76,8 @@ pub(super) struct Engine {
     pub(super) stopping: Option<Stopping>,
     pub(super) lag: Histogram<u64>,
     pub(super) alerting: Alerting,
+    /// Whom the command being handled is done for: the audit log names them.
+    pub(super) acting: Arc<Operator>,
 }
 
 /// Starts the engine on a valid config. Runs left `running` by a crash are marked
@@ -150,6 +153,7 @@ pub async fn start(
         stopping: None,
         lag: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("static bounds"),
         alerting,
+        acting: Arc::new(Operator::this_process()),
     };
     if engine.scheduling {
         engine.schedule_all_at_start(now);
@@ -176,7 +180,7 @@ pub async fn start(
 impl Engine {
     async fn run(
         &mut self,
-        mut commands: mpsc::Receiver<Command>,
+        mut commands: mpsc::Receiver<Envelope>,
         mut done_rx: mpsc::UnboundedReceiver<RunDone>,
         mut arrived_rx: mpsc::UnboundedReceiver<String>,
         mut delivered_rx: mpsc::UnboundedReceiver<Delivered>,
@@ -219,7 +223,8 @@ impl Engine {
         }
     }
 
-    async fn handle(&mut self, command: Command) {
+    async fn handle(&mut self, Envelope { by, command }: Envelope) {
+        self.acting = by;
         match command {
             Command::RunNow { name, reply } => {
                 let result = self.start_run(&name, Trigger::Manual);
@@ -279,7 +284,23 @@ impl Engine {
                     None => Err(CommandError::Failed("no vault is open".to_owned())),
                     // The vault audits the change itself.
                     Some(vault) => {
-                        tokio::task::spawn_blocking(move || vault.set(&name, &value, expires_at))
+                        let by = Arc::clone(&self.acting);
+                        tokio::task::spawn_blocking(move || {
+                            vault.set_by(&by, &name, &value, expires_at)
+                        })
+                        .await
+                        .map_err(|e| CommandError::Failed(e.to_string()))
+                        .and_then(|r| r.map_err(|e| CommandError::Failed(e.to_string())))
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            Command::RemoveSecret { name, reply } => {
+                let result = match self.services.vault.clone() {
+                    None => Err(CommandError::Failed("no vault is open".to_owned())),
+                    Some(vault) => {
+                        let by = Arc::clone(&self.acting);
+                        tokio::task::spawn_blocking(move || vault.remove_by(&by, &name))
                             .await
                             .map_err(|e| CommandError::Failed(e.to_string()))
                             .and_then(|r| r.map_err(|e| CommandError::Failed(e.to_string())))
@@ -289,6 +310,12 @@ impl Engine {
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
+            }
+            Command::Changes { names, reply } => {
+                let _ = reply.send(self.changes(&names));
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(self.status());
             }
             Command::Alerts { reply } => {
                 let _ = reply.send(self.alerts_view());

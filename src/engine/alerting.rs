@@ -368,7 +368,7 @@ impl super::actor::Engine {
     ) -> Result<Silence, CommandError> {
         let target = self.silence_target(target)?;
         let now = self.services.clock.now();
-        let silence = Silence::new(target, duration, reason, now);
+        let silence = Silence::new(target, duration, reason, &self.acting, now);
         self.alerting.book.silence(silence.clone());
         self.writer.write(WriteOp::Silence(silence.clone())).await;
         self.writer

@@ -11,14 +11,14 @@ use ulid::Ulid;
 use super::actor::Engine;
 use super::handle::{CommandError, EngineEvent};
 use crate::connectors::{Connector, TestReport};
-use crate::domain::{AuditEntry, IntegrationState, PauseReason, operator};
+use crate::domain::{AuditEntry, IntegrationState, PauseReason};
 use crate::runtime::context::RunContext;
 use crate::store::WriteOp;
 
 impl Engine {
     pub(super) async fn audit(&self, action: &str, target: Option<&str>) {
         self.writer
-            .write(WriteOp::Audit(AuditEntry::now(action, target)))
+            .write(WriteOp::Audit(AuditEntry::by(&self.acting, action, target)))
             .await;
     }
 
@@ -32,7 +32,7 @@ impl Engine {
                 "`{name}` is an output and runs only when sources deliver to it; pause those sources instead"
             )));
         }
-        let who = operator();
+        let who = self.acting.user.clone();
         let action = if paused {
             "integration.pause"
         } else {

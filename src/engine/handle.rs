@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use ulid::Ulid;
 
@@ -14,13 +14,13 @@ use crate::connectors::TestReport;
 use crate::domain::run::RunRecord;
 use crate::domain::stats::{MinuteRollup, Stats, Uptime};
 use crate::domain::{Alert, Silence};
-use crate::domain::{Health, IntegrationState, PauseReason};
+use crate::domain::{Health, IntegrationState, Operator, PauseReason};
 use crate::runtime::metrics::{Metrics, Window};
 use crate::runtime::tokens::AccessTokenInfo;
 use crate::store::SecretMeta;
 use crate::store::Store;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum CommandError {
     #[error("no integration named `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     UnknownIntegration {
@@ -33,10 +33,12 @@ pub enum CommandError {
     AlreadyRunning(String),
     #[error("`{0}` is an output: it runs when a source delivers records to it")]
     NotRunnable(String),
-    #[error("refused: patchbay is in read-only mode")]
-    ReadOnly,
+    #[error("read-only: {user} may view but not act")]
+    ReadOnly { user: String },
     #[error("the engine is shutting down")]
     Stopping,
+    #[error("the connection to the patchbay service was lost")]
+    Disconnected,
     #[error("{0}")]
     Failed(String),
 }
@@ -67,7 +69,7 @@ pub enum EngineEvent {
     Stopped,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReloadSummary {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -96,11 +98,11 @@ impl std::fmt::Display for ReloadSummary {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationView {
     pub name: String,
-    pub kind: &'static str,
-    pub auth: &'static str,
+    pub kind: String,
+    pub auth: String,
     pub outputs: Vec<String>,
     /// The vault secrets its config names (`secret:NAME`), in file order; a secret
     /// used twice is named twice.
@@ -122,19 +124,51 @@ pub struct IntegrationView {
     pub access_token: Option<AccessTokenInfo>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The part of an integration's view that changes as it runs: what an attached console
+/// is sent when an integration changed, instead of its whole view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationChange {
+    pub name: String,
+    pub cursor: Option<String>,
+    pub enabled: bool,
+    pub paused: Option<PauseReason>,
+    pub next_run: Option<DateTime<Utc>>,
+    pub running: Option<(Ulid, DateTime<Utc>)>,
+    pub state: IntegrationState,
+    pub access_token: Option<AccessTokenInfo>,
+}
+
+impl IntegrationView {
+    pub fn apply(&mut self, change: IntegrationChange) {
+        self.cursor = change.cursor;
+        self.enabled = change.enabled;
+        self.paused = change.paused;
+        self.next_run = change.next_run;
+        self.running = change.running;
+        self.state = change.state;
+        self.access_token = change.access_token;
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EngineSnapshot {
     pub integrations: Vec<IntegrationView>,
     /// Where inbound webhooks are received, when a `webhook_in` integration exists.
     pub webhook_listen: Option<std::net::SocketAddr>,
-    pub scheduling: bool,
-    pub stopping: bool,
-    pub lag: LagStats,
+    pub status: EngineStatus,
     pub alerts: AlertCounts,
 }
 
+/// Whether the engine fires schedules or is stopping, and how late its fires are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStatus {
+    pub scheduling: bool,
+    pub stopping: bool,
+    pub lag: LagStats,
+}
+
 /// What the console's header shows about alerts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertCounts {
     pub firing: usize,
     /// Alerts whose last notice did not reach every output.
@@ -142,7 +176,7 @@ pub struct AlertCounts {
 }
 
 /// Alerts as the Alerts pane and `patchbay alerts` show them.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AlertsView {
     /// Most severe and oldest first.
     pub firing: Vec<Alert>,
@@ -153,12 +187,18 @@ pub struct AlertsView {
 }
 
 /// Scheduling lag (actual start minus due time) over every fire since start.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LagStats {
     pub fires: u64,
     pub p50_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+}
+
+/// A command with the operator it is done for, so the audit log names who acted.
+pub(crate) struct Envelope {
+    pub(crate) by: Arc<Operator>,
+    pub(crate) command: Command,
 }
 
 pub(crate) enum Command {
@@ -193,8 +233,20 @@ pub(crate) enum Command {
         expires_at: Option<NaiveDate>,
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
+    RemoveSecret {
+        name: String,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
     Snapshot {
         reply: oneshot::Sender<EngineSnapshot>,
+    },
+    /// How these integrations (those that still exist) stand now.
+    Changes {
+        names: Vec<String>,
+        reply: oneshot::Sender<Vec<IntegrationChange>>,
+    },
+    Status {
+        reply: oneshot::Sender<EngineStatus>,
     },
     Alerts {
         reply: oneshot::Sender<AlertsView>,
@@ -219,9 +271,11 @@ pub(crate) enum Command {
 
 #[derive(Clone)]
 pub struct EngineHandle {
-    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) commands: mpsc::Sender<Envelope>,
     pub(crate) events: broadcast::Sender<EngineEvent>,
     read_only: bool,
+    /// Whom the actions through this handle are done for.
+    operator: Arc<Operator>,
     /// Read side for queries (history, logs, metrics); writes go through commands.
     store: Arc<Store>,
     metrics: Arc<Metrics>,
@@ -230,7 +284,7 @@ pub struct EngineHandle {
 
 impl EngineHandle {
     pub(crate) fn new(
-        commands: mpsc::Sender<Command>,
+        commands: mpsc::Sender<Envelope>,
         events: broadcast::Sender<EngineEvent>,
         read_only: bool,
         store: Arc<Store>,
@@ -241,10 +295,40 @@ impl EngineHandle {
             commands,
             events,
             read_only,
+            operator: Arc::new(Operator::this_process()),
             store,
             metrics,
             config_path,
         }
+    }
+
+    /// This engine, acting for `operator`: what a client of the service uses. A viewer
+    /// stays read-only whatever it asks; a read-only engine stays read-only for all.
+    pub fn acting_for(&self, operator: Operator, read_only: bool) -> Self {
+        Self {
+            read_only: self.read_only || read_only,
+            operator: Arc::new(operator),
+            ..self.clone()
+        }
+    }
+
+    pub fn operator(&self) -> &Operator {
+        &self.operator
+    }
+
+    /// The store's file, for `status` and backups.
+    pub fn store_path(&self) -> &std::path::Path {
+        self.store.path()
+    }
+
+    /// Writes a consistent copy of the store to `to` while the engine runs.
+    pub async fn backup(&self, to: std::path::PathBuf) -> Result<u64, CommandError> {
+        self.writable()?;
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.backup_to(&to))
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?
+            .map_err(|e| CommandError::Failed(e.to_string()))
     }
 
     pub fn config_path(&self) -> &std::path::Path {
@@ -279,6 +363,11 @@ impl EngineHandle {
             .map_err(|e| CommandError::Failed(e.to_string()))
     }
 
+    /// Request and webhook totals since start, for Prometheus.
+    pub fn totals(&self) -> crate::runtime::totals::Totals {
+        self.metrics.totals.clone()
+    }
+
     /// Live figures of one integration over a window.
     pub fn stats(&self, integration: &str, window: Window, now: DateTime<Utc>) -> Stats {
         self.metrics.stats(integration, window, now)
@@ -288,6 +377,15 @@ impl EngineHandle {
     pub async fn secret_metas(&self) -> Result<Vec<(String, SecretMeta)>, CommandError> {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || store.secret_metas())
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?
+            .map_err(|e| CommandError::Failed(e.to_string()))
+    }
+
+    /// Stored alerts, newest first, firing and resolved.
+    pub async fn stored_alerts(&self, limit: usize) -> Result<Vec<Alert>, CommandError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.alerts(limit))
             .await
             .map_err(|e| CommandError::Failed(e.to_string()))?
             .map_err(|e| CommandError::Failed(e.to_string()))
@@ -331,8 +429,12 @@ impl EngineHandle {
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, CommandError> {
         let (reply, answer) = oneshot::channel();
+        let envelope = Envelope {
+            by: Arc::clone(&self.operator),
+            command: make(reply),
+        };
         self.commands
-            .send(make(reply))
+            .send(envelope)
             .await
             .map_err(|_| CommandError::Stopping)?;
         answer.await.map_err(|_| CommandError::Stopping)
@@ -340,7 +442,9 @@ impl EngineHandle {
 
     fn writable(&self) -> Result<(), CommandError> {
         if self.read_only {
-            Err(CommandError::ReadOnly)
+            Err(CommandError::ReadOnly {
+                user: self.operator.user.clone(),
+            })
         } else {
             Ok(())
         }
@@ -430,8 +534,29 @@ impl EngineHandle {
         .await?
     }
 
+    pub async fn remove_secret(&self, name: &str) -> Result<(), CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::RemoveSecret {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
     pub async fn snapshot(&self) -> Result<EngineSnapshot, CommandError> {
         self.ask(|reply| Command::Snapshot { reply }).await
+    }
+
+    /// How the named integrations stand now; names that no longer exist are left out.
+    pub async fn changes(
+        &self,
+        names: Vec<String>,
+    ) -> Result<Vec<IntegrationChange>, CommandError> {
+        self.ask(|reply| Command::Changes { names, reply }).await
+    }
+
+    pub async fn status(&self) -> Result<EngineStatus, CommandError> {
+        self.ask(|reply| Command::Status { reply }).await
     }
 
     pub async fn alerts(&self) -> Result<AlertsView, CommandError> {

@@ -18,6 +18,6 @@ pub mod writer;
 
 pub use actor::{EngineError, EngineOptions, start};
 pub use handle::{
-    AlertCounts, AlertsView, CommandError, EngineEvent, EngineHandle, EngineSnapshot,
-    IntegrationView, ReloadSummary,
+    AlertCounts, AlertsView, CommandError, EngineEvent, EngineHandle, EngineSnapshot, EngineStatus,
+    IntegrationChange, IntegrationView, LagStats, ReloadSummary,
 };

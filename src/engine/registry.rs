@@ -9,7 +9,10 @@ use ulid::Ulid;
 
 use super::actor::Engine;
 use super::executor::Cancel;
-use super::handle::{CommandError, EngineSnapshot, IntegrationView, LagStats, ReloadSummary};
+use super::handle::{
+    CommandError, EngineSnapshot, EngineStatus, IntegrationChange, IntegrationView, LagStats,
+    ReloadSummary,
+};
 use crate::config::{Config, Integration};
 use crate::connectors::Connector;
 use crate::domain::{IntegrationState, PauseReason};
@@ -187,34 +190,57 @@ impl Engine {
         Ok(summary)
     }
 
+    /// What the console shows of one integration.
+    fn view(&self, slot: &Slot) -> IntegrationView {
+        let integration = &slot.integration;
+        let live = self.change(slot);
+        IntegrationView {
+            name: live.name,
+            kind: integration.kind.name.to_owned(),
+            auth: integration.auth.type_name().to_owned(),
+            outputs: integration.outputs.clone(),
+            secrets: integration.secrets.iter().map(|s| s.name.clone()).collect(),
+            source_text: integration.source_text.clone(),
+            cursor: live.cursor,
+            description: integration.description.clone(),
+            tags: integration.tags.clone(),
+            schedule: integration.schedule.as_ref().map(|s| s.describe()),
+            enabled: live.enabled,
+            paused: live.paused,
+            next_run: live.next_run,
+            running: live.running,
+            state: live.state,
+            access_token: live.access_token,
+        }
+    }
+
+    /// The part of an integration's view that changes as it runs.
+    fn change(&self, slot: &Slot) -> IntegrationChange {
+        IntegrationChange {
+            name: slot.integration.name.clone(),
+            cursor: slot.cursor.clone(),
+            enabled: slot.enabled(),
+            paused: slot.state.paused.clone(),
+            next_run: slot.next_due,
+            running: slot.active.as_ref().map(|a| (a.run_id, a.started_at)),
+            state: slot.state.clone(),
+            access_token: self.services.tokens.peek(&slot.integration.name),
+        }
+    }
+
+    /// How the named integrations that still exist stand now: what changed since a
+    /// console's last look, without the cost of whole views.
+    pub(super) fn changes(&self, names: &[String]) -> Vec<IntegrationChange> {
+        names
+            .iter()
+            .filter_map(|name| self.slots.get(name))
+            .map(|slot| self.change(slot))
+            .collect()
+    }
+
     pub(super) fn snapshot(&self) -> EngineSnapshot {
-        let mut integrations: Vec<IntegrationView> = self
-            .slots
-            .values()
-            .map(|slot| IntegrationView {
-                name: slot.integration.name.clone(),
-                kind: slot.integration.kind.name,
-                auth: slot.integration.auth.type_name(),
-                outputs: slot.integration.outputs.clone(),
-                secrets: slot
-                    .integration
-                    .secrets
-                    .iter()
-                    .map(|s| s.name.clone())
-                    .collect(),
-                source_text: slot.integration.source_text.clone(),
-                cursor: slot.cursor.clone(),
-                description: slot.integration.description.clone(),
-                tags: slot.integration.tags.clone(),
-                schedule: slot.integration.schedule.as_ref().map(|s| s.describe()),
-                enabled: slot.enabled(),
-                paused: slot.state.paused.clone(),
-                next_run: slot.next_due,
-                running: slot.active.as_ref().map(|a| (a.run_id, a.started_at)),
-                state: slot.state.clone(),
-                access_token: self.services.tokens.peek(&slot.integration.name),
-            })
-            .collect();
+        let mut integrations: Vec<IntegrationView> =
+            self.slots.values().map(|slot| self.view(slot)).collect();
         let order: HashMap<&str, usize> = self
             .config
             .integrations
@@ -227,6 +253,14 @@ impl Engine {
         EngineSnapshot {
             integrations,
             webhook_listen: self.services.inbound_addr.get().copied(),
+            status: self.status(),
+            alerts: self.alert_counts(),
+        }
+    }
+
+    /// Whether the engine schedules or stops, and how late its fires are.
+    pub(super) fn status(&self) -> EngineStatus {
+        EngineStatus {
             scheduling: self.scheduling,
             stopping: self.stopping.is_some(),
             lag: LagStats {
@@ -235,7 +269,6 @@ impl Engine {
                 p99_us: self.lag.value_at_quantile(0.99),
                 max_us: self.lag.max(),
             },
-            alerts: self.alert_counts(),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::latency::Latency;
+use super::totals::Totals;
 use chrono::{DateTime, Utc};
 
 pub use crate::domain::stats::{MinuteRollup, Stats};
@@ -167,6 +168,8 @@ impl IntegrationMetrics {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<MetricsInner>,
+    /// Totals since start, for Prometheus.
+    pub totals: Totals,
 }
 
 #[derive(Default)]
@@ -210,6 +213,7 @@ impl Metrics {
         latency: Duration,
         rate_limited: bool,
     ) {
+        self.totals.request(name, ok, latency);
         self.lock().update(name, at, |slot| {
             if ok {
                 slot.counts.requests_ok += 1;

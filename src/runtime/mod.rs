@@ -14,3 +14,4 @@ pub mod limits;
 pub mod metrics;
 pub mod retry;
 pub mod tokens;
+pub mod totals;

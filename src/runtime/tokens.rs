@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A token this close to its expiry is replaced before use.
 const REFRESH_MARGIN: chrono::Duration = chrono::Duration::seconds(10);
@@ -62,7 +62,7 @@ impl TokenCache {
 }
 
 /// A cached access token as the detail view shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenInfo {
     /// `None`: the server gave no lifetime.
     pub expires_at: Option<DateTime<Utc>>,

@@ -13,7 +13,7 @@ use chrono::{NaiveDate, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::credential::is_valid_secret_name;
-use crate::domain::AuditEntry;
+use crate::domain::{AuditEntry, Operator};
 use crate::redact;
 use crate::store::{SecretMeta, SecretRow, Store, StoreError};
 use identity::{LoadedIdentity, PassphraseSource};
@@ -88,9 +88,21 @@ impl Vault {
         &self.identity_path
     }
 
-    /// Encrypts and stores a secret, creating the identity on first use.
+    /// Encrypts and stores a secret, creating the identity on first use; audited as
+    /// this process's user.
     pub fn set(
         &self,
+        name: &str,
+        value: &SecretString,
+        expires_at: Option<NaiveDate>,
+    ) -> Result<()> {
+        self.set_by(&Operator::this_process(), name, value, expires_at)
+    }
+
+    /// Like `set`, audited as `operator` (a client of the service).
+    pub fn set_by(
+        &self,
+        operator: &Operator,
         name: &str,
         value: &SecretString,
         expires_at: Option<NaiveDate>,
@@ -119,7 +131,7 @@ impl Vault {
             },
         })?;
         self.store
-            .record_audit(&AuditEntry::now("secret.set", Some(name)))?;
+            .record_audit(&AuditEntry::by(operator, "secret.set", Some(name)))?;
         Ok(())
     }
 
@@ -183,13 +195,18 @@ impl Vault {
     }
 
     pub fn remove(&self, name: &str) -> Result<()> {
+        self.remove_by(&Operator::this_process(), name)
+    }
+
+    /// Like `remove`, audited as `operator` (a client of the service).
+    pub fn remove_by(&self, operator: &Operator, name: &str) -> Result<()> {
         if !self.store.remove_secret(name)? {
             return Err(VaultError::NotFound {
                 name: name.to_owned(),
             });
         }
         self.store
-            .record_audit(&AuditEntry::now("secret.rm", Some(name)))?;
+            .record_audit(&AuditEntry::by(operator, "secret.rm", Some(name)))?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod audit;
+mod backup;
 mod batch;
 pub mod retention;
 mod runs;
@@ -62,6 +63,8 @@ pub enum StoreError {
     Corrupt { what: String, detail: String },
     #[error("store error: {0}")]
     Database(#[from] redb::Error),
+    #[error("backup failed: {0}")]
+    Backup(String),
     #[error(
         "store {path} could not be reopened after a write error: {detail}; free disk space, writes are retried"
     )]

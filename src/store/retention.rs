@@ -239,6 +239,7 @@ mod tests {
             },
             std::time::Duration::from_secs(3600),
             "deploy",
+            &crate::domain::Operator::this_process(),
             days_ago(30),
         );
         let mut ops: Vec<crate::store::WriteOp> = [&old, &firing, &recent]
