@@ -39,8 +39,8 @@ fn frames() {
     model.integrations = (0..10_000)
         .map(|i| IntegrationView {
             name: format!("integration-{i:05}"),
-            kind: ["http", "graphql", "feed"][i % 3],
-            auth: "bearer",
+            kind: ["http", "graphql", "feed"][i % 3].to_owned(),
+            auth: "bearer".to_owned(),
             outputs: vec!["archive".into()],
             secrets: Vec::new(),
             source_text: String::new(),
@@ -105,30 +105,6 @@ fn frames() {
     );
 }
 
-/// User plus system CPU ticks of a process.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    // After the state letter: utime is field 14 and stime 15 of /proc/pid/stat.
-    fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0)
-}
-
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
-
 fn demo_process() {
     let idle_seconds: u64 = std::env::var("PATCHBAY_BENCH_IDLE_SECONDS")
         .ok()
@@ -139,12 +115,12 @@ fn demo_process() {
     let first_frame = console.wait_for("1 Integrations", Duration::from_secs(60));
     let pid = console.pid();
     std::thread::sleep(Duration::from_secs(5));
-    let ticks_before = cpu_ticks(pid);
+    let ticks_before = measure::cpu_ticks_of(pid);
     let bytes_before = console.raw().len();
     std::thread::sleep(Duration::from_secs(idle_seconds));
-    let cpu_percent = (cpu_ticks(pid) - ticks_before) as f64 / idle_seconds as f64; // 100 ticks a second
+    let cpu_percent = (measure::cpu_ticks_of(pid) - ticks_before) as f64 / idle_seconds as f64; // 100 ticks a second
     let bytes = console.raw().len() - bytes_before;
-    let rss = peak_rss_mib(pid);
+    let rss = measure::peak_rss_mib_of(pid);
     console.press("q");
     let _ = console.wait_exit(Duration::from_secs(30));
     measure::report(

@@ -43,3 +43,28 @@ pub fn report(bench: &str, figures: &[(&str, String)]) {
     let fields: Vec<String> = figures.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!("bench={bench} {}", fields.join(" "));
 }
+
+/// User plus system CPU ticks (1/100 s) of another process so far.
+pub fn cpu_ticks_of(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // After the state letter: utime is field 14 and stime 15 of /proc/pid/stat.
+    fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0)
+}
+
+/// Peak resident set size of another process, in MiB.
+pub fn peak_rss_mib_of(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}

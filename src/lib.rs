@@ -1,16 +1,16 @@
 //! patchbay: a terminal operations console for integrations.
 //!
 //! Data flows one way: `connectors.toml` → [`config`] → engine → [`store`], with the
-//! console and the CLI talking to the engine through one handle. See
-//! `docs/architecture.md`.
+//! console and the CLI talking to the engine through one typed protocol ([`control`]),
+//! in-process or over the service's Unix socket. See `docs/architecture.md`.
 
 pub mod alerts;
 pub mod cli;
 pub mod compare;
-pub mod domain;
-
 pub mod config;
 pub mod connectors;
+pub mod control;
+pub mod domain;
 pub mod engine;
 pub mod fingerprint;
 pub mod paths;

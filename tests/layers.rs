@@ -23,9 +23,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("pipeline", 4),
     ("connectors", 4),
     ("engine", 5),
-    ("tui", 6),
-    ("cli", 6),
-    ("sandbox", 6),
+    ("control", 6),
+    ("tui", 7),
+    ("cli", 7),
+    ("sandbox", 7),
 ];
 
 fn layer(module: &str) -> u8 {

@@ -1,8 +1,7 @@
 //! `patchbay alerts`: alert history and silences, from the store. `patchbay alert
 //! silence|unsilence`: hold back or release the notices of a rule or an integration.
 //!
-//! Both work on the store directly, so they run while no engine holds it; a running
-//! console silences with `s` in its Alerts pane instead.
+//! Both go through the running service when there is one, else to the store directly.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,8 +10,10 @@ use chrono::Utc;
 use clap::Subcommand;
 
 use super::{CliError, CliResult, Context, table};
-use crate::domain::AuditEntry;
+use crate::control::Hub;
+use crate::control::protocol as q;
 use crate::domain::{Alert, Silence, SilenceTarget, ended_silences};
+use crate::domain::{AuditEntry, Operator};
 use crate::store::WriteOp;
 
 #[derive(Debug, Subcommand)]
@@ -31,16 +32,28 @@ pub enum AlertCommand {
     Unsilence { name: String },
 }
 
-pub fn list(context: &Context, json: bool, limit: usize) -> CliResult {
-    let store = context.open_store()?;
-    let alerts = store.alerts(limit).map_err(CliError::runtime)?;
-    let now = Utc::now();
-    let silences: Vec<Silence> = store
-        .silences()
-        .map_err(CliError::runtime)?
-        .into_iter()
-        .filter(|s| s.is_active(now))
-        .collect();
+pub async fn list(context: &Context, json: bool, limit: usize) -> CliResult {
+    let (alerts, silences) = match context.service().await? {
+        Some(hub) => {
+            let alerts = hub.ask(q::AlertHistory { limit }).await;
+            let silences = hub.ask(q::Alerts {}).await.map(|view| view.silences);
+            (
+                alerts.map_err(CliError::runtime)?,
+                silences.map_err(CliError::runtime)?,
+            )
+        }
+        None => {
+            let store = context.open_store()?;
+            let now = Utc::now();
+            let silences: Vec<Silence> = store
+                .silences()
+                .map_err(CliError::runtime)?
+                .into_iter()
+                .filter(|s| s.is_active(now))
+                .collect();
+            (store.alerts(limit).map_err(CliError::runtime)?, silences)
+        }
+    };
     if json {
         let document = serde_json::json!({ "alerts": alerts, "silences": silences });
         println!(
@@ -90,8 +103,11 @@ fn row(alert: &Alert) -> Vec<String> {
     ]
 }
 
-pub fn run(context: &Context, command: AlertCommand) -> CliResult {
+pub async fn run(context: &Context, command: AlertCommand) -> CliResult {
     context.ensure_writable("changing silences")?;
+    if let Some(hub) = context.service().await? {
+        return through_service(&hub, command).await;
+    }
     let config = context.load_config()?;
     let resolve = |name: &str| {
         SilenceTarget::resolve(
@@ -109,7 +125,13 @@ pub fn run(context: &Context, command: AlertCommand) -> CliResult {
             duration,
             reason,
         } => {
-            let silence = Silence::new(resolve(&name)?, duration, &reason, now);
+            let silence = Silence::new(
+                resolve(&name)?,
+                duration,
+                &reason,
+                &Operator::this_process(),
+                now,
+            );
             let ops = [
                 WriteOp::Audit(silence.audit_entry()),
                 WriteOp::Silence(silence.clone()),
@@ -139,6 +161,40 @@ pub fn run(context: &Context, command: AlertCommand) -> CliResult {
             )));
             store.apply(&ops).map_err(CliError::runtime)?;
             println!("ended {ended} silence(s) on {target}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `alert silence|unsilence` on the running service: it resolves the target against its
+/// own config and audits the client's user.
+async fn through_service(hub: &Hub, command: AlertCommand) -> CliResult {
+    match command {
+        AlertCommand::Silence {
+            name,
+            duration,
+            reason,
+        } => {
+            let request = q::Silence {
+                target: name,
+                duration,
+                reason,
+            };
+            let silence = hub.ask(request).await.map_err(super::run::command_error)?;
+            println!(
+                "silenced {} until {}",
+                silence.target,
+                silence.until.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        AlertCommand::Unsilence { name } => {
+            let request = q::Unsilence {
+                target: name.clone(),
+            };
+            match hub.ask(request).await.map_err(super::run::command_error)? {
+                0 => eprintln!("no silence on {name} is in force"),
+                ended => println!("ended {ended} silence(s) on {name}"),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

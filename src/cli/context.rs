@@ -7,6 +7,7 @@ use super::{Cli, CliError};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::control::{self, AttachError, Hub};
 use crate::engine::{self, EngineHandle, EngineOptions};
 use crate::paths;
 use crate::runtime::clock::SystemClock;
@@ -20,6 +21,7 @@ pub struct Context {
     data_dir_flag: Option<PathBuf>,
     identity_flag: Option<PathBuf>,
     pub read_only: bool,
+    attach: Option<PathBuf>,
     log_format: LogFormat,
 }
 
@@ -30,6 +32,7 @@ impl Context {
             data_dir_flag: cli.data_dir.clone(),
             identity_flag: cli.identity.clone(),
             read_only: cli.read_only,
+            attach: cli.attach.clone(),
             log_format: cli.log_format,
         }
     }
@@ -42,6 +45,7 @@ impl Context {
             data_dir_flag: Some(data_dir),
             identity_flag: Some(identity),
             read_only: self.read_only,
+            attach: None,
             log_format: self.log_format,
         }
     }
@@ -136,6 +140,37 @@ impl Context {
             .map_err(CliError::runtime)
     }
 
+    /// Where a service on this data dir answers: `--attach`, else `patchbay.sock` in
+    /// the data dir.
+    pub fn socket_path(&self) -> PathBuf {
+        self.attach
+            .clone()
+            .unwrap_or_else(|| control::socket_path(&self.data_dir()))
+    }
+
+    /// The running service, when one answers on the socket. With `--attach` one must
+    /// answer; without, no service means `None` and the caller works on its own.
+    pub async fn service(&self) -> Result<Option<Hub>, CliError> {
+        let socket = self.socket_path();
+        match Hub::attach(&socket, self.read_only).await {
+            Ok(hub) => Ok(Some(hub)),
+            Err(AttachError::NoService(_)) if self.attach.is_none() => Ok(None),
+            Err(error) => Err(CliError::runtime(error)),
+        }
+    }
+
+    /// The running service, or else an engine of our own on the store (which then
+    /// must be stopped with `LocalEngine::stop`).
+    pub async fn hub(&self, scheduling: bool) -> Result<(Hub, Option<LocalEngine>), CliError> {
+        if let Some(hub) = self.service().await? {
+            return Ok((hub, None));
+        }
+        let telemetry_ring = crate::telemetry::LogRing::new(1);
+        let (engine, task) = self.start_engine(scheduling).await?;
+        let hub = Hub::local(engine.clone(), telemetry_ring);
+        Ok((hub, Some(LocalEngine { engine, task })))
+    }
+
     /// Refuses a changing action in `--read-only` mode.
     pub fn ensure_writable(&self, action: &str) -> Result<(), CliError> {
         if self.read_only {
@@ -144,5 +179,19 @@ impl Context {
             )));
         }
         Ok(())
+    }
+}
+
+/// An engine a command started for itself because no service runs.
+pub struct LocalEngine {
+    engine: EngineHandle,
+    task: JoinHandle<()>,
+}
+
+impl LocalEngine {
+    /// Stops it, giving running runs `grace` to finish.
+    pub async fn stop(self, grace: std::time::Duration) {
+        self.engine.shutdown(grace).await;
+        let _ = self.task.await;
     }
 }

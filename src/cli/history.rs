@@ -3,11 +3,25 @@
 use std::process::ExitCode;
 
 use super::{CliError, CliResult, Context, table};
+use crate::control::protocol as q;
 use crate::domain::run::RunRecord;
 
-pub fn run(context: &Context, name: Option<&str>, json: bool, limit: usize) -> CliResult {
-    let store = context.open_store()?;
-    let runs = store.runs(name, limit).map_err(CliError::runtime)?;
+/// From the running service when there is one, else from the store.
+pub async fn run(context: &Context, name: Option<&str>, json: bool, limit: usize) -> CliResult {
+    let runs = match context.service().await? {
+        Some(hub) => {
+            let request = q::Runs {
+                integration: name.map(str::to_owned),
+                before: None,
+                limit,
+            };
+            hub.ask(request).await.map_err(CliError::runtime)?
+        }
+        None => context
+            .open_store()?
+            .runs(name, limit)
+            .map_err(CliError::runtime)?,
+    };
     if json {
         for run in &runs {
             println!("{}", serde_json::to_string(run).map_err(CliError::runtime)?);

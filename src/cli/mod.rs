@@ -11,6 +11,7 @@ mod headless;
 mod history;
 mod run;
 mod secret;
+mod service;
 mod table;
 
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ pub struct Cli {
     /// Refuse every action that changes something (for viewers)
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// The control socket of a running service [default: DATA_DIR/patchbay.sock, when a service answers there]
+    #[arg(long, global = true, value_name = "SOCKET")]
+    pub attach: Option<PathBuf>,
     /// Format of the log files
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -68,7 +72,8 @@ pub enum Command {
         #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
         duration: Option<std::time::Duration>,
     },
-    /// Run the engine without a console, until SIGTERM or SIGINT (SIGHUP reloads the config)
+    /// Run the engine as a service that consoles attach to, until SIGTERM or SIGINT
+    /// (SIGHUP reloads the config)
     Headless {
         /// How long running runs may take to finish at shutdown before they are interrupted
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
@@ -116,6 +121,14 @@ pub enum Command {
     /// Silence alerts, or end a silence
     #[command(subcommand)]
     Alert(alerts::AlertCommand),
+    /// A one-screen summary of the running service; exit 0 all up, 1 something down or
+    /// an alert firing, 2 no service answering
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent copy of the store to FILE (through the service when one runs)
+    Backup { file: PathBuf },
     /// Manage the age-encrypted secrets vault
     #[command(subcommand)]
     Secret(secret::SecretCommand),
@@ -201,10 +214,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Demo { headless, duration } => {
             demo::run(&context, headless, duration, cli.data_dir.is_some())
         }
-        Command::Headless { grace } => {
-            let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;
-            runtime()?.block_on(headless::run(&context, grace))
-        }
+        Command::Headless { grace } => runtime()?.block_on(headless::run(&context, grace)),
         Command::Run { name, json } => {
             let _telemetry = context.telemetry(None)?;
             runtime()?.block_on(run::run(&context, &name, json))
@@ -223,19 +233,27 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::History { name, json, limit } => {
             let _telemetry = context.telemetry(None)?;
-            history::run(&context, name.as_deref(), json, limit)
+            runtime()?.block_on(history::run(&context, name.as_deref(), json, limit))
         }
         Command::Alerts { json, limit } => {
             let _telemetry = context.telemetry(None)?;
-            alerts::list(&context, json, limit)
+            runtime()?.block_on(alerts::list(&context, json, limit))
         }
         Command::Alert(command) => {
             let _telemetry = context.telemetry(None)?;
-            alerts::run(&context, command)
+            runtime()?.block_on(alerts::run(&context, command))
         }
         Command::Secret(command) => {
             let _telemetry = context.telemetry(None)?;
-            secret::run(&context, command)
+            runtime()?.block_on(secret::run(&context, command))
+        }
+        Command::Status { json } => {
+            let _telemetry = context.telemetry(None)?;
+            runtime()?.block_on(service::status(&context, json))
+        }
+        Command::Backup { file } => {
+            let _telemetry = context.telemetry(None)?;
+            runtime()?.block_on(service::backup(&context, &file))
         }
     }
 }

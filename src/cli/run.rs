@@ -3,32 +3,58 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{CliError, CliResult, Context};
-use crate::domain::run::{RunRecord, RunStatus};
-use crate::engine::{CommandError, EngineEvent};
+use tokio::sync::broadcast::error::RecvError;
 
+use super::{CliError, CliResult, Context};
+use crate::control::Event;
+use crate::control::protocol as q;
+use crate::domain::run::{RunRecord, RunStatus};
+use crate::engine::CommandError;
+
+/// Runs `name` now, through the service when one runs, and waits for its record.
 pub async fn run(context: &Context, name: &str, json: bool) -> CliResult {
     context.ensure_writable("run")?;
-    let (engine, task) = context.start_engine(false).await?;
-    let mut events = engine.subscribe();
-    let run_id = engine.run_now(name).await.map_err(command_error)?;
+    let (hub, local) = context.hub(false).await?;
+    let mut events = hub.subscribe();
+    let started = hub.ask(q::RunNow {
+        name: name.to_owned(),
+    });
+    let run_id = started.await.map_err(command_error)?;
     let record = loop {
         match events.recv().await {
-            Ok(EngineEvent::RunFinished(run)) if run.id == run_id => break run,
-            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+            Ok(published) => match &published.event.event {
+                Event::RunsFinished(runs) => {
+                    if let Some(run) = runs.iter().find(|r| r.id == run_id) {
+                        break run.clone();
+                    }
+                }
+                Event::Stopped => {
+                    return Err(CliError::runtime(
+                        "the engine stopped before the run finished",
+                    ));
+                }
+                _ => {}
+            },
+            // Missed events may hold ours: the store has it once it finished.
+            Err(RecvError::Lagged(_)) => {
+                if let Some(run) = finished(&hub, name, run_id).await {
+                    break run;
+                }
+            }
+            Err(RecvError::Closed) => {
                 return Err(CliError::runtime(
                     "the engine stopped before the run finished",
                 ));
             }
         }
     };
-    engine.shutdown(Duration::ZERO).await;
-    let _ = task.await;
+    if let Some(local) = local {
+        local.stop(Duration::ZERO).await;
+    }
     if json {
         println!(
             "{}",
-            serde_json::to_string(&*record).map_err(CliError::runtime)?
+            serde_json::to_string(&record).map_err(CliError::runtime)?
         );
     } else {
         print_record(&record);
@@ -40,11 +66,29 @@ pub async fn run(context: &Context, name: &str, json: bool) -> CliResult {
     })
 }
 
+/// The run's record, if it is stored as finished.
+async fn finished(hub: &crate::control::Hub, name: &str, run: ulid::Ulid) -> Option<RunRecord> {
+    let request = q::Runs {
+        integration: Some(name.to_owned()),
+        before: None,
+        limit: 20,
+    };
+    let runs = hub.ask(request).await.ok()?;
+    runs.into_iter()
+        .find(|r| r.id == run && r.status != RunStatus::Running)
+}
+
 pub async fn test(context: &Context, name: &str, json: bool) -> CliResult {
-    let (engine, task) = context.start_engine(false).await?;
-    let report = engine.test_connection(name).await.map_err(command_error);
-    engine.shutdown(Duration::ZERO).await;
-    let _ = task.await;
+    let (hub, local) = context.hub(false).await?;
+    let report = hub
+        .ask(q::Test {
+            name: name.to_owned(),
+        })
+        .await
+        .map_err(command_error);
+    if let Some(local) = local {
+        local.stop(Duration::ZERO).await;
+    }
     let report = report?;
     if json {
         println!(
@@ -68,11 +112,13 @@ pub async fn test(context: &Context, name: &str, json: bool) -> CliResult {
     })
 }
 
-fn command_error(error: CommandError) -> CliError {
+/// Exit 2 for what the operator asked wrongly (an unknown name, a viewer acting),
+/// exit 1 for what failed.
+pub fn command_error(error: CommandError) -> CliError {
     match error {
         CommandError::UnknownIntegration { .. }
         | CommandError::NotRunnable(_)
-        | CommandError::ReadOnly => CliError::usage(error),
+        | CommandError::ReadOnly { .. } => CliError::usage(error),
         other => CliError::runtime(other),
     }
 }

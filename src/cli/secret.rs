@@ -9,9 +9,12 @@ use clap::Subcommand;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{CliError, CliResult, Context, table};
+use crate::control::Hub;
+use crate::control::protocol as q;
 use crate::redact::MIN_REDACTED_LEN;
 use crate::secrets::VaultError;
 use crate::secrets::identity::PASSPHRASE_ENV;
+use crate::store::SecretMeta;
 
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
@@ -35,55 +38,21 @@ pub enum SecretCommand {
     Protect,
 }
 
-pub fn run(context: &Context, command: SecretCommand) -> CliResult {
+pub async fn run(context: &Context, command: SecretCommand) -> CliResult {
+    if let Some(hub) = context.service().await? {
+        return through_service(context, &hub, command).await;
+    }
     let store = context.open_store()?;
     let vault = context.vault(store);
     match command {
         SecretCommand::Set { name, expires } => {
             context.ensure_writable("secret set")?;
             let value = read_value(&name)?;
-            if value.expose_secret().len() < MIN_REDACTED_LEN {
-                eprintln!(
-                    "warning: values shorter than {MIN_REDACTED_LEN} characters are not redacted from logs"
-                );
-            }
+            warn_if_short(&value);
             vault.set(&name, &value, expires).map_err(vault_error)?;
             eprintln!("secret `{name}` stored");
         }
-        SecretCommand::List { json } => {
-            let secrets = vault.list().map_err(vault_error)?;
-            if json {
-                for (name, meta) in &secrets {
-                    let line = serde_json::json!({ "name": name, "meta": meta });
-                    println!("{line}");
-                }
-            } else if secrets.is_empty() {
-                eprintln!("the vault is empty; add a secret with: patchbay secret set NAME");
-            } else {
-                let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
-                    d.map_or("-".to_owned(), |d| d.format("%Y-%m-%d %H:%M").to_string())
-                };
-                let rows: Vec<Vec<String>> = secrets
-                    .iter()
-                    .map(|(name, meta)| {
-                        vec![
-                            name.clone(),
-                            date(Some(meta.created_at)),
-                            date(Some(meta.updated_at)),
-                            meta.expires_at.map_or("-".to_owned(), |d| d.to_string()),
-                            date(meta.last_used_at),
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    table::render(
-                        &["NAME", "CREATED", "UPDATED", "EXPIRES", "LAST USED"],
-                        &rows
-                    )
-                );
-            }
-        }
+        SecretCommand::List { json } => print_list(&vault.list().map_err(vault_error)?, json),
         SecretCommand::Rm { name } => {
             context.ensure_writable("secret rm")?;
             vault.remove(&name).map_err(vault_error)?;
@@ -110,6 +79,87 @@ pub fn run(context: &Context, command: SecretCommand) -> CliResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Names and metadata, never values.
+fn print_list(secrets: &[(String, SecretMeta)], json: bool) {
+    if json {
+        for (name, meta) in secrets {
+            let line = serde_json::json!({ "name": name, "meta": meta });
+            println!("{line}");
+        }
+    } else if secrets.is_empty() {
+        eprintln!("the vault is empty; add a secret with: patchbay secret set NAME");
+    } else {
+        let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
+            d.map_or("-".to_owned(), |d| d.format("%Y-%m-%d %H:%M").to_string())
+        };
+        let rows: Vec<Vec<String>> = secrets
+            .iter()
+            .map(|(name, meta)| {
+                vec![
+                    name.clone(),
+                    date(Some(meta.created_at)),
+                    date(Some(meta.updated_at)),
+                    meta.expires_at.map_or("-".to_owned(), |d| d.to_string()),
+                    date(meta.last_used_at),
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            table::render(
+                &["NAME", "CREATED", "UPDATED", "EXPIRES", "LAST USED"],
+                &rows
+            )
+        );
+    }
+}
+
+/// `secret set|list|rm` on the running service, audited as this user; rotating the
+/// key and protecting the identity rewrite the vault, so they need the service stopped.
+async fn through_service(context: &Context, hub: &Hub, command: SecretCommand) -> CliResult {
+    match command {
+        SecretCommand::Set { name, expires } => {
+            context.ensure_writable("secret set")?;
+            let value = read_value(&name)?;
+            warn_if_short(&value);
+            let request = q::SetSecret {
+                name: name.clone(),
+                value: q::SecretValue(value.expose_secret().to_owned()),
+                expires_at: expires,
+            };
+            hub.ask(request).await.map_err(super::run::command_error)?;
+            eprintln!("secret `{name}` stored");
+        }
+        SecretCommand::List { json } => {
+            let secrets = hub
+                .ask(q::SecretMetas {})
+                .await
+                .map_err(CliError::runtime)?;
+            print_list(&secrets, json);
+        }
+        SecretCommand::Rm { name } => {
+            context.ensure_writable("secret rm")?;
+            let request = q::RemoveSecret { name: name.clone() };
+            hub.ask(request).await.map_err(super::run::command_error)?;
+            eprintln!("secret `{name}` removed");
+        }
+        SecretCommand::RotateKey | SecretCommand::Protect => {
+            return Err(CliError::usage(
+                "a patchbay service holds the vault: stop it (systemctl stop patchbay), then run this again",
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn warn_if_short(value: &SecretString) {
+    if value.expose_secret().len() < MIN_REDACTED_LEN {
+        eprintln!(
+            "warning: values shorter than {MIN_REDACTED_LEN} characters are not redacted from logs"
+        );
+    }
 }
 
 fn vault_error(error: VaultError) -> CliError {

@@ -6,9 +6,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::control::Origin;
 use crate::domain::run::{RunRecord, RunStatus};
 use crate::domain::stats::{MinuteRollup, Stats, Uptime};
-use crate::engine::{AlertCounts, AlertsView, IntegrationView};
+use crate::engine::{
+    AlertCounts, AlertsView, EngineSnapshot, EngineStatus, IntegrationChange, IntegrationView,
+    ReloadSummary,
+};
 use crate::runtime::metrics::Window;
 use crate::store::SecretMeta;
 use crate::telemetry::LogEvent;
@@ -95,6 +99,8 @@ pub struct Model {
     pub config_path: String,
     pub data_dir: String,
     pub read_only: bool,
+    /// The embedded engine, or the service this console is attached to.
+    pub origin: Origin,
     pub engine_state: String,
     pub integrations: Vec<IntegrationView>,
     /// Newest first; the first page comes from the store, new runs from events.
@@ -135,6 +141,7 @@ impl Model {
             config_path,
             data_dir,
             read_only,
+            origin: Origin::Local,
             engine_state: "starting".into(),
             integrations: Vec::new(),
             runs: VecDeque::new(),
@@ -216,37 +223,46 @@ impl Model {
         }
     }
 
+    /// How things stand as a whole: on attach, and after falling behind the events.
+    pub fn set_snapshot(&mut self, snapshot: EngineSnapshot) {
+        self.integrations = snapshot.integrations;
+        self.set_status(snapshot.status);
+        self.alert_counts = snapshot.alerts;
+    }
+
+    pub fn set_status(&mut self, status: EngineStatus) {
+        self.engine_state = if status.stopping {
+            "stopping"
+        } else if status.scheduling {
+            "running"
+        } else {
+            "idle"
+        }
+        .into();
+    }
+
+    /// Integrations that changed since the last look.
+    pub fn apply_changes(&mut self, changes: Vec<IntegrationChange>) {
+        for change in changes {
+            if let Some(view) = self.integrations.iter_mut().find(|v| v.name == change.name) {
+                view.apply(change);
+            }
+        }
+    }
+
+    /// A reload: removed integrations go; added and changed ones come whole.
+    pub fn apply_reload(&mut self, summary: &ReloadSummary, views: Vec<IntegrationView>) {
+        self.integrations
+            .retain(|v| !summary.removed.contains(&v.name));
+        for view in views {
+            match self.integrations.iter_mut().find(|v| v.name == view.name) {
+                Some(known) => *known = view,
+                None => self.integrations.push(view),
+            }
+        }
+    }
+
     pub fn integration(&self, name: &str) -> Option<&IntegrationView> {
         self.integrations.iter().find(|i| i.name == name)
-    }
-}
-
-/// "12s", "5m", "3h", "2d": how long a span of time is, in its largest unit.
-pub fn short_span(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spans_in_their_largest_unit() {
-        assert_eq!(
-            [
-                short_span(-3),
-                short_span(59),
-                short_span(61),
-                short_span(7200),
-                short_span(200_000)
-            ],
-            ["0s", "59s", "1m", "2h", "2d"]
-        );
     }
 }

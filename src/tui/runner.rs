@@ -4,11 +4,14 @@
 //! SSH connection dropped) or SIGTERM.
 
 use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -18,10 +21,11 @@ use super::model::{Figures, Model};
 use super::terminal::ConsoleTerminal;
 use super::theme::Theme;
 use super::view;
+use crate::control::protocol::{self as q, Event as HubEvent};
+use crate::control::{Hub, Origin};
 use crate::domain::{RunRecord, RunStatus};
-use crate::engine::{EngineEvent, EngineHandle};
-use crate::runtime::metrics::Window;
-use crate::telemetry::LogRing;
+use crate::engine::{CommandError, EngineSnapshot};
+use secrecy::ExposeSecret;
 
 const FRAME_INTERVAL: Duration = Duration::from_millis(50);
 /// The clock and "in 12s" labels change with time alone.
@@ -31,42 +35,34 @@ const HISTORY_PAGE: usize = 200;
 pub struct ConsoleOptions {
     pub theme: String,
     pub keys: Keymap,
-    pub read_only: bool,
     pub log_capacity: usize,
 }
 
-pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -> io::Result<()> {
+pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(&options.theme, no_color).map_err(io::Error::other)?;
-    let data_dir = engine
-        .data_dir()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
     let model = Model::new(
-        engine.config_path().display().to_string(),
-        data_dir,
-        options.read_only,
+        hub.config_path(),
+        hub.data_dir(),
+        hub.read_only(),
         options.log_capacity,
     );
     let mut app = App::new(model, theme, options.keys, no_color);
+    // Subscribed before the first look, so no change after it is missed.
+    let mut events = hub.subscribe();
     // The first frame comes from the store and the engine's state, before any run.
-    refresh(&mut app, &engine).await;
-    if let Ok(page) = engine.runs(None, None, HISTORY_PAGE).await {
-        app.model.seed_history(page, HISTORY_PAGE);
-    }
-    app.model.add_logs(logs.since(0));
-    let mut log_seq = app.model.logs.back().map_or(0, |e| e.seq + 1);
+    start_over(&mut app, &hub).await;
+    // A service that went away: where to find it again.
+    let mut lost: Option<PathBuf> = None;
 
     let mut console = ConsoleTerminal::enter()?;
     let mut input = EventStream::new();
-    let mut events = engine.subscribe();
     let mut hangup = signal(SignalKind::hangup())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut clock = tokio::time::interval(CLOCK_TICK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME_INTERVAL;
-    let mut refresh_due = false;
     let (tested_tx, mut tested) = mpsc::unbounded_channel::<Tested>();
     loop {
         if dirty && last_frame.elapsed() >= FRAME_INTERVAL {
@@ -85,59 +81,57 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
                     let closing_help = matches!(app.mode, Mode::Help);
                     let effects = app.on_key(key);
                     if !closing_help || !effects.is_empty() {
-                        perform(&mut app, &engine, &tested_tx, effects).await;
+                        perform(&mut app, &hub, &tested_tx, effects).await;
                     }
                     dirty = true;
                 }
                 Some(Ok(Event::Mouse(mouse))) => {
                     let effects = app.on_mouse(mouse);
-                    perform(&mut app, &engine, &tested_tx, effects).await;
+                    perform(&mut app, &hub, &tested_tx, effects).await;
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => break,
             },
-            event = events.recv() => {
+            event = events.recv(), if lost.is_none() => {
                 match event {
-                    Ok(EngineEvent::RunFinished(run)) => {
-                        if app.awaited_run == Some(run.id) {
-                            app.awaited_run = None;
-                            let (text, level) = outcome(&run);
-                            app.toast(text, level);
-                        }
-                        app.model.add_run(run);
-                        refresh_due = true;
+                    Ok(published) => match &published.event.event {
+                        HubEvent::Stopped => match hub.origin() {
+                            // Quitting is the operator's call: wait for the service.
+                            Origin::Attached { socket, .. } => {
+                                app.model.engine_state = "service gone; reattaching…".into();
+                                lost = Some(socket);
+                            }
+                            Origin::Local => break,
+                        },
+                        event => dirty |= apply(&mut app, &hub, event).await,
+                    },
+                    Err(RecvError::Lagged(_)) => {
+                        events = events.resubscribe();
+                        start_over(&mut app, &hub).await;
+                        dirty = true;
                     }
-                    Ok(EngineEvent::AlertsChanged(counts)) => {
-                        app.model.alert_counts = counts;
-                        load_alerts(&mut app, &engine).await;
-                    }
-                    Ok(EngineEvent::Stopped) => break,
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => refresh_due = true,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-                dirty = true;
-            }
-            () = logs.pushed() => {
-                let fresh = logs.since(log_seq);
-                if let Some(last) = fresh.last() {
-                    log_seq = last.seq + 1;
-                    app.model.add_logs(fresh);
-                    // Only the Logs pane shows them.
-                    dirty |= app.pane == Pane::Logs && app.drill.is_empty();
+                    Err(RecvError::Closed) => break,
                 }
             }
             _ = clock.tick() => {
-                if refresh_due || app.pane != Pane::Logs {
-                    refresh(&mut app, &engine).await;
-                    refresh_due = false;
-                    dirty = true;
+                if let Some(socket) = &lost
+                    && let Ok(again) = Hub::attach(socket, app.model.read_only).await
+                {
+                    hub = again;
+                    events = hub.subscribe();
+                    lost = None;
+                    start_over(&mut app, &hub).await;
+                    app.toast("reattached to the service", ToastLevel::Info);
+                }
+                if lost.is_none() {
+                    load_figures(&mut app, &hub).await;
                 }
                 if app.toast.as_ref().is_some_and(|t| t.until <= std::time::Instant::now()) {
                     app.toast = None;
-                    dirty = true;
                 }
+                dirty = true;
             }
             Some((name, outcome)) = tested.recv() => {
                 match &outcome {
@@ -155,6 +149,67 @@ pub async fn run(engine: EngineHandle, logs: LogRing, options: ConsoleOptions) -
     }
     drop(console);
     Ok(())
+}
+
+/// Applies one event; answers whether the screen changed.
+async fn apply(app: &mut App, hub: &Hub, event: &HubEvent) -> bool {
+    match event {
+        HubEvent::Snapshot(snapshot) => app.model.set_snapshot(EngineSnapshot::clone(snapshot)),
+        HubEvent::Changed(changes) => app.model.apply_changes(changes.clone()),
+        HubEvent::RunStarted { .. } => return false,
+        HubEvent::RunsFinished(runs) => {
+            for run in runs {
+                if app.awaited_run == Some(run.id) {
+                    app.awaited_run = None;
+                    let (text, level) = outcome(run);
+                    app.toast(text, level);
+                }
+                app.model.add_run(Arc::new(run.clone()));
+            }
+        }
+        HubEvent::Reloaded { summary, views } => app.model.apply_reload(summary, views.clone()),
+        HubEvent::Alerts(counts) => {
+            app.model.alert_counts = *counts;
+            load_alerts(app, hub).await;
+        }
+        HubEvent::Status(status) => app.model.set_status(*status),
+        HubEvent::Logs(entries) => {
+            app.model.add_logs(entries.clone());
+            // Only the Logs pane shows them.
+            return app.pane == Pane::Logs && app.drill.is_empty();
+        }
+        HubEvent::Stopped => return false,
+    }
+    app.clamp();
+    true
+}
+
+/// Everything from the start: the engine's state, the first page of history, the
+/// service's recent log lines. On attach, on reattach, and after falling behind.
+async fn start_over(app: &mut App, hub: &Hub) {
+    app.model.origin = hub.origin();
+    app.model.read_only = hub.read_only();
+    match hub.ask(q::Snapshot {}).await {
+        Ok(snapshot) => app.model.set_snapshot(snapshot),
+        Err(_) => app.model.engine_state = "stopped".into(),
+    }
+    if let Ok(page) = hub
+        .ask(q::Runs {
+            integration: None,
+            before: None,
+            limit: HISTORY_PAGE,
+        })
+        .await
+    {
+        app.model.runs.clear();
+        app.model.seed_history(page, HISTORY_PAGE);
+    }
+    let since = app.model.logs.back().map_or(0, |e| e.seq + 1);
+    if let Ok(lines) = hub.ask(q::Logs { since }).await {
+        app.model.add_logs(lines);
+    }
+    load_alerts(app, hub).await;
+    load_figures(app, hub).await;
 }
 
 /// The status line for a run the operator started: how it ended, and why if badly.
@@ -177,60 +232,47 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// The engine's state and the live figures of what is on screen.
-async fn refresh(app: &mut App, engine: &EngineHandle) {
-    let Ok(snapshot) = engine.snapshot().await else {
-        app.model.engine_state = "stopped".into();
-        return;
-    };
-    app.model.engine_state = if snapshot.stopping {
-        "stopping".into()
-    } else if snapshot.scheduling {
-        "running".into()
-    } else {
-        "idle".into()
-    };
-    let now = chrono::Utc::now();
-    app.model.figures = snapshot
-        .integrations
-        .iter()
-        .map(|view| {
-            let windows = Window::ALL.map(|window| engine.stats(&view.name, window, now));
-            (view.name.clone(), Figures { windows })
-        })
-        .collect();
-    app.model.integrations = snapshot.integrations;
-    if app.pane == Pane::Alerts || snapshot.alerts != app.model.alert_counts {
-        app.model.alert_counts = snapshot.alerts;
-        load_alerts(app, engine).await;
+/// Live figures of the integrations on screen (every one on the Metrics pane's "all"
+/// scope), and the Metrics pane's stored minutes.
+async fn load_figures(app: &mut App, hub: &Hub) {
+    let names = app.names_on_screen();
+    if let Ok(figures) = hub.ask(q::Figures { names }).await {
+        for (name, windows) in figures {
+            app.model.figures.insert(name, Figures { windows });
+        }
     }
-    app.clamp();
     if app.pane == Pane::Metrics
         && let Some(name) = app.focus_name()
     {
-        load_rollups(app, engine, name).await;
+        load_rollups(app, hub, name).await;
     }
 }
 
 /// The Alerts pane's firing and recent alerts and the silences in force.
-async fn load_alerts(app: &mut App, engine: &EngineHandle) {
-    if let Ok(alerts) = engine.alerts().await {
+async fn load_alerts(app: &mut App, hub: &Hub) {
+    if let Ok(alerts) = hub.ask(q::Alerts {}).await {
         app.model.alerts = alerts;
         app.clamp();
     }
 }
 
 /// Every vault secret's metadata, for the detail view (values are never read).
-async fn load_secret_metas(app: &mut App, engine: &EngineHandle) {
-    if let Ok(metas) = engine.secret_metas().await {
+async fn load_secret_metas(app: &mut App, hub: &Hub) {
+    if let Ok(metas) = hub.ask(q::SecretMetas {}).await {
         app.model.secret_metas = metas.into_iter().collect();
     }
 }
 
 /// The metrics pane's last hour of stored minutes for `name`.
-async fn load_rollups(app: &mut App, engine: &EngineHandle, name: String) {
-    let since = chrono::Utc::now().timestamp() / 60 - 60;
-    if let Ok(rollups) = engine.rollups(name, since).await {
+async fn load_rollups(app: &mut App, hub: &Hub, integration: String) {
+    let since_minute = chrono::Utc::now().timestamp() / 60 - 60;
+    if let Ok(rollups) = hub
+        .ask(q::Rollups {
+            integration,
+            since_minute,
+        })
+        .await
+    {
         app.model.rollups = rollups;
     }
 }
@@ -239,8 +281,8 @@ async fn load_rollups(app: &mut App, engine: &EngineHandle, name: String) {
 type Tested = (String, Result<String, String>);
 
 /// Tests a connection; the text is what the status line and the detail view show.
-async fn test_connection(engine: &EngineHandle, name: &str) -> Result<String, String> {
-    match engine.test_connection(name).await {
+async fn test_connection(hub: &Hub, name: String) -> Result<String, String> {
+    match hub.ask(q::Test { name: name.clone() }).await {
         Ok(report) if report.ok => Ok(format!(
             "{name}: ok in {} ms: {}",
             report.latency_ms, report.message
@@ -257,11 +299,19 @@ async fn test_connection(engine: &EngineHandle, name: &str) -> Result<String, St
     }
 }
 
-/// Carries out effects through the engine and reports back on the status line. Slow
+/// The status line's text for an action that names its target.
+fn said<T>(
+    result: Result<T, CommandError>,
+    text: impl FnOnce(T) -> String,
+) -> Result<String, String> {
+    result.map(text).map_err(|e| e.to_string())
+}
+
+/// Carries out effects through the hub and reports back on the status line. Slow
 /// ones (connection tests) report through `tested` when they finish.
 async fn perform(
     app: &mut App,
-    engine: &EngineHandle,
+    hub: &Hub,
     tested: &mpsc::UnboundedSender<Tested>,
     effects: Vec<Effect>,
 ) {
@@ -271,54 +321,48 @@ async fn perform(
                 app.quit = true;
                 continue;
             }
-            Effect::RunNow(name) => engine
-                .run_now(&name)
-                .await
-                .map(|id| {
+            Effect::RunNow(name) => match hub.ask(q::RunNow { name: name.clone() }).await {
+                Ok(id) => {
                     // Its outcome replaces this line when it finishes.
                     app.awaited_run = Some(id);
-                    format!("{name}: run {id} started")
-                })
-                .map_err(|e| e.to_string()),
-            Effect::Pause(name) => engine
-                .pause(&name)
-                .await
-                .map(|()| format!("{name} paused"))
-                .map_err(|e| e.to_string()),
-            Effect::Resume(name) => engine
-                .resume(&name)
-                .await
-                .map(|()| format!("{name} resumed"))
-                .map_err(|e| e.to_string()),
-            Effect::Cancel(name) => engine
-                .cancel(&name)
-                .await
-                .map(|()| format!("{name}: cancelling"))
-                .map_err(|e| e.to_string()),
+                    Ok(format!("{name}: run {id} started"))
+                }
+                Err(error) => Err(error.to_string()),
+            },
+            Effect::Pause(name) => said(hub.ask(q::Pause { name: name.clone() }).await, |()| {
+                format!("{name} paused")
+            }),
+            Effect::Resume(name) => said(hub.ask(q::Resume { name: name.clone() }).await, |()| {
+                format!("{name} resumed")
+            }),
+            Effect::Cancel(name) => said(hub.ask(q::Cancel { name: name.clone() }).await, |()| {
+                format!("{name}: cancelling")
+            }),
             Effect::Test(name) => {
                 // A test may wait for its timeout on an unreachable host: in the
                 // background, so the console stays live; the loop reports the result.
                 let started = format!("{name}: testing the connection…");
-                let engine = engine.clone();
+                let hub = hub.clone();
                 let tested = tested.clone();
                 tokio::spawn(async move {
-                    let outcome = test_connection(&engine, &name).await;
+                    let outcome = test_connection(&hub, name.clone()).await;
                     let _ = tested.send((name, outcome));
                 });
                 Ok(started)
             }
             Effect::SetSecret { name, value } => {
-                let stored = engine
-                    .set_secret(&name, value, None)
-                    .await
-                    .map(|()| format!("secret {name} stored"))
-                    .map_err(|e| e.to_string());
+                let request = q::SetSecret {
+                    name: name.clone(),
+                    value: q::SecretValue(value.expose_secret().to_owned()),
+                    expires_at: None,
+                };
+                let stored = said(hub.ask(request).await, |()| format!("secret {name} stored"));
                 // The detail view shows when each secret was set.
-                load_secret_metas(app, engine).await;
+                load_secret_metas(app, hub).await;
                 stored
             }
-            Effect::Reload => engine
-                .reload()
+            Effect::Reload => hub
+                .ask(q::Reload {})
                 .await
                 .map(|summary| format!("reloaded: {summary}"))
                 .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_owned()),
@@ -327,54 +371,65 @@ async fn perform(
                 duration,
                 reason,
             } => {
-                let silenced = engine
-                    .silence(&target, duration, &reason)
-                    .await
-                    .map(|s| {
-                        format!(
-                            "silenced {} until {}",
-                            s.target,
-                            s.until.format("%H:%M UTC")
-                        )
-                    })
-                    .map_err(|e| e.to_string());
-                load_alerts(app, engine).await;
+                let request = q::Silence {
+                    target,
+                    duration,
+                    reason,
+                };
+                let silenced = said(hub.ask(request).await, |s| {
+                    format!(
+                        "silenced {} until {}",
+                        s.target,
+                        s.until.format("%H:%M UTC")
+                    )
+                });
+                load_alerts(app, hub).await;
                 silenced
             }
             Effect::Unsilence(target) => {
-                let ended = engine
-                    .unsilence(&target)
-                    .await
-                    .map(|n| match n {
+                let ended = said(
+                    hub.ask(q::Unsilence {
+                        target: target.clone(),
+                    })
+                    .await,
+                    |n| match n {
                         0 => format!("no silence on {target} was in force"),
                         n => format!("ended {n} silence(s) on {target}"),
-                    })
-                    .map_err(|e| e.to_string());
-                load_alerts(app, engine).await;
+                    },
+                );
+                load_alerts(app, hub).await;
                 ended
             }
-            Effect::LoadRunLogs(id) => {
-                if let Ok(lines) = engine.run_logs(id).await {
-                    app.model.run_logs = Some((id, lines));
+            Effect::LoadRunLogs(run) => {
+                if let Ok(lines) = hub.ask(q::RunLogs { run }).await {
+                    app.model.run_logs = Some((run, lines));
                 }
                 continue;
             }
             Effect::LoadOlderRuns => {
                 let before = app.model.runs.back().map(|r| r.id);
-                if let Ok(page) = engine.runs(None, before, HISTORY_PAGE).await {
+                let request = q::Runs {
+                    integration: None,
+                    before,
+                    limit: HISTORY_PAGE,
+                };
+                if let Ok(page) = hub.ask(request).await {
                     app.model.extend_history(page, HISTORY_PAGE);
                 }
                 continue;
             }
             Effect::LoadDetail(name) => {
-                if let Ok(uptime) = engine.uptime(name.clone(), chrono::Utc::now()).await {
+                let request = q::Uptime {
+                    integration: name.clone(),
+                };
+                if let Ok(uptime) = hub.ask(request).await {
                     app.model.uptime = Some((name, uptime));
                 }
-                load_secret_metas(app, engine).await;
+                load_secret_metas(app, hub).await;
                 continue;
             }
             Effect::LoadRollups(name) => {
-                load_rollups(app, engine, name).await;
+                load_rollups(app, hub, name).await;
                 continue;
             }
         };

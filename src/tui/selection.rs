@@ -27,7 +27,7 @@ impl App {
             .collect();
         match self.sort {
             SortBy::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
-            SortBy::Kind => rows.sort_by(|a, b| a.kind.cmp(b.kind).then(a.name.cmp(&b.name))),
+            SortBy::Kind => rows.sort_by(|a, b| a.kind.cmp(&b.kind).then(a.name.cmp(&b.name))),
             SortBy::Health => rows.sort_by(|a, b| {
                 self.health_of(a)
                     .cmp(&self.health_of(b))
@@ -78,6 +78,22 @@ impl App {
     pub fn visible_alerts(&self) -> Vec<&Alert> {
         let alerts = &self.model.alerts;
         alerts.firing.iter().chain(&alerts.recent).collect()
+    }
+
+    /// The integrations whose figures are on screen: the table's rows around the
+    /// selection, or all of them where the Metrics pane sums up every integration.
+    pub fn names_on_screen(&self) -> Vec<String> {
+        let rows = self.visible_integrations();
+        if self.pane == super::app::Pane::Metrics && self.scope_all {
+            return rows.iter().map(|v| v.name.clone()).collect();
+        }
+        let height = usize::from(self.table_area.height.max(24));
+        let first = self.selected_integration.saturating_sub(height);
+        rows.iter()
+            .skip(first)
+            .take(height * 2)
+            .map(|v| v.name.clone())
+            .collect()
     }
 
     pub fn clamp(&mut self) {

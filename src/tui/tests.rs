@@ -34,8 +34,8 @@ fn view(
 ) -> IntegrationView {
     IntegrationView {
         name: name.into(),
-        kind,
-        auth: "bearer",
+        kind: kind.to_owned(),
+        auth: "bearer".to_owned(),
         outputs: vec!["orders-archive".into()],
         secrets: vec!["api_token".into()],
         source_text: format!(
@@ -342,7 +342,7 @@ fn showing(theme: &str, screen: &str) -> App {
                 .find(|i| i.name == "crm-contacts")
                 .unwrap();
             crm.state.certificate_expires_at = Some(now() + Duration::days(9));
-            crm.auth = "oauth2_client_credentials";
+            crm.auth = "oauth2_client_credentials".to_owned();
             crm.access_token = Some(crate::runtime::tokens::AccessTokenInfo {
                 expires_at: Some(now() + Duration::minutes(42)),
             });

@@ -6,6 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::control::Origin;
+use crate::domain::stats::long_span;
 use crate::tui::app::{App, PANES};
 use crate::tui::model::Health;
 
@@ -46,6 +48,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let with_words = |words: bool| {
         let mut spans = vec![
             Span::styled(" patchbay ", theme.header),
+            Span::raw(" "),
+            Span::styled(origin(app, words), theme.dim),
             Span::raw(" "),
             Span::styled(app.model.engine_state.clone(), theme.accent),
         ];
@@ -95,6 +99,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(right, theme.dim));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Which engine this is: `attached · pid 4121 · up 3d 4h`, or `local engine`; on a
+/// narrow screen `pid 4121` or `local`.
+fn origin(app: &App, words: bool) -> String {
+    match (&app.model.origin, words) {
+        (
+            Origin::Attached {
+                pid, started_at, ..
+            },
+            true,
+        ) => format!(
+            "attached · pid {pid} · up {} ·",
+            long_span((app.model.now - *started_at).num_seconds())
+        ),
+        (Origin::Attached { pid, .. }, false) => format!("pid {pid}"),
+        (Origin::Local, true) => "local engine ·".to_owned(),
+        (Origin::Local, false) => "local".to_owned(),
+    }
 }
 
 pub fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {

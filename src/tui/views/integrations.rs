@@ -40,7 +40,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 Health::Paused | Health::Disabled => theme.paused,
                 Health::Unknown => theme.dim,
             };
-            let output = crate::config::kinds::kind(view.kind)
+            let output = crate::config::kinds::kind(&view.kind)
                 .is_some_and(|kind| kind.roles.contains(&crate::config::kinds::Role::Output));
             let last = match (view.running, view.state.last_status) {
                 // An output's last piece of work is a delivery.
@@ -71,7 +71,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             let mut cells = vec![
                 Cell::from(Span::styled(h.symbol(), style)),
                 Cell::from(view.name.clone()),
-                Cell::from(view.kind),
+                Cell::from(view.kind.as_str()),
                 Cell::from(Span::styled(h.word(), style)),
                 Cell::from(Line::from(last)),
                 Cell::from(until(now, view.next_run)),

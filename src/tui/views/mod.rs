@@ -14,9 +14,9 @@ pub mod status;
 use chrono::{DateTime, Utc};
 use ratatui::style::Style;
 
-use super::model::short_span;
 use super::theme::Theme;
 use crate::domain::run::RunStatus;
+use crate::domain::stats::short_span;
 
 /// The rows of a `len`-row table that fit in `height` rows, scrolled so `selected`
 /// shows: building only these keeps a frame cheap with 10,000 integrations.
