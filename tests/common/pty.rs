@@ -174,3 +174,14 @@ impl Console {
             .is_ok_and(|s| s.rows == ROWS && s.cols == COLS)
     }
 }
+
+/// A test that fails midway must not leave its console running (an attached one
+/// would wait for its service forever).
+impl Drop for Console {
+    fn drop(&mut self) {
+        if self.is_running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
