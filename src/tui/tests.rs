@@ -405,6 +405,21 @@ fn snapshots_of_every_view_at_both_sizes_in_both_themes() {
 }
 
 #[test]
+fn the_header_says_which_engine_the_console_shows() {
+    let mut app = app("default", true);
+    app.model.origin = crate::control::Origin::Attached {
+        pid: 4121,
+        started_at: now() - chrono::Duration::seconds(3 * 86_400 + 4 * 3600 + 60),
+        socket: "/var/lib/patchbay/patchbay.sock".into(),
+    };
+    let wide = render(&mut app, 200, 60);
+    assert!(wide.contains("attached · pid 4121 · up 3d 4h"), "{wide}");
+    insta::assert_snapshot!("attached_80x24", render(&mut app, 80, 24));
+    let local = render(&mut self::app("default", false), 200, 60);
+    assert!(local.contains("local engine · running"), "{local}");
+}
+
+#[test]
 fn a_too_small_terminal_says_so() {
     let text = render(&mut app("default", false), 40, 10);
     assert!(text.contains("patchbay needs at least 60x12"), "{text}");

@@ -45,14 +45,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     // Words when they fit; on a narrow screen the symbols alone (each is distinct, so
     // states stay readable without colour).
-    let with_words = |words: bool| {
-        let mut spans = vec![
-            Span::styled(" patchbay ", theme.header),
-            Span::raw(" "),
-            Span::styled(origin(app, words), theme.dim),
-            Span::raw(" "),
-            Span::styled(app.model.engine_state.clone(), theme.accent),
-        ];
+    // Narrower and narrower: words, then symbols, then without saying which engine.
+    let with_words = |words: bool, with_origin: bool| {
+        let mut spans = vec![Span::styled(" patchbay ", theme.header), Span::raw(" ")];
+        if with_origin {
+            spans.push(Span::styled(origin(app, words), theme.dim));
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled(app.model.engine_state.clone(), theme.accent));
         for (health, word, style) in counts {
             spans.push(Span::raw(if words { "  " } else { " " }));
             let text = if words {
@@ -72,13 +72,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .map(|s| s.content.chars().count())
             .sum::<usize>()
     };
-    let mut spans = with_words(true);
-    if width(&spans) > area.width as usize {
-        spans = with_words(false);
+    let badge = |mut spans: Vec<Span<'static>>| {
+        if app.model.read_only {
+            spans.push(Span::raw("  "));
+            spans.push(Span::styled(" READ-ONLY ", theme.header));
+        }
+        spans
+    };
+    let fits = |spans: &[Span]| width(spans) <= area.width as usize;
+    let mut spans = badge(with_words(true, true));
+    if !fits(&spans) {
+        spans = badge(with_words(false, true));
     }
-    if app.model.read_only {
-        spans.push(Span::raw("  "));
-        spans.push(Span::styled(" READ-ONLY ", theme.header));
+    if !fits(&spans) {
+        spans = badge(with_words(false, false));
     }
     let config_name = std::path::Path::new(&app.model.config_path)
         .file_name()
