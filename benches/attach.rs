@@ -106,6 +106,11 @@ impl Service {
         (console, started.elapsed())
     }
 
+    /// `count` consoles attached, and how long each took from launch to first frame.
+    fn consoles(&self, count: u64) -> (Vec<Console>, Vec<Duration>) {
+        (0..count).map(|_| self.console()).unzip()
+    }
+
     /// The service's CPU, in percent of one core, over `seconds`.
     fn cpu_percent(&self, seconds: u64) -> f64 {
         let before = measure::cpu_ticks_of(self.pid());
@@ -135,14 +140,7 @@ fn patchbay(home: &Path) -> Command {
 
 fn busy(url: &str, integrations: u64, attached: u64, seconds: u64) {
     let service = Service::start(&config(url, integrations, "1s"));
-    let mut first_frames = Vec::new();
-    let mut consoles: Vec<Console> = (0..attached)
-        .map(|_| {
-            let (console, first_frame) = service.console();
-            first_frames.push(first_frame);
-            console
-        })
-        .collect();
+    let (mut consoles, mut first_frames) = service.consoles(attached);
     std::thread::sleep(Duration::from_secs(5));
     let cpu = service.cpu_percent(seconds);
     let status = service.status();
@@ -176,14 +174,7 @@ fn idle(url: &str, integrations: u64, attached: u64, seconds: u64) {
     let service = Service::start(&config(url, integrations, "1h"));
     std::thread::sleep(Duration::from_secs(5));
     let alone = service.cpu_percent(seconds);
-    let mut first_frames = Vec::new();
-    let mut consoles: Vec<Console> = (0..attached)
-        .map(|_| {
-            let (console, first_frame) = service.console();
-            first_frames.push(first_frame);
-            console
-        })
-        .collect();
+    let (mut consoles, mut first_frames) = service.consoles(attached);
     std::thread::sleep(Duration::from_secs(5));
     let with_consoles = service.cpu_percent(seconds);
     first_frames.sort();

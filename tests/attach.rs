@@ -126,6 +126,10 @@ async fn cli_commands_go_through_the_running_service() {
     std::fs::write(home.path("connectors.toml"), config(&server, "")).unwrap();
     let service = service(&home);
     let ssh = "10.9.8.7 50022 10.0.0.1 22";
+    // Only the service's own user may connect: the OS refuses everyone else.
+    use std::os::unix::fs::PermissionsExt;
+    let socket = std::fs::metadata(home.data_dir().join("patchbay.sock")).unwrap();
+    assert_eq!(socket.permissions().mode() & 0o777, 0o600);
 
     let run = home
         .patchbay()

@@ -137,11 +137,7 @@ pub async fn run(context: &Context, command: AlertCommand) -> CliResult {
                 WriteOp::Silence(silence.clone()),
             ];
             store.apply(&ops).map_err(CliError::runtime)?;
-            println!(
-                "silenced {} until {}",
-                silence.target,
-                silence.until.format("%Y-%m-%d %H:%M UTC")
-            );
+            print_silenced(&silence);
         }
         AlertCommand::Unsilence { name } => {
             let target = resolve(&name)?;
@@ -181,11 +177,7 @@ async fn through_service(hub: &Hub, command: AlertCommand) -> CliResult {
                 reason,
             };
             let silence = hub.ask(request).await.map_err(super::run::command_error)?;
-            println!(
-                "silenced {} until {}",
-                silence.target,
-                silence.until.format("%Y-%m-%d %H:%M UTC")
-            );
+            print_silenced(&silence);
         }
         AlertCommand::Unsilence { name } => {
             let request = q::Unsilence {
@@ -198,4 +190,12 @@ async fn through_service(hub: &Hub, command: AlertCommand) -> CliResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_silenced(silence: &Silence) {
+    println!(
+        "silenced {} until {}",
+        silence.target,
+        silence.until.format("%Y-%m-%d %H:%M UTC")
+    );
 }

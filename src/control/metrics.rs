@@ -158,17 +158,10 @@ impl Exporter {
         let alerts = self.engine.alerts().await.map_err(|e| e.to_string())?;
         self.health.clear();
         for view in &snapshot.integrations {
-            let state = if !view.enabled {
-                "disabled"
-            } else if view.paused.is_some() {
-                "paused"
-            } else {
-                view.state.health.as_str()
-            };
             self.health
                 .get_or_create(&HealthLabels {
                     integration: view.name.clone(),
-                    state: state.to_owned(),
+                    state: view.state_word().to_owned(),
                 })
                 .set(1);
         }

@@ -54,13 +54,7 @@ impl Summary {
         let mut states: BTreeMap<String, usize> = BTreeMap::new();
         let mut failing = Vec::new();
         for view in &snapshot.integrations {
-            let state = if !view.enabled {
-                "disabled"
-            } else if view.paused.is_some() {
-                "paused"
-            } else {
-                view.state.health.as_str()
-            };
+            let state = view.state_word();
             *states.entry(state.to_owned()).or_default() += 1;
             let troubled = matches!(
                 view.state.health,

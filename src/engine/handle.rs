@@ -139,6 +139,18 @@ pub struct IntegrationChange {
 }
 
 impl IntegrationView {
+    /// `disabled`, `paused`, or its health (`up`, `down`, ...): the one word for how it
+    /// stands, as `status` and `/metrics` name it.
+    pub fn state_word(&self) -> &'static str {
+        if !self.enabled {
+            "disabled"
+        } else if self.paused.is_some() {
+            "paused"
+        } else {
+            self.state.health.as_str()
+        }
+    }
+
     pub fn apply(&mut self, change: IntegrationChange) {
         self.cursor = change.cursor;
         self.enabled = change.enabled;
