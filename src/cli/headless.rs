@@ -42,7 +42,7 @@ pub async fn run(context: &Context, grace: Duration) -> CliResult {
         }
     };
     let _metrics = match settings.metrics_listen {
-        Some(addr) => match control::metrics::serve(addr, engine.clone(), &feed).await {
+        Some(addr) => match control::metrics::serve(addr, engine.clone()).await {
             Ok((bound, task)) => {
                 tracing::info!(%bound, "serving Prometheus /metrics and /healthz");
                 Some(task)

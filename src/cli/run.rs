@@ -23,7 +23,7 @@ pub async fn run(context: &Context, name: &str, json: bool) -> CliResult {
     let record = loop {
         match events.recv().await {
             Ok(published) => match &published.event.event {
-                Event::RunsFinished(runs) => {
+                Event::RunsFinished { runs, .. } => {
                     if let Some(run) = runs.iter().find(|r| r.id == run_id) {
                         break run.clone();
                     }

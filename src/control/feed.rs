@@ -3,8 +3,9 @@
 //! console alike).
 //!
 //! Changes to integrations are gathered for `BATCH` and sent as one `Changed` with how
-//! each stands now, so a busy engine costs a console one small message per batch, not
-//! a snapshot. Each event is serialised at most once, however many clients read it.
+//! each stands now, so a busy engine costs a console one message per batch, not a
+//! snapshot; finished runs likewise, with routine ones sampled. Each event is
+//! serialised at most once, however many clients read it.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
@@ -15,7 +16,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::protocol::{Event, Sequenced, ServiceFrame};
-use crate::domain::run::RunRecord;
+use crate::domain::run::{RunRecord, RunStatus, Trigger};
 use crate::engine::{EngineEvent, EngineHandle};
 use crate::telemetry::LogRing;
 
@@ -24,8 +25,12 @@ const BATCH: Duration = Duration::from_millis(200);
 /// Events a subscriber may fall behind by before it is told to start over from a
 /// fresh snapshot. The engine never waits for a subscriber.
 const BACKLOG: usize = 1024;
-/// Runs per `RunsFinished` event, so one event stays a bounded frame.
-const RUNS_PER_EVENT: usize = 500;
+/// Log lines sent per batch; the service's log files keep every one.
+const LOG_LINES_PER_BATCH: usize = 200;
+/// Routine runs (scheduled, successful) sent per batch: at 10,000 runs a second no
+/// one reads each, and every console would parse them all. Failed and partial runs,
+/// and runs an operator started, are always sent; the store has every run.
+const ROUTINE_RUNS_PER_BATCH: usize = 50;
 
 /// One published event, with its wire frame made on first use.
 #[derive(Debug)]
@@ -99,6 +104,8 @@ impl Publisher {
         let mut events = engine.subscribe();
         let mut changed: BTreeSet<String> = BTreeSet::new();
         let mut finished: Vec<RunRecord> = Vec::new();
+        let mut routine_sent = 0;
+        let mut left_out = 0;
         let mut log_seq = logs.since(0).last().map_or(0, |e| e.seq + 1);
         let mut batch = tokio::time::interval(BATCH);
         batch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -111,9 +118,13 @@ impl Publisher {
                     }
                     Ok(EngineEvent::RunFinished(run)) => {
                         changed.insert(run.integration.clone());
-                        finished.push(RunRecord::clone(&run));
-                        if finished.len() >= RUNS_PER_EVENT {
-                            self.publish(Event::RunsFinished(std::mem::take(&mut finished)));
+                        let routine = run.status == RunStatus::Success
+                            && run.trigger != Trigger::Manual;
+                        if routine && routine_sent >= ROUTINE_RUNS_PER_BATCH {
+                            left_out += 1;
+                        } else {
+                            routine_sent += usize::from(routine);
+                            finished.push(RunRecord::clone(&run));
                         }
                     }
                     Ok(EngineEvent::IntegrationChanged { integration })
@@ -146,8 +157,20 @@ impl Publisher {
                     Ok(EngineEvent::Stopped) | Err(RecvError::Closed) => break,
                 },
                 _ = batch.tick() => {
-                    if !finished.is_empty() {
-                        self.publish(Event::RunsFinished(std::mem::take(&mut finished)));
+                    if !finished.is_empty() || left_out > 0 {
+                        self.publish(Event::RunsFinished {
+                            runs: std::mem::take(&mut finished),
+                            left_out: std::mem::take(&mut left_out),
+                        });
+                    }
+                    routine_sent = 0;
+                    let mut fresh = logs.since(log_seq);
+                    if let Some(last) = fresh.last() {
+                        log_seq = last.seq + 1;
+                        // The Logs pane shows the tail; a flood keeps its newest lines.
+                        let flood = fresh.len().saturating_sub(LOG_LINES_PER_BATCH);
+                        fresh.drain(..flood);
+                        self.publish(Event::Logs(fresh));
                     }
                     if !changed.is_empty() {
                         let names = std::mem::take(&mut changed).into_iter().collect();
@@ -157,17 +180,13 @@ impl Publisher {
                         }
                     }
                 }
-                () = logs.pushed() => {
-                    let fresh = logs.since(log_seq);
-                    if let Some(last) = fresh.last() {
-                        log_seq = last.seq + 1;
-                        self.publish(Event::Logs(fresh));
-                    }
-                }
             }
         }
-        if !finished.is_empty() {
-            self.publish(Event::RunsFinished(finished));
+        if !finished.is_empty() || left_out > 0 {
+            self.publish(Event::RunsFinished {
+                runs: finished,
+                left_out,
+            });
         }
         self.publish(Event::Stopped);
     }

@@ -1,9 +1,10 @@
 //! Prometheus: `/metrics` in the text exposition format (through prometheus-client, not
 //! hand-formatted) and `/healthz`, on `settings.metrics_listen`.
 //!
-//! Counters of runs and records follow the event feed; request counters and durations
-//! are counted where requests are made; gauges (health, firing alerts, scheduler lag,
-//! store size) are read from the engine at each scrape.
+//! Counters (runs, records, requests, webhook events) and request durations are
+//! counted where runs finish and requests are made (`runtime::totals`); gauges
+//! (health, firing alerts, scheduler lag, store size) are read from the engine at each
+//! scrape.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,29 +16,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
-use super::feed::Feed;
-use super::protocol::Event;
-use crate::domain::run::RunRecord;
 use crate::engine::EngineHandle;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct RunLabels {
-    integration: String,
-    status: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct RecordLabels {
-    integration: String,
-    kind: &'static str,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct HealthLabels {
@@ -54,8 +38,6 @@ struct AlertLabels {
 struct Exporter {
     registry: Registry,
     engine: EngineHandle,
-    runs: Family<RunLabels, Counter>,
-    records: Family<RecordLabels, Counter>,
     health: Family<HealthLabels, Gauge>,
     alerts: Family<AlertLabels, Gauge>,
     lag: Gauge<f64, AtomicU64>,
@@ -69,8 +51,6 @@ impl Exporter {
         let exporter = Self {
             registry: Registry::default(),
             engine,
-            runs: Family::default(),
-            records: Family::default(),
             health: Family::default(),
             alerts: Family::default(),
             lag: Gauge::default(),
@@ -79,7 +59,7 @@ impl Exporter {
         registry.register(
             "patchbay_runs",
             "Runs finished since start, by integration and status",
-            exporter.runs.clone(),
+            totals.runs,
         );
         registry.register(
             "patchbay_requests",
@@ -95,7 +75,7 @@ impl Exporter {
         registry.register(
             "patchbay_records",
             "Records since start: read (in), new, changed, delivered",
-            exporter.records.clone(),
+            totals.records,
         );
         registry.register(
             "patchbay_health",
@@ -127,28 +107,6 @@ impl Exporter {
         Self {
             registry,
             ..exporter
-        }
-    }
-
-    fn count(&self, run: &RunRecord) {
-        self.runs
-            .get_or_create(&RunLabels {
-                integration: run.integration.clone(),
-                status: run.status.to_string(),
-            })
-            .inc();
-        for (kind, count) in [
-            ("in", run.records_in),
-            ("new", run.records_new),
-            ("changed", run.records_changed),
-            ("delivered", run.records_delivered),
-        ] {
-            self.records
-                .get_or_create(&RecordLabels {
-                    integration: run.integration.clone(),
-                    kind,
-                })
-                .inc_by(count);
         }
     }
 
@@ -190,29 +148,8 @@ impl Exporter {
 pub async fn serve(
     addr: SocketAddr,
     engine: EngineHandle,
-    feed: &Feed,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let exporter = Arc::new(Exporter::new(engine));
-    let mut events = feed.subscribe();
-    let counting = Arc::clone(&exporter);
-    tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(published) => match &published.event.event {
-                    Event::RunsFinished(runs) => runs.iter().for_each(|run| counting.count(run)),
-                    Event::Stopped => return,
-                    _ => {}
-                },
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(
-                        missed,
-                        "metrics fell behind the event feed; run counters undercount"
-                    )
-                }
-                Err(RecvError::Closed) => return,
-            }
-        }
-    });
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))

@@ -102,7 +102,12 @@ pub enum Event {
         run: Ulid,
         at: DateTime<Utc>,
     },
-    RunsFinished(Vec<RunRecord>),
+    /// Finished runs: every failed, partial or operator-started one, and a sample of
+    /// routine ones; `left_out` routine runs are only in the store.
+    RunsFinished {
+        runs: Vec<RunRecord>,
+        left_out: u64,
+    },
     /// The config was reloaded: added and changed integrations come whole.
     Reloaded {
         summary: ReloadSummary,

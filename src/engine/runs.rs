@@ -98,6 +98,7 @@ impl Engine {
             .finished_at
             .unwrap_or_else(|| self.services.clock.now());
         let ok = matches!(record.status, RunStatus::Success | RunStatus::Partial);
+        self.services.metrics.totals.run(&record);
         if matches!(
             record.status,
             RunStatus::Success | RunStatus::Partial | RunStatus::Failed

@@ -1,6 +1,7 @@
-//! Totals since start in the shapes Prometheus scrapes: requests by outcome, request
-//! durations, inbound webhook events. Counted where the rolling metrics are counted;
-//! the service's `/metrics` registers them.
+//! Totals since start in the shapes Prometheus scrapes: runs by status, records by
+//! kind, requests by outcome, request durations, inbound webhook events. Counted where
+//! every run and request is (consoles may see only a sample of routine runs); the
+//! service's `/metrics` registers them.
 
 use std::time::Duration;
 
@@ -8,6 +9,8 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+
+use crate::domain::run::RunRecord;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct IntegrationLabel {
@@ -21,6 +24,19 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RunLabels {
+    pub integration: String,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RecordLabels {
+    pub integration: String,
+    /// `in`, `new`, `changed` or `delivered`.
+    pub kind: &'static str,
+}
+
 type DurationFamily = Family<IntegrationLabel, Histogram, fn() -> Histogram>;
 
 /// 5 ms to about 20 s, doubling: where API latencies fall.
@@ -30,6 +46,8 @@ fn request_buckets() -> Histogram {
 
 #[derive(Clone)]
 pub struct Totals {
+    pub runs: Family<RunLabels, Counter>,
+    pub records: Family<RecordLabels, Counter>,
     pub requests: Family<OutcomeLabels, Counter>,
     pub request_seconds: DurationFamily,
     pub webhook_events: Family<OutcomeLabels, Counter>,
@@ -38,6 +56,8 @@ pub struct Totals {
 impl Default for Totals {
     fn default() -> Self {
         Self {
+            runs: Family::default(),
+            records: Family::default(),
             requests: Family::default(),
             request_seconds: Family::new_with_constructor(request_buckets),
             webhook_events: Family::default(),
@@ -50,6 +70,28 @@ fn outcome(ok: bool) -> &'static str {
 }
 
 impl Totals {
+    pub fn run(&self, run: &RunRecord) {
+        self.runs
+            .get_or_create(&RunLabels {
+                integration: run.integration.clone(),
+                status: run.status.as_str(),
+            })
+            .inc();
+        for (kind, count) in [
+            ("in", run.records_in),
+            ("new", run.records_new),
+            ("changed", run.records_changed),
+            ("delivered", run.records_delivered),
+        ] {
+            self.records
+                .get_or_create(&RecordLabels {
+                    integration: run.integration.clone(),
+                    kind,
+                })
+                .inc_by(count);
+        }
+    }
+
     pub fn request(&self, integration: &str, ok: bool, latency: Duration) {
         self.requests
             .get_or_create(&OutcomeLabels {

@@ -157,7 +157,7 @@ async fn apply(app: &mut App, hub: &Hub, event: &HubEvent) -> bool {
         HubEvent::Snapshot(snapshot) => app.model.set_snapshot(EngineSnapshot::clone(snapshot)),
         HubEvent::Changed(changes) => app.model.apply_changes(changes.clone()),
         HubEvent::RunStarted { .. } => return false,
-        HubEvent::RunsFinished(runs) => {
+        HubEvent::RunsFinished { runs, .. } => {
             for run in runs {
                 if app.awaited_run == Some(run.id) {
                     app.awaited_run = None;
