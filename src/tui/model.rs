@@ -103,6 +103,8 @@ pub struct Model {
     pub origin: Origin,
     pub engine_state: String,
     pub integrations: Vec<IntegrationView>,
+    /// Where each integration is in `integrations`, by name.
+    position: HashMap<String, usize>,
     /// Newest first; the first page comes from the store, new runs from events.
     pub runs: VecDeque<Arc<RunRecord>>,
     /// No older runs than those in `runs` exist in the store.
@@ -144,6 +146,7 @@ impl Model {
             origin: Origin::Local,
             engine_state: "starting".into(),
             integrations: Vec::new(),
+            position: HashMap::new(),
             runs: VecDeque::new(),
             history_complete: false,
             recent: HashMap::new(),
@@ -226,6 +229,7 @@ impl Model {
     /// How things stand as a whole: on attach, and after falling behind the events.
     pub fn set_snapshot(&mut self, snapshot: EngineSnapshot) {
         self.integrations = snapshot.integrations;
+        self.index_integrations();
         self.set_status(snapshot.status);
         self.alert_counts = snapshot.alerts;
     }
@@ -241,13 +245,38 @@ impl Model {
         .into();
     }
 
-    /// Integrations that changed since the last look.
+    /// Integrations that changed since the last look. A busy hub sends thousands a
+    /// second, so each is found through an index by name, not a scan.
     pub fn apply_changes(&mut self, changes: Vec<IntegrationChange>) {
         for change in changes {
-            if let Some(view) = self.integrations.iter_mut().find(|v| v.name == change.name) {
+            let at = match self.position.get(&change.name) {
+                Some(&at)
+                    if self
+                        .integrations
+                        .get(at)
+                        .is_some_and(|v| v.name == change.name) =>
+                {
+                    Some(at)
+                }
+                // The list was replaced since the index was built.
+                _ => {
+                    self.index_integrations();
+                    self.position.get(&change.name).copied()
+                }
+            };
+            if let Some(view) = at.and_then(|at| self.integrations.get_mut(at)) {
                 view.apply(change);
             }
         }
+    }
+
+    fn index_integrations(&mut self) {
+        self.position = self
+            .integrations
+            .iter()
+            .enumerate()
+            .map(|(at, view)| (view.name.clone(), at))
+            .collect();
     }
 
     /// A reload: removed integrations go; added and changed ones come whole.
@@ -260,6 +289,7 @@ impl Model {
                 None => self.integrations.push(view),
             }
         }
+        self.index_integrations();
     }
 
     pub fn integration(&self, name: &str) -> Option<&IntegrationView> {

@@ -666,3 +666,35 @@ fn read_only_cannot_silence() {
     assert!(app.on_key(key(KeyCode::Enter)).is_empty());
     assert!(app.toast.as_ref().unwrap().text.contains("read-only"));
 }
+
+#[test]
+fn changes_from_the_hub_land_on_the_right_integration_even_after_the_list_changed() {
+    let mut model = model(false);
+    let change = |name: &str| crate::engine::IntegrationChange {
+        name: name.into(),
+        cursor: None,
+        enabled: true,
+        paused: None,
+        next_run: None,
+        running: None,
+        state: IntegrationState {
+            health: crate::domain::Health::Down,
+            ..IntegrationState::default()
+        },
+        access_token: None,
+    };
+    let target = model.integrations[1].name.clone();
+    model.apply_changes(vec![change(&target)]);
+    assert_eq!(
+        model.integration(&target).unwrap().state.health,
+        crate::domain::Health::Down
+    );
+    // Replaced behind the index's back (a test, a reload): still the right row.
+    model.integrations.reverse();
+    let other = model.integrations[0].name.clone();
+    model.apply_changes(vec![change(&other), change("no-such-integration")]);
+    assert_eq!(
+        model.integration(&other).unwrap().state.health,
+        crate::domain::Health::Down
+    );
+}
