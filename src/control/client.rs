@@ -23,7 +23,7 @@ use crate::engine::CommandError;
 
 const WELCOME_TIMEOUT: Duration = Duration::from_secs(5);
 /// Events kept for a slow reader in this process before it is told it lagged.
-const BACKLOG: usize = 1024;
+const BACKLOG: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AttachError {
