@@ -216,12 +216,13 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) -> Result<(), String> {
     // Subscribe before the welcome, so no event after it is missed.
     let events = shared.feed.subscribe();
     send(&mut writer, json(&welcome)).await?;
-    tracing::info!(user = %peer.user, pid = ?peer.pid, read_only, "console attached");
     let operator = Operator {
         user: peer.user.clone(),
         pid: peer.pid,
         ssh_connection: hello.ssh_connection.filter(|s| s.len() <= 200),
     };
+    tracing::info!(who = %operator, read_only, "client attached");
+    let who = operator.to_string();
     let engine = shared.engine.acting_for(operator, read_only);
     let (replies, outbox) = mpsc::channel::<Bytes>(CALLS_IN_FLIGHT);
     let mut writing = tokio::spawn(write_loop(writer, outbox, events, engine.clone()));
@@ -258,7 +259,7 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) -> Result<(), String> {
         });
     };
     writing.abort();
-    tracing::info!(user = %peer.user, pid = ?peer.pid, "console detached");
+    tracing::info!(%who, "client detached");
     result
 }
 
