@@ -114,9 +114,9 @@ impl Publisher {
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Ok(EngineEvent::RunStarted { integration, run, at }) => {
-                        changed.insert(integration.clone());
-                        self.publish(Event::RunStarted { integration, run, at });
+                    // Its change (now running) goes out with the batch.
+                    Ok(EngineEvent::RunStarted { integration, .. }) => {
+                        changed.insert(integration);
                     }
                     Ok(EngineEvent::RunFinished(run)) => {
                         changed.insert(run.integration.clone());

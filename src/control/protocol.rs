@@ -97,11 +97,6 @@ pub enum Event {
     Snapshot(Box<EngineSnapshot>),
     /// How integrations that changed stand now.
     Changed(Vec<IntegrationChange>),
-    RunStarted {
-        integration: String,
-        run: Ulid,
-        at: DateTime<Utc>,
-    },
     /// Finished runs: every failed, partial or operator-started one, and a sample of
     /// routine ones; `left_out` routine runs are only in the store.
     RunsFinished {

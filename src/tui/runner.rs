@@ -156,7 +156,6 @@ async fn apply(app: &mut App, hub: &Hub, event: &HubEvent) -> bool {
     match event {
         HubEvent::Snapshot(snapshot) => app.model.set_snapshot(EngineSnapshot::clone(snapshot)),
         HubEvent::Changed(changes) => app.model.apply_changes(changes.clone()),
-        HubEvent::RunStarted { .. } => return false,
         HubEvent::RunsFinished { runs, .. } => {
             for run in runs {
                 if app.awaited_run == Some(run.id) {
