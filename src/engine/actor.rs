@@ -280,32 +280,16 @@ impl Engine {
                 expires_at,
                 reply,
             } => {
-                let result = match self.services.vault.clone() {
-                    None => Err(CommandError::Failed("no vault is open".to_owned())),
-                    // The vault audits the change itself.
-                    Some(vault) => {
-                        let by = Arc::clone(&self.acting);
-                        tokio::task::spawn_blocking(move || {
-                            vault.set_by(&by, &name, &value, expires_at)
-                        })
-                        .await
-                        .map_err(|e| CommandError::Failed(e.to_string()))
-                        .and_then(|r| r.map_err(|e| CommandError::Failed(e.to_string())))
-                    }
-                };
+                // The vault audits the change itself, as the acting operator.
+                let result = self
+                    .with_vault(move |vault, by| vault.set_by(by, &name, &value, expires_at))
+                    .await;
                 let _ = reply.send(result);
             }
             Command::RemoveSecret { name, reply } => {
-                let result = match self.services.vault.clone() {
-                    None => Err(CommandError::Failed("no vault is open".to_owned())),
-                    Some(vault) => {
-                        let by = Arc::clone(&self.acting);
-                        tokio::task::spawn_blocking(move || vault.remove_by(&by, &name))
-                            .await
-                            .map_err(|e| CommandError::Failed(e.to_string()))
-                            .and_then(|r| r.map_err(|e| CommandError::Failed(e.to_string())))
-                    }
-                };
+                let result = self
+                    .with_vault(move |vault, by| vault.remove_by(by, &name))
+                    .await;
                 let _ = reply.send(result);
             }
             Command::Snapshot { reply } => {
@@ -333,6 +317,24 @@ impl Engine {
             }
             Command::Shutdown { grace, reply } => self.begin_stop(grace, Some(reply)),
         }
+    }
+
+    /// Runs a vault change off the async threads (age and redb block), for the
+    /// operator whose command is being handled.
+    async fn with_vault(
+        &self,
+        change: impl FnOnce(&Vault, &Operator) -> Result<(), crate::secrets::VaultError>
+        + Send
+        + 'static,
+    ) -> Result<(), CommandError> {
+        let Some(vault) = self.services.vault.clone() else {
+            return Err(CommandError::Failed("no vault is open".to_owned()));
+        };
+        let by = Arc::clone(&self.acting);
+        tokio::task::spawn_blocking(move || change(&vault, &by))
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?
+            .map_err(|e| CommandError::Failed(e.to_string()))
     }
 
     async fn tick(&mut self) {

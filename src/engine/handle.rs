@@ -336,8 +336,16 @@ impl EngineHandle {
     /// Writes a consistent copy of the store to `to` while the engine runs.
     pub async fn backup(&self, to: std::path::PathBuf) -> Result<u64, CommandError> {
         self.writable()?;
+        self.query(move |store| store.backup_to(&to)).await
+    }
+
+    /// Runs a store read (or a backup) off the async threads; redb blocks.
+    async fn query<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> Result<T, CommandError> {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.backup_to(&to))
+        tokio::task::spawn_blocking(move || read(&store))
             .await
             .map_err(|e| CommandError::Failed(e.to_string()))?
             .map_err(|e| CommandError::Failed(e.to_string()))
@@ -358,21 +366,12 @@ impl EngineHandle {
         before: Option<Ulid>,
         limit: usize,
     ) -> Result<Vec<RunRecord>, CommandError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            store.runs_before(integration.as_deref(), before, limit)
-        })
-        .await
-        .map_err(|e| CommandError::Failed(e.to_string()))?
-        .map_err(|e| CommandError::Failed(e.to_string()))
+        self.query(move |store| store.runs_before(integration.as_deref(), before, limit))
+            .await
     }
 
     pub async fn run_logs(&self, run: Ulid) -> Result<Vec<String>, CommandError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.run_logs(run))
-            .await
-            .map_err(|e| CommandError::Failed(e.to_string()))?
-            .map_err(|e| CommandError::Failed(e.to_string()))
+        self.query(move |store| store.run_logs(run)).await
     }
 
     /// Request and webhook totals since start, for Prometheus.
@@ -387,20 +386,12 @@ impl EngineHandle {
 
     /// Every vault secret's metadata (never a value): when it was set, when it expires.
     pub async fn secret_metas(&self) -> Result<Vec<(String, SecretMeta)>, CommandError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.secret_metas())
-            .await
-            .map_err(|e| CommandError::Failed(e.to_string()))?
-            .map_err(|e| CommandError::Failed(e.to_string()))
+        self.query(move |store| store.secret_metas()).await
     }
 
     /// Stored alerts, newest first, firing and resolved.
     pub async fn stored_alerts(&self, limit: usize) -> Result<Vec<Alert>, CommandError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.alerts(limit))
-            .await
-            .map_err(|e| CommandError::Failed(e.to_string()))?
-            .map_err(|e| CommandError::Failed(e.to_string()))
+        self.query(move |store| store.alerts(limit)).await
     }
 
     /// Stored per-minute figures of one integration since `since_minute` (unix minutes).
@@ -409,11 +400,8 @@ impl EngineHandle {
         integration: String,
         since_minute: i64,
     ) -> Result<Vec<MinuteRollup>, CommandError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.rollups(&integration, since_minute))
+        self.query(move |store| store.rollups(&integration, since_minute))
             .await
-            .map_err(|e| CommandError::Failed(e.to_string()))?
-            .map_err(|e| CommandError::Failed(e.to_string()))
     }
 
     /// Success over the last day, week and 30 days, from the stored rollups.
