@@ -44,17 +44,16 @@ pub async fn run_with(
     let Config { settings, keys, .. } = context.load_config()?;
     let telemetry = context.telemetry_with_ring(None, settings.log_buffer)?;
     // A viewer only looks: its engine neither runs schedules nor delivers anything.
-    let (engine, task) = context.start_engine(!context.read_only).await?;
-    let side_tasks = alongside(&engine);
-    let hub = Hub::local(engine.clone(), telemetry.ring.clone());
+    let engine = context.start_engine(!context.read_only).await?;
+    let side_tasks = alongside(&engine.handle);
+    let hub = Hub::local(engine.handle.clone(), telemetry.ring.clone());
     let result = runner::run(hub, options(settings, keys)).await;
     side_tasks.iter().for_each(JoinHandle::abort);
     eprintln!(
         "stopping: running runs get up to {}s to finish…",
         GRACE.as_secs()
     );
-    engine.shutdown(GRACE).await;
-    let _ = task.await;
+    engine.stop(GRACE).await;
     result.map_err(|e| CliError::runtime(format!("the console failed: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }

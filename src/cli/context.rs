@@ -114,10 +114,7 @@ impl Context {
 
     /// Loads a valid config (problems are a usage error), opens the store and the
     /// vault, and starts the engine on them.
-    pub async fn start_engine(
-        &self,
-        scheduling: bool,
-    ) -> Result<(EngineHandle, JoinHandle<()>), CliError> {
+    pub async fn start_engine(&self, scheduling: bool) -> Result<LocalEngine, CliError> {
         let config = self.load_config()?;
         if !config.is_valid() {
             return Err(CliError::usage(format!(
@@ -135,9 +132,10 @@ impl Context {
             read_only: self.read_only,
             scheduling,
         };
-        engine::start(config, store, options)
+        let (handle, task) = engine::start(config, store, options)
             .await
-            .map_err(CliError::runtime)
+            .map_err(CliError::runtime)?;
+        Ok(LocalEngine { handle, task })
     }
 
     /// Where a service on this data dir answers: `--attach`, else `patchbay.sock` in
@@ -165,10 +163,9 @@ impl Context {
         if let Some(hub) = self.service().await? {
             return Ok((hub, None));
         }
-        let telemetry_ring = crate::telemetry::LogRing::new(1);
-        let (engine, task) = self.start_engine(scheduling).await?;
-        let hub = Hub::local(engine.clone(), telemetry_ring);
-        Ok((hub, Some(LocalEngine { engine, task })))
+        let engine = self.start_engine(scheduling).await?;
+        let hub = Hub::local(engine.handle.clone(), crate::telemetry::LogRing::new(1));
+        Ok((hub, Some(engine)))
     }
 
     /// Refuses a changing action in `--read-only` mode.
@@ -182,16 +179,18 @@ impl Context {
     }
 }
 
-/// An engine a command started for itself because no service runs.
+/// An engine running in this process: the service's, or one a command or console
+/// started for itself because no service runs.
 pub struct LocalEngine {
-    engine: EngineHandle,
+    pub handle: EngineHandle,
     task: JoinHandle<()>,
 }
 
 impl LocalEngine {
-    /// Stops it, giving running runs `grace` to finish.
+    /// Stops it, giving running runs `grace` to finish, and waits until the store is
+    /// flushed.
     pub async fn stop(self, grace: std::time::Duration) {
-        self.engine.shutdown(grace).await;
+        self.handle.shutdown(grace).await;
         let _ = self.task.await;
     }
 }

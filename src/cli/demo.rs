@@ -137,8 +137,8 @@ fn store_demo_secrets(context: &Context, sandbox_url: &str) -> Result<(), CliErr
 
 async fn run_headless(context: &Context, duration: Option<Duration>, data_dir: &Path) -> CliResult {
     let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;
-    let (engine, task) = context.start_engine(true).await?;
-    let side_tasks = alongside(&engine, &sandbox_url()?);
+    let engine = context.start_engine(true).await?;
+    let side_tasks = alongside(&engine.handle, &sandbox_url()?);
     eprintln!(
         "demo running against the sandbox; data in {}",
         data_dir.display()
@@ -150,9 +150,9 @@ async fn run_headless(context: &Context, duration: Option<Duration>, data_dir: &
         }
     }
     side_tasks.iter().for_each(JoinHandle::abort);
-    engine.shutdown(Duration::from_secs(10)).await;
-    let _ = task.await;
-    let runs = engine
+    let handle = engine.handle.clone();
+    engine.stop(Duration::from_secs(10)).await;
+    let runs = handle
         .runs(None, None, 10_000)
         .await
         .map_err(CliError::runtime)?;
