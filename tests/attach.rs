@@ -302,7 +302,7 @@ async fn stalled_and_garbage_clients_are_dropped_and_the_engine_keeps_going() {
         ),
     )
     .unwrap();
-    let _service = service(&home);
+    let service = service(&home);
     let socket = home.data_dir().join("patchbay.sock");
 
     // Garbage where a hello belongs: dropped.
@@ -357,6 +357,23 @@ async fn stalled_and_garbage_clients_are_dropped_and_the_engine_keeps_going() {
     })
     .expect("every event delivered");
     assert!(matches!(status_code(&home), Some(0 | 1)));
+
+    // The service drops the stalled client once a frame has waited 10 s for it. How
+    // soon the socket's buffer fills depends on how much the burst produced, so keep
+    // events coming until it has (the only client attached from this process).
+    let dropped = format!("client detached who=root (pid {})", std::process::id());
+    let mut more = 10_000;
+    while !service.stderr().contains(&dropped) {
+        assert!(more < 40_000, "the stalled client was never dropped");
+        for n in more..more + 500 {
+            let _ = client
+                .post(&url)
+                .json(&serde_json::json!({ "n": n }))
+                .send()
+                .await;
+        }
+        more += 500;
+    }
 
     // The stalled client was dropped: reading what was buffered ends at EOF.
     stalled
