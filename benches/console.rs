@@ -40,6 +40,7 @@ fn frames() {
         .map(|i| IntegrationView {
             name: format!("integration-{i:05}"),
             kind: ["http", "graphql", "feed"][i % 3].to_owned(),
+            role: patchbay::config::kinds::Role::Source,
             auth: "bearer".to_owned(),
             outputs: vec!["archive".into()],
             secrets: Vec::new(),

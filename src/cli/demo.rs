@@ -15,7 +15,7 @@ use super::{CliError, CliResult, Context, console, runtime};
 use crate::config::url::ConfigUrl;
 use crate::connectors::oauth;
 use crate::engine::EngineHandle;
-use crate::sandbox::{Sandbox, demo_secrets, send_events};
+use crate::sandbox::{Sandbox, create_warehouse, demo_secrets, send_events};
 
 /// How often the sandbox sends an event to the demo's `webhook_in`.
 const EVENT_EVERY: Duration = Duration::from_secs(7);
@@ -58,8 +58,12 @@ pub fn run(
         scratch.path().join("identity.txt"),
     );
     store_demo_secrets(&demo, &url)?;
+    let warehouse = scratch.path().join("warehouse.db");
     let runtime = runtime()?;
     runtime.block_on(async {
+        create_warehouse(&warehouse)
+            .await
+            .map_err(CliError::runtime)?;
         listener.set_nonblocking(true).map_err(CliError::runtime)?;
         let listener = tokio::net::TcpListener::from_std(listener).map_err(CliError::runtime)?;
         let sandbox = Sandbox::serve(listener).map_err(CliError::runtime)?;

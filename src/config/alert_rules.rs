@@ -61,7 +61,8 @@ pub(super) fn decode_alerts(
 }
 
 fn check_notify(name: &str, span: Range<usize>, integrations: &[Known<'_>]) -> Option<Problem> {
-    let help = "name an integration of an output kind (webhook, slack, discord, file)";
+    let help =
+        "name an integration of an output kind (webhook, slack, discord, file, sql with `table`)";
     match integrations.iter().find(|(n, _)| *n == name) {
         None => Some(
             Problem::error(

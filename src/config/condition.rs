@@ -8,6 +8,7 @@
 //! [CONNECTED] == true             [CERTIFICATE_EXPIRATION] > 14d
 //! [BODY].version matches "^2\."   [BODY][0].id == 1         any(200, 429) == [STATUS]
 //! [BODY].user.firstName != [BODY].user.lastName
+//! [ROWS] > 0                      [VALUE] < 30              (a `sql` probe)
 //! ```
 //!
 //! As in Gatus, a placeholder may stand on either side, or on both; array elements
@@ -38,6 +39,12 @@ pub struct Observation {
     pub headers: HashMap<String, String>,
     /// When the server's certificate expires.
     pub certificate_not_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rows a `sql` probe's query returned.
+    pub rows: Option<u64>,
+    /// The first column of the first row a `sql` probe's query returned.
+    pub value: Option<Value>,
+    /// What the server said when the probe got an error instead of an answer.
+    pub error: Option<String>,
 }
 
 impl Observation {
@@ -63,6 +70,8 @@ enum Subject {
     Header(String),
     Connected,
     CertificateExpiration,
+    Rows,
+    Value,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +200,10 @@ fn actual(subject: &Subject, seen: &Observation) -> Actual {
             .map_or(Actual::Missing, |s| Actual::Number(f64::from(s))),
         Subject::ResponseTime => Actual::Millis(seen.response_time.as_secs_f64() * 1000.0),
         Subject::Connected => Actual::Bool(seen.connected),
+        Subject::Rows => seen
+            .rows
+            .map_or(Actual::Missing, |n| Actual::Number(n as f64)),
+        Subject::Value => seen.value.as_ref().map_or(Actual::Missing, scalar),
         Subject::CertificateExpiration => {
             seen.certificate_expires_in().map_or(Actual::Missing, |d| {
                 Actual::Millis(d.num_milliseconds() as f64)
@@ -212,15 +225,19 @@ fn actual(subject: &Subject, seen: &Observation) -> Actual {
             else {
                 return Actual::Missing;
             };
-            let found = lookup(&doc, path);
-            match found {
-                Some(Value::Number(n)) => Actual::Number(n.as_f64().unwrap_or(f64::NAN)),
-                Some(Value::String(s)) => Actual::Text(s.clone()),
-                Some(Value::Bool(b)) => Actual::Bool(*b),
-                Some(Value::Null) | None => Actual::Missing,
-                Some(other) => Actual::Text(other.to_string()),
-            }
+            lookup(&doc, path).map_or(Actual::Missing, scalar)
         }
+    }
+}
+
+/// A JSON value as conditions compare it.
+fn scalar(value: &Value) -> Actual {
+    match value {
+        Value::Number(n) => Actual::Number(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => Actual::Text(s.clone()),
+        Value::Bool(b) => Actual::Bool(*b),
+        Value::Null => Actual::Missing,
+        other => Actual::Text(other.to_string()),
     }
 }
 
@@ -263,13 +280,15 @@ fn compare(actual: &Actual, op: Op, expected: &Expected) -> bool {
 }
 
 fn parse_subject(text: &str) -> Result<Subject, String> {
-    let subjects: [(&str, Subject); 6] = [
+    let subjects: [(&str, Subject); 8] = [
         ("[STATUS]", Subject::Status),
         ("[RESPONSE_TIME]", Subject::ResponseTime),
         ("[CONNECTED]", Subject::Connected),
         ("[CERTIFICATE_EXPIRATION]", Subject::CertificateExpiration),
         ("[BODY]", Subject::Body(Vec::new())),
         ("[HEADER]", Subject::Header(String::new())),
+        ("[ROWS]", Subject::Rows),
+        ("[VALUE]", Subject::Value),
     ];
     let Some((prefix, subject)) = subjects.into_iter().find(|(p, _)| text.starts_with(p)) else {
         // `[BODY.status]`: the path belongs outside the brackets.
@@ -281,7 +300,7 @@ fn parse_subject(text: &str) -> Result<Subject, String> {
                 "write `[{name}].{path}{rest}`: the path goes after the placeholder"
             ));
         }
-        return Err("start with a placeholder: [STATUS], [RESPONSE_TIME], [BODY], [HEADER].name, [CONNECTED] or [CERTIFICATE_EXPIRATION]".into());
+        return Err("start with a placeholder: [STATUS], [RESPONSE_TIME], [BODY], [HEADER].name, [CONNECTED], [CERTIFICATE_EXPIRATION], [ROWS] or [VALUE]".into());
     };
     let path = text[prefix.len()..].trim_end();
     match subject {
@@ -352,6 +371,9 @@ mod tests {
             body: Some(r#"{"status": "UP", "version": "2.4.1", "items": [{"id": 7}]}"#.into()),
             headers: HashMap::from([("Content-Type".to_owned(), "application/json".to_owned())]),
             certificate_not_after: Some(chrono::Utc::now() + chrono::Duration::days(30)),
+            rows: Some(3),
+            value: Some(Value::from(12.5)),
+            error: None,
         }
     }
 
@@ -379,6 +401,10 @@ mod tests {
             "[BODY].items.0.id > 3",
             "[HEADER].content-type contains \"json\"",
             "[CONNECTED] == true",
+            "[ROWS] == 3",
+            "[ROWS] > 0",
+            "[VALUE] < 30",
+            "[VALUE] == 12.5",
             "[CERTIFICATE_EXPIRATION] > 14d",
         ] {
             assert_eq!(verdict(passing), Ok(()), "{passing}");

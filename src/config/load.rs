@@ -17,7 +17,7 @@ use super::problem::{Problem, SourceFile};
 use super::references::secret_references;
 use super::schedule::{CronExpr, Schedule};
 use super::source_text::{integration_text, mask_credentials};
-use crate::config::kinds::{self, Role};
+use crate::config::kinds::{self, KindSettings, Role};
 use crate::domain::did_you_mean;
 
 const TOP_LEVEL_KEYS: [&str; 4] = ["settings", "keys", "integration", "alert"];
@@ -190,7 +190,7 @@ impl Loader {
         }
         let known: Vec<Known<'_>> = raw
             .iter()
-            .filter_map(|t| Some((t.name.as_deref()?, t.kind.as_deref().and_then(kinds::kind))))
+            .filter_map(|t| Some((t.name.as_deref()?, t.kind)))
             .collect();
         let alerts = decode_alerts(&alert_tables, &known, &mut self.problems);
         self.declared = Declared {
@@ -259,7 +259,7 @@ impl Loader {
                     .with_help("[integration.pipeline] belongs to sources; move it to the integration that fetches the records"),
             );
         }
-        if let Some(Some(crate::config::kinds::KindSettings::Http(http))) = &settings_result
+        if let Some(Some(KindSettings::Http(http))) = &settings_result
             && let Some(incremental) = &http.incremental
             && incremental.order.is_none()
         {
@@ -291,10 +291,13 @@ impl Loader {
         let timeout = common.timeout.map_or(DEFAULT_TIMEOUT, Into::into);
         let mut kind_settings = kind_settings;
         // A relative output file lives next to the config, wherever patchbay was started.
-        if let crate::config::kinds::KindSettings::File(file) = &mut kind_settings
-            && file.path.is_relative()
-        {
-            file.path = base_dir.join(&file.path);
+        match &mut kind_settings {
+            KindSettings::File(file) if file.path.is_relative() => {
+                file.path = base_dir.join(&file.path);
+            }
+            KindSettings::SqlSource(sql) => sql.connection.anchor(base_dir),
+            KindSettings::SqlOutput(sql) => sql.connection.anchor(base_dir),
+            _ => {}
         }
         Some(Integration {
             name: common.name,
@@ -351,7 +354,7 @@ impl Loader {
                 Some(target) if target.name == table.name => {
                     Problem::error("an integration cannot be its own output", Some(span.clone()))
                 }
-                Some(target) => match target.kind.as_deref().and_then(kinds::kind) {
+                Some(target) => match target.kind {
                     Some(kind) if !kind.roles.contains(&Role::Output) => Problem::error(
                         format!("output `{output}` is a `{}` integration, which does not accept records", kind.name),
                         Some(span.clone()),
@@ -366,7 +369,8 @@ impl Loader {
     }
 }
 
-const OUTPUT_HELP: &str = "name an integration of an output kind (webhook, slack, discord, file)";
+const OUTPUT_HELP: &str =
+    "name an integration of an output kind (webhook, slack, discord, file, sql with `table`)";
 
 /// What the cross-table checks need from an integration table, read before decoding
 /// so that they work even when the table itself has errors.
@@ -374,7 +378,7 @@ struct RawIntegration<'a> {
     value: &'a Value<'a>,
     name: Option<String>,
     name_span: Option<Range<usize>>,
-    kind: Option<String>,
+    kind: Option<&'static kinds::KindSpec>,
     outputs: Vec<(String, Range<usize>)>,
 }
 
@@ -395,7 +399,9 @@ impl<'a> RawIntegration<'a> {
             value,
             name: table.and_then(|t| string_at(t, "name")),
             name_span: table.and_then(|t| span_of(t, "name")),
-            kind: table.and_then(|t| string_at(t, "kind")),
+            kind: table.and_then(|t| {
+                kinds::resolve(&string_at(t, "kind")?, |key| entry(t, key).is_some())
+            }),
             outputs,
         }
     }
@@ -403,16 +409,14 @@ impl<'a> RawIntegration<'a> {
 
 fn name_kind(table: &DeTable<'_>, problems: &mut Vec<Problem>) -> Option<&'static kinds::KindSpec> {
     let kind = string_at(table, "kind")?;
-    let found = kinds::kind(&kind);
+    let found = kinds::resolve(&kind, |key| entry(table, key).is_some());
     if found.is_none() {
-        let names = kinds::KINDS.iter().map(|k| k.name);
-        let help = match did_you_mean(&kind, names) {
+        let help = match did_you_mean(&kind, kinds::names()) {
             Some(close) => format!("did you mean `{close}`?"),
             None => format!(
                 "the kinds are {}",
-                kinds::KINDS
-                    .iter()
-                    .map(|k| format!("`{}`", k.name))
+                kinds::names()
+                    .map(|name| format!("`{name}`"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

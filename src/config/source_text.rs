@@ -57,7 +57,10 @@ pub(super) fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind
                     let is_credential = CREDENTIAL_KEYS.contains(&key)
                         || (key == "secret" && table.contains_key("header"))
                         // A chat webhook URL grants posting: it is the credential.
-                        || (key == "url" && matches!(kind, "slack" | "discord"));
+                        || (key == "url" && matches!(kind, "slack" | "discord"))
+                        // A database URL may carry its password; a check's `sql` is one.
+                        || (key == "url" && kind == "sql")
+                        || (key == "sql" && kind == "check");
                     let headers = key == "headers";
                     match inner.get_ref() {
                         DeValue::Table(headers_table) if headers => {

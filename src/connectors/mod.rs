@@ -12,6 +12,7 @@ pub mod incremental;
 pub mod link;
 pub mod oauth;
 pub mod paging;
+pub mod sql;
 pub mod webhook;
 pub mod webhook_in;
 
@@ -157,6 +158,12 @@ impl Connector {
                 Self::Output(Arc::new(ChatOutput::new(Flavor::Discord, s.clone())))
             }
             KindSettings::File(s) => Self::Output(Arc::new(file::FileOutput::new(s.clone()))),
+            KindSettings::SqlSource(s) => {
+                Self::Source(Arc::new(sql::SqlSource::new((**s).clone())))
+            }
+            KindSettings::SqlOutput(s) => {
+                Self::Output(Arc::new(sql::SqlOutput::new((**s).clone())))
+            }
             KindSettings::Check(s) => {
                 Self::Source(Arc::new(check::CheckSource::new((**s).clone())))
             }

@@ -102,6 +102,8 @@ impl std::fmt::Display for ReloadSummary {
 pub struct IntegrationView {
     pub name: String,
     pub kind: String,
+    /// Its role: a `sql` integration is a source or an output.
+    pub role: crate::config::kinds::Role,
     pub auth: String,
     pub outputs: Vec<String>,
     /// The vault secrets its config names (`secret:NAME`), in file order; a secret

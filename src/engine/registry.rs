@@ -197,6 +197,7 @@ impl Engine {
         IntegrationView {
             name: live.name,
             kind: integration.kind.name.to_owned(),
+            role: integration.kind.roles[0],
             auth: integration.auth.type_name().to_owned(),
             outputs: integration.outputs.clone(),
             secrets: integration.secrets.iter().map(|s| s.name.clone()).collect(),

@@ -11,6 +11,7 @@ mod health;
 mod oauth;
 mod sinks;
 mod trouble;
+mod warehouse;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ use tokio::task::JoinHandle;
 
 pub use events::send_events;
 pub use sinks::SinkStats;
+pub use warehouse::create_warehouse;
 
 /// Credentials the sandbox accepts; `patchbay demo` puts them in its vault.
 pub mod credentials {

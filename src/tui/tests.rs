@@ -35,6 +35,8 @@ fn view(
     IntegrationView {
         name: name.into(),
         kind: kind.to_owned(),
+        role: crate::config::kinds::resolve(kind, |_| false)
+            .map_or(crate::config::kinds::Role::Source, |k| k.roles[0]),
         auth: "bearer".to_owned(),
         outputs: vec!["orders-archive".into()],
         secrets: vec!["api_token".into()],

@@ -6,6 +6,7 @@ pub mod disk;
 pub mod harness;
 pub mod pty;
 pub mod service;
+pub mod sql;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

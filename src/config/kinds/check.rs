@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::config::condition::Condition;
+use crate::config::credential::Credential;
 use crate::config::duration::HumanDuration;
+use crate::config::kinds::sql::Connection;
 use crate::config::url::ConfigUrl;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -17,7 +19,7 @@ pub struct CheckSettings {
 }
 
 /// `probe = { http = "...", method = "GET", timeout = "3s" }`, or `{ tcp = "host:port" }`,
-/// or `{ tls = "host:443" }`.
+/// or `{ tls = "host:443" }`, or `{ sql = "secret:pg_url", query = "SELECT 1" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "ProbeTable")]
 pub struct Probe {
@@ -33,6 +35,10 @@ pub enum Target {
     },
     Tcp(String),
     Tls(String),
+    Sql {
+        connection: Connection,
+        query: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -41,6 +47,8 @@ struct ProbeTable {
     http: Option<ConfigUrl>,
     tcp: Option<String>,
     tls: Option<String>,
+    sql: Option<Credential>,
+    query: Option<String>,
     method: Option<String>,
     timeout: Option<HumanDuration>,
 }
@@ -49,8 +57,8 @@ impl TryFrom<ProbeTable> for Probe {
     type Error = String;
 
     fn try_from(table: ProbeTable) -> Result<Self, String> {
-        let target = match (table.http, table.tcp, table.tls) {
-            (Some(url), None, None) => {
+        let target = match (table.http, table.tcp, table.tls, table.sql) {
+            (Some(url), None, None, None) => {
                 let method = table.method.as_deref().unwrap_or("GET").to_uppercase();
                 let method = match method.as_str() {
                     "GET" | "HEAD" | "POST" => method
@@ -60,10 +68,24 @@ impl TryFrom<ProbeTable> for Probe {
                 };
                 Target::Http { url, method }
             }
-            (None, Some(address), None) => Target::Tcp(host_port(address)?),
-            (None, None, Some(address)) => Target::Tls(host_port(address)?),
-            _ => return Err("a probe has exactly one of `http`, `tcp` or `tls`".into()),
+            (None, Some(address), None, None) => Target::Tcp(host_port(address)?),
+            (None, None, Some(address), None) => Target::Tls(host_port(address)?),
+            (None, None, None, Some(url)) => Target::Sql {
+                connection: Connection {
+                    url,
+                    password: None,
+                    pool_size: 1,
+                },
+                query: table
+                    .query
+                    .clone()
+                    .ok_or("a `sql` probe needs `query`, e.g. query = \"SELECT 1\"")?,
+            },
+            _ => return Err("a probe has exactly one of `http`, `tcp`, `tls` or `sql`".into()),
         };
+        if table.query.is_some() && !matches!(target, Target::Sql { .. }) {
+            return Err("`query` belongs to a `sql` probe".into());
+        }
         if table.method.is_some() && !matches!(target, Target::Http { .. }) {
             return Err("`method` belongs to an `http` probe".into());
         }

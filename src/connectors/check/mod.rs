@@ -9,14 +9,18 @@ use serde_json::json;
 
 use super::{BoxFuture, Fetch, Pages, Source};
 use crate::config::condition::Observation;
-use crate::config::kinds::check::CheckSettings;
+use crate::config::kinds::check::{CheckSettings, Target};
+use crate::connectors::sql::SqlProbe;
 use crate::domain::Failure;
 use crate::domain::run::ErrorClass;
 use crate::runtime::context::RunContext;
+use probe::Probing;
 
 pub struct CheckSource {
     settings: CheckSettings,
     client: reqwest::Client,
+    /// The pool of a `sql` probe.
+    sql: Option<SqlProbe>,
 }
 
 impl CheckSource {
@@ -28,12 +32,27 @@ impl CheckSource {
             .user_agent(concat!("patchbay-check/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the probe client configuration is static and valid");
-        Self { settings, client }
+        let sql = match &settings.probe.target {
+            Target::Sql { connection, query } => {
+                Some(SqlProbe::new(connection.clone(), query.clone()))
+            }
+            _ => None,
+        };
+        Self {
+            settings,
+            client,
+            sql,
+        }
     }
 
     /// Probes and judges; `Err` lists the conditions that failed.
-    async fn verdict(&self) -> (Observation, Result<(), Failure>) {
-        let seen = self.settings.probe.observe(&self.client).await;
+    async fn verdict(&self, ctx: &RunContext) -> (Observation, Result<(), Failure>) {
+        let probing = Probing {
+            client: &self.client,
+            sql: self.sql.as_ref(),
+            ctx,
+        };
+        let seen = self.settings.probe.observe(probing).await;
         let mut failed: Vec<String> = self
             .settings
             .conditions
@@ -46,6 +65,9 @@ impl CheckSource {
         let result = if failed.is_empty() {
             Ok(())
         } else {
+            if let Some(error) = &seen.error {
+                failed.push(format!("the server said: {error}"));
+            }
             Err(Failure::new(
                 ErrorClass::Check,
                 failed.join("; "),
@@ -58,12 +80,19 @@ impl CheckSource {
 
 /// The observation as a record, so outputs can receive probe results.
 fn record(seen: &Observation) -> serde_json::Value {
-    json!({
+    let mut record = json!({
         "connected": seen.connected,
         "status": seen.status,
         "response_time_ms": seen.response_time.as_millis() as u64,
+
                 "certificate_expires_in_days": seen.certificate_expires_in().map(|d| d.num_days()),
-    })
+    });
+    // A `sql` probe's findings, only where there are any.
+    if let Some(rows) = seen.rows {
+        record["rows"] = rows.into();
+        record["value"] = seen.value.clone().unwrap_or_default();
+    }
+    record
 }
 
 impl Source for CheckSource {
@@ -77,7 +106,7 @@ impl Source for CheckSource {
         pages: Pages,
     ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
-            let (seen, verdict) = self.verdict().await;
+            let (seen, verdict) = self.verdict(ctx).await;
             ctx.metrics_request(verdict.is_ok(), seen.response_time, false);
             ctx.log(format!(
                 "probe: connected {}, status {}, {} ms",
@@ -97,9 +126,9 @@ impl Source for CheckSource {
         })
     }
 
-    fn test<'a>(&'a self, _ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
+    fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
         Box::pin(async move {
-            let (seen, verdict) = self.verdict().await;
+            let (seen, verdict) = self.verdict(ctx).await;
             verdict.map(|()| {
                 format!(
                     "all conditions hold ({} ms)",

@@ -12,26 +12,39 @@ use tokio::net::TcpStream;
 use crate::config::condition::Observation;
 use crate::config::kinds::check::{Probe, Target};
 use crate::config::url::ConfigUrl;
+use crate::connectors::sql::SqlProbe;
 use crate::runtime::certificate;
+use crate::runtime::context::RunContext;
 
 /// Bodies longer than this are cut before conditions see them.
 const BODY_LIMIT: usize = 1024 * 1024;
 
+/// What a probe looks with: the check's HTTP client, or its database pool.
+pub struct Probing<'a> {
+    pub client: &'a reqwest::Client,
+    pub sql: Option<&'a SqlProbe>,
+    pub ctx: &'a RunContext,
+}
+
 impl Probe {
     /// Looks once. Never fails: what went wrong is part of the observation.
-    pub async fn observe(&self, client: &reqwest::Client) -> Observation {
+    pub async fn observe(&self, with: Probing<'_>) -> Observation {
         let started = Instant::now();
         // A probe that times out saw nothing: not connected.
-        let mut seen: Observation = tokio::time::timeout(self.timeout, self.look(client))
+        let mut seen: Observation = tokio::time::timeout(self.timeout, self.look(with))
             .await
             .unwrap_or_default();
         seen.response_time = started.elapsed();
         seen
     }
 
-    async fn look(&self, client: &reqwest::Client) -> Observation {
+    async fn look(&self, with: Probing<'_>) -> Observation {
         match &self.target {
-            Target::Http { url, method } => http(client, url, method.clone()).await,
+            Target::Http { url, method } => http(with.client, url, method.clone()).await,
+            Target::Sql { .. } => match with.sql {
+                Some(probe) => sql(probe, with.ctx).await,
+                None => Observation::default(),
+            },
             Target::Tcp(address) => Observation {
                 connected: TcpStream::connect(address).await.is_ok(),
                 ..Observation::default()
@@ -62,6 +75,17 @@ async fn http(client: &reqwest::Client, url: &ConfigUrl, method: reqwest::Method
         body,
         headers,
         certificate_not_after,
+        ..Observation::default()
+    }
+}
+
+async fn sql(probe: &SqlProbe, ctx: &RunContext) -> Observation {
+    let seen = probe.observe(ctx).await;
+    Observation {
+        connected: seen.connected,
+        rows: seen.rows,
+        value: seen.value,
+        error: seen.error.map(|failure| failure.message),
         ..Observation::default()
     }
 }

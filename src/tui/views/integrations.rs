@@ -40,8 +40,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 Health::Paused | Health::Disabled => theme.paused,
                 Health::Unknown => theme.dim,
             };
-            let output = crate::config::kinds::kind(&view.kind)
-                .is_some_and(|kind| kind.roles.contains(&crate::config::kinds::Role::Output));
+            let output = view.role == crate::config::kinds::Role::Output;
             let last = match (view.running, view.state.last_status) {
                 // An output's last piece of work is a delivery.
                 (None, Some(status)) if output => {
