@@ -8,7 +8,8 @@
 //!    over the same rows again.
 //!
 //! `cargo bench --bench sql` (PATCHBAY_BENCH_ROWS overrides 1000000;
-//! PATCHBAY_TEST_POSTGRES_URL names the server, default the local one).
+//! PATCHBAY_TEST_POSTGRES_URL names the server, default the local one). CPU seconds are
+//! the process's own, not the database server's.
 
 #[path = "measure.rs"]
 mod measure;
@@ -36,10 +37,11 @@ fn main() {
                (g % 100000)::numeric / 100 AS amount, g % 3 = 0 AS active
              FROM generate_series(1, {rows}) g;
              ALTER TABLE pb_bench_rows ADD PRIMARY KEY (id);
-             CREATE INDEX ON pb_bench_rows (updated_at, id);
-             VACUUM ANALYZE pb_bench_rows;"
+             CREATE INDEX ON pb_bench_rows (updated_at, id);"
         ),
     );
+    // Not in a transaction, which `psql -c` makes of several statements.
+    psql(&url, "VACUUM ANALYZE pb_bench_rows");
     let copy = timed(|| {
         let mut child = Command::new("psql")
             .args([
@@ -119,26 +121,37 @@ struct Figures {
     peak_rss_mib: f64,
 }
 
-fn timed(work: impl FnOnce() -> (Duration, f64)) -> Figures {
+/// Runs one child process to its end: wall time, its CPU time (from the kernel's
+/// accounting of waited-for children) and its peak RSS.
+fn timed(work: impl FnOnce() -> f64) -> Figures {
+    let before = children_cpu();
     let started = Instant::now();
-    let (cpu, peak_rss_mib) = work();
+    let peak_rss_mib = work();
     Figures {
         wall: started.elapsed(),
-        cpu,
+        cpu: children_cpu().saturating_sub(before),
         peak_rss_mib,
     }
 }
 
-/// Waits for `child`, sampling its CPU and peak RSS from /proc until it exits.
-fn watch(child: &mut std::process::Child) -> (Duration, f64) {
+fn children_cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
+    let time = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+    };
+    time(usage.user_time()) + time(usage.system_time())
+}
+
+/// Waits for `child`, sampling its peak RSS from /proc until it exits.
+fn watch(child: &mut std::process::Child) -> f64 {
     let pid = child.id();
-    let (mut ticks, mut peak) = (0, 0.0_f64);
+    let mut peak = 0.0_f64;
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
             assert!(status.success(), "the process failed: {status}");
-            return (Duration::from_millis(ticks * 10), peak);
+            return peak;
         }
-        ticks = ticks.max(measure::cpu_ticks_of(pid));
         let rss = measure::peak_rss_mib_of(pid);
         if rss.is_finite() {
             peak = peak.max(rss);

@@ -205,7 +205,7 @@ fn a_bad_condition_or_probe_is_a_located_config_error() {
     assert!(
         messages
             .iter()
-            .any(|(m, _)| m.contains("exactly one of `http`, `tcp` or `tls`")),
+            .any(|(m, _)| m.contains("exactly one of `http`, `tcp`, `tls` or `sql`")),
         "{messages:?}"
     );
 }

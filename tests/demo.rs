@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::harness::{Harness, run_once};
 use patchbay::domain::run::{ErrorClass, RunStatus};
-use patchbay::sandbox::{Sandbox, demo_secrets};
+use patchbay::sandbox::{Sandbox, create_warehouse, demo_secrets};
 
 #[tokio::test]
 async fn every_demo_integration_runs_as_the_demo_means() {
@@ -20,6 +20,9 @@ async fn every_demo_integration_runs_as_the_demo_means() {
         &sandbox.url(),
     );
     let harness = Harness::new(&config);
+    create_warehouse(&harness.dir.path().join("warehouse.db"))
+        .await
+        .unwrap();
     for (name, value) in demo_secrets(&sandbox.url()) {
         harness.set_secret(name, &value);
     }
@@ -65,6 +68,8 @@ async fn every_demo_integration_runs_as_the_demo_means() {
             None,
         ),
         ("payments-health", RunStatus::Success, None, Some(1)),
+        // The orders of at least 100.00 that shop-orders upserted into the warehouse.
+        ("warehouse-orders", RunStatus::Success, None, Some(1484)),
     ];
     let runnable: Vec<&str> = snapshot
         .integrations

@@ -232,7 +232,14 @@ impl Loader {
             problems.extend(decoded.problems);
             decoded
                 .value
-                .map_err(|e| problems.push(e.into_problem()))
+                .map_err(|mut e| {
+                    // A check of the settings as a whole (`sql` needs `query` or
+                    // `table`) points at the integration.
+                    if e.span.as_ref().is_none_or(Range::is_empty) {
+                        e.span = table_span(table);
+                    }
+                    problems.push(e.into_problem());
+                })
                 .ok()
         });
         if kind.is_some() {

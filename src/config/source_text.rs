@@ -54,13 +54,14 @@ pub(super) fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind
             DeValue::Table(table) => {
                 for (key, inner) in table {
                     let key = key.get_ref().as_ref();
+                    let database_url =
+                        (key == "url" && kind == "sql") || (key == "sql" && kind == "check");
                     let is_credential = CREDENTIAL_KEYS.contains(&key)
                         || (key == "secret" && table.contains_key("header"))
                         // A chat webhook URL grants posting: it is the credential.
                         || (key == "url" && matches!(kind, "slack" | "discord"))
-                        // A database URL may carry its password; a check's `sql` is one.
-                        || (key == "url" && kind == "sql")
-                        || (key == "sql" && kind == "check");
+                        // A database URL is masked when it carries a password.
+                        || (database_url && inner.get_ref().as_str().is_none_or(has_password));
                     let headers = key == "headers";
                     match inner.get_ref() {
                         DeValue::Table(headers_table) if headers => {
@@ -94,6 +95,12 @@ pub(super) fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// Whether a URL holds a password (`postgres://user:pw@host`). One that does not
+/// parse is treated as if it did.
+fn has_password(url: &str) -> bool {
+    reqwest::Url::parse(url).map_or(true, |url| url.password().is_some())
 }
 
 #[cfg(test)]
@@ -146,5 +153,31 @@ mod tests {
             chat.contains("url = \"***\"") && !chat.contains("slack-literal"),
             "{chat}"
         );
+    }
+
+    #[test]
+    fn a_database_url_is_masked_when_it_holds_a_password() {
+        let text = "[[integration]]\nname = \"a\"\nkind = \"sql\"\nurl = \"postgres://app:db-pw-literal@db/x\"\ntable = \"t\"\n\
+                    [[integration]]\nname = \"b\"\nkind = \"sql\"\nurl = \"sqlite://warehouse.db\"\ntable = \"t\"\n\
+                    [[integration]]\nname = \"c\"\nkind = \"check\"\nevery = \"1m\"\n\
+                    probe = { sql = \"mysql://root:probe-pw-literal@db/x\", query = \"SELECT 1\" }\n";
+        let config = Config::parse(SourceFile::new("c.toml", text));
+        assert!(config.is_valid(), "{}", config.render_problems());
+        let texts: Vec<&str> = config
+            .integrations
+            .iter()
+            .map(|i| i.source_text.as_str())
+            .collect();
+        assert!(
+            texts[0].contains("url = \"***\"") && !texts[0].contains("db-pw-literal"),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            texts[1].contains("url = \"sqlite://warehouse.db\""),
+            "{}",
+            texts[1]
+        );
+        assert!(!texts[2].contains("probe-pw-literal"), "{}", texts[2]);
     }
 }

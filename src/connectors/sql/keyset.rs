@@ -125,24 +125,24 @@ pub fn page(
         Resume::After(position) => {
             let c = position.cursor.param()?;
             let t = position.tie.param()?;
-            let (c1, c2, t1) = match dialect {
-                // Numbered placeholders can be used twice.
-                Dialect::Postgres => {
-                    let c = placeholders.next();
-                    (c.clone(), c, placeholders.next())
+            match dialect {
+                // A row-value comparison walks an index on (cursor, tie) directly;
+                // the OR form below made PostgreSQL scan and sort every page.
+                Dialect::Postgres | Dialect::Sqlite => {
+                    params.extend([c, t]);
+                    let (c, t) = (placeholders.next(), placeholders.next());
+                    format!(" AND ({cursor}, {tie}) > ({c}, {t})")
                 }
-                Dialect::MySql | Dialect::Sqlite => (
-                    placeholders.next(),
-                    placeholders.next(),
-                    placeholders.next(),
-                ),
-            };
-            if dialect == Dialect::Postgres {
-                params.extend([c, t]);
-            } else {
-                params.extend([c.clone(), c, t]);
+                // MySQL and MariaDB plan row values poorly: the leading `>=` gives
+                // them a range on the cursor's index.
+                Dialect::MySql => {
+                    params.extend([c.clone(), c.clone(), c, t]);
+                    let [c1, c2, c3, t1] = std::array::from_fn(|_| placeholders.next());
+                    format!(
+                        " AND {cursor} >= {c1} AND ({cursor} > {c2} OR ({cursor} = {c3} AND {tie} > {t1}))"
+                    )
+                }
             }
-            format!(" AND ({cursor} > {c1} OR ({cursor} = {c2} AND {tie} > {t1}))")
         }
     };
     // Rows without a cursor or tie value cannot be placed in the order: they are not
@@ -193,16 +193,18 @@ mod tests {
             sql,
             "SELECT * FROM (SELECT * FROM users WHERE org = $1) AS patchbay_keyset \
              WHERE \"updated_at\" IS NOT NULL AND \"id\" IS NOT NULL \
-             AND (\"updated_at\" > $2 OR (\"updated_at\" = $2 AND \"id\" > $3)) \
+             AND (\"updated_at\", \"id\") > ($2, $3) \
              ORDER BY \"updated_at\", \"id\" LIMIT 500"
         );
         assert_eq!(params.len(), 2);
         let (sql, params) = page(Dialect::MySql, "SELECT 1", 0, &keyset(), &from, 10).unwrap();
         assert!(
-            sql.contains("(`updated_at` > ? OR (`updated_at` = ? AND `id` > ?))"),
+            sql.contains(
+                "`updated_at` >= ? AND (`updated_at` > ? OR (`updated_at` = ? AND `id` > ?))"
+            ),
             "{sql}"
         );
-        assert_eq!(params.len(), 3);
+        assert_eq!(params.len(), 4);
     }
 
     #[test]
@@ -225,6 +227,15 @@ mod tests {
         let error =
             Resume::from_stored(Some("2026-01-01"), &keyset(), ColumnType::Text).unwrap_err();
         assert!(error.contains("not a keyset position"), "{error}");
+    }
+
+    proptest::proptest! {
+        /// A stored cursor is read back from the store, where anything may have
+        /// landed: garbage is an error, never a panic.
+        #[test]
+        fn any_stored_text_is_a_position_or_an_error(stored in ".{0,80}") {
+            let _ = Resume::from_stored(Some(&stored), &keyset(), ColumnType::Text);
+        }
     }
 
     #[test]

@@ -481,6 +481,23 @@ mod tests {
         assert_eq!(error, "an object cannot be written to this column");
     }
 
+    proptest::proptest! {
+        /// Whatever a record holds, turning it into a parameter answers, never panics,
+        /// and a string that parses back is the same value.
+        #[test]
+        fn hostile_fields_are_refused_or_bound(text in ".{0,60}", n in proptest::num::f64::ANY, i in proptest::num::i64::ANY) {
+            for type_name in ["INT8", "NUMERIC", "TIMESTAMPTZ", "DATETIME", "DATE", "TIME", "UUID", "BYTEA", "LONGBLOB", "BOOL", "FLOAT8", "INT4[]", "mood"] {
+                let column = ColumnType::of(type_name);
+                for value in [json!(text.clone()), json!(n), json!(i), json!([text.clone()]), json!({"k": i})] {
+                    let _ = column.param(&value);
+                }
+            }
+            if let Ok(Param::Int(parsed)) = ColumnType::Int.param(&json!(i.to_string())) {
+                proptest::prop_assert_eq!(parsed, i);
+            }
+        }
+    }
+
     #[test]
     fn unknown_types_pass_as_text() {
         assert_eq!(ColumnType::of("INTERVAL"), ColumnType::Other);
