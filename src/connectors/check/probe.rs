@@ -16,6 +16,9 @@ use crate::connectors::sql::SqlProbe;
 use crate::runtime::certificate;
 use crate::runtime::context::RunContext;
 
+/// How a probe names itself, so a server's logs tell probes from runs.
+const PROBE_USER_AGENT: &str = concat!("patchbay-check/", env!("CARGO_PKG_VERSION"));
+
 /// Bodies longer than this are cut before conditions see them.
 const BODY_LIMIT: usize = 1024 * 1024;
 
@@ -55,7 +58,10 @@ impl Probe {
 }
 
 async fn http(client: &reqwest::Client, url: &ConfigUrl, method: reqwest::Method) -> Observation {
-    let Ok(response) = client.request(method, url.url().clone()).send().await else {
+    let request = client
+        .request(method, url.url().clone())
+        .header(reqwest::header::USER_AGENT, PROBE_USER_AGENT);
+    let Ok(response) = request.send().await else {
         return Observation::default();
     };
     let certificate_not_after = certificate::of_response(&response);
@@ -101,11 +107,7 @@ async fn tls(address: &str) -> Observation {
     let Ok(name) = ServerName::try_from(host) else {
         return Observation::default();
     };
-    let config = rustls::ClientConfig::builder()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate))
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = tokio_rustls::TlsConnector::from(reading_config());
     match connector.connect(name, stream).await {
         Ok(tls) => Observation {
             connected: true,
@@ -119,6 +121,22 @@ async fn tls(address: &str) -> Observation {
         },
         Err(_) => Observation::default(),
     }
+}
+
+/// One TLS configuration for every `tls` probe: it holds no per-probe state, and
+/// its session cache lets probes of one host resume.
+fn reading_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::LazyLock<Arc<rustls::ClientConfig>> =
+        std::sync::LazyLock::new(|| {
+            crate::runtime::http::install_tls_provider();
+            Arc::new(
+                rustls::ClientConfig::builder()
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AnyCertificate))
+                    .with_no_client_auth(),
+            )
+        });
+    Arc::clone(&CONFIG)
 }
 
 /// The TLS probe reads certificates, it does not judge trust: expiry is what it checks.
