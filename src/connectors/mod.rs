@@ -7,6 +7,7 @@ pub mod check;
 pub mod feed;
 pub mod file;
 pub mod graphql;
+pub mod group_commit;
 pub mod http;
 pub mod incremental;
 pub mod link;

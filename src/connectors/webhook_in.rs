@@ -20,6 +20,7 @@ use sha2::Sha256;
 use tokio::sync::mpsc;
 use ulid::Ulid;
 
+use super::group_commit::InboxWriter;
 use super::{BoxFuture, Fetch, Pages, Source};
 use crate::config::kinds::webhook_in::{Verify, VerifyKind, WebhookInSettings};
 use crate::domain::Failure;
@@ -126,6 +127,7 @@ pub type Routes = Arc<RwLock<HashMap<String, Route>>>;
 struct Listener {
     routes: Routes,
     services: Arc<Services>,
+    inbox: InboxWriter,
     /// Tells the engine which integration has new events.
     arrived: mpsc::UnboundedSender<String>,
 }
@@ -139,9 +141,11 @@ pub async fn listen(
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    let inbox = InboxWriter::spawn(Arc::clone(&services.store))?;
     let app = Router::new().fallback(receive).with_state(Listener {
         routes,
         services,
+        inbox,
         arrived,
     });
     tokio::spawn(async move {
@@ -224,11 +228,7 @@ async fn receive(
         }
     };
     let id = Ulid::from_datetime(now.into()).0;
-    let store = Arc::clone(&listener.services.store);
-    let integration = name.to_owned();
-    let stored =
-        tokio::task::spawn_blocking(move || store.put_inbox_event(&integration, id, &event)).await;
-    if !matches!(stored, Ok(Ok(()))) {
+    if !listener.inbox.put(name, id, event).await {
         record(false);
         tracing::error!(integration = %name, "could not store an inbound event; the sender should retry");
         return (

@@ -116,11 +116,14 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
 }
 
 impl Store {
-    /// Stores an inbound event and commits at once: the sender gets its 2xx only
-    /// after this returns.
-    pub fn put_inbox_event(&self, integration: &str, id: u128, event: &[u8]) -> Result<()> {
+    /// Stores inbound events in one transaction, committed (one fsync for all) before
+    /// it returns: their senders get their 2xx only after this.
+    pub fn put_inbox_events(&self, events: &[(&str, u128, &[u8])]) -> Result<()> {
         self.write(|txn| {
-            txn.open_table(INBOX)?.insert((integration, id), event)?;
+            let mut inbox = txn.open_table(INBOX)?;
+            for (integration, id, event) in events {
+                inbox.insert((*integration, *id), *event)?;
+            }
             Ok(())
         })
     }
