@@ -6,6 +6,7 @@
 
 pub mod identity;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -68,7 +69,21 @@ pub struct Vault {
     identity_path: PathBuf,
     passphrases: Box<dyn PassphraseSource + Send + Sync>,
     identity: Mutex<Option<Arc<LoadedIdentity>>>,
+    /// Secrets decrypted before, by name. A signed inbound webhook reads its key per
+    /// event: decrypting and noting the use each time cost a store commit per event.
+    /// Setting or removing a secret drops its entry; this process is the store's only
+    /// writer, so nothing else can change it.
+    decrypted: Mutex<HashMap<String, Decrypted>>,
 }
+
+struct Decrypted {
+    value: SecretString,
+    /// When `last_used_at` was last written: at most once a minute per secret.
+    noted_use: std::time::Instant,
+}
+
+/// How stale a secret's `last_used_at` may be.
+const NOTE_USE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Vault {
     pub fn new(
@@ -81,7 +96,17 @@ impl Vault {
             identity_path: identity_path.into(),
             passphrases,
             identity: Mutex::new(None),
+            decrypted: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Runs `change` to the stored secret `name` and drops its decrypted copy, with
+    /// readers held off until both are done.
+    fn changing<T>(&self, name: &str, change: impl FnOnce() -> Result<T>) -> Result<T> {
+        let mut decrypted = self.decrypted.lock().unwrap_or_else(|e| e.into_inner());
+        let result = change();
+        decrypted.remove(name);
+        result
     }
 
     pub fn identity_path(&self) -> &Path {
@@ -120,7 +145,7 @@ impl Vault {
             .store
             .secret(name)?
             .map_or(now, |row| row.meta.created_at);
-        self.store.put_secret(&SecretRow {
+        let row = SecretRow {
             name: name.to_owned(),
             ciphertext,
             meta: SecretMeta {
@@ -129,7 +154,8 @@ impl Vault {
                 expires_at,
                 last_used_at: None,
             },
-        })?;
+        };
+        self.changing(name, || Ok(self.store.put_secret(&row)?))?;
         self.store
             .record_audit(&AuditEntry::by(operator, "secret.set", Some(name)))?;
         Ok(())
@@ -142,7 +168,7 @@ impl Vault {
         let identity = self.identity(true)?;
         let now = Utc::now();
         let existing = self.store.secret(name)?;
-        self.store.put_secret(&SecretRow {
+        let row = SecretRow {
             name: name.to_owned(),
             ciphertext: encrypt(&identity.identity.to_public(), value),
             meta: SecretMeta {
@@ -151,28 +177,53 @@ impl Vault {
                 expires_at: existing.and_then(|row| row.meta.expires_at),
                 last_used_at: None,
             },
-        })?;
-        Ok(())
+        };
+        self.changing(name, || Ok(self.store.put_secret(&row)?))
     }
 
     /// Removes a value that patchbay maintains; not audited, and no error if absent.
     pub fn forget(&self, name: &str) -> Result<()> {
-        self.store.remove_secret(name)?;
+        self.changing(name, || Ok(self.store.remove_secret(name)?))?;
         Ok(())
     }
 
     /// Decrypts a secret and records that it was used.
     pub fn get(&self, name: &str) -> Result<SecretString> {
-        let row = self
-            .store
-            .secret(name)?
-            .ok_or_else(|| VaultError::NotFound {
-                name: name.to_owned(),
-            })?;
-        let identity = self.identity(false)?;
-        let value = decrypt(&identity.identity, &row)?;
-        redact::global().add(&value);
-        self.store.touch_secret(name, Utc::now())?;
+        let now = std::time::Instant::now();
+        let (value, note_use) = {
+            // Held while reading and decrypting, so a `set` cannot slip in between
+            // and leave the old value cached.
+            let mut decrypted = self.decrypted.lock().unwrap_or_else(|e| e.into_inner());
+            match decrypted.get_mut(name) {
+                Some(entry) => {
+                    let note = now.duration_since(entry.noted_use) >= NOTE_USE_EVERY;
+                    if note {
+                        entry.noted_use = now;
+                    }
+                    (entry.value.clone(), note)
+                }
+                None => {
+                    let row = self
+                        .store
+                        .secret(name)?
+                        .ok_or_else(|| VaultError::NotFound {
+                            name: name.to_owned(),
+                        })?;
+                    let identity = self.identity(false)?;
+                    let value = decrypt(&identity.identity, &row)?;
+                    redact::global().add(&value);
+                    let entry = Decrypted {
+                        value: value.clone(),
+                        noted_use: now,
+                    };
+                    decrypted.insert(name.to_owned(), entry);
+                    (value, true)
+                }
+            }
+        };
+        if note_use {
+            self.store.touch_secret(name, Utc::now())?;
+        }
         Ok(value)
     }
 
@@ -200,7 +251,7 @@ impl Vault {
 
     /// Like `remove`, audited as `operator` (a client of the service).
     pub fn remove_by(&self, operator: &Operator, name: &str) -> Result<()> {
-        if !self.store.remove_secret(name)? {
+        if !self.changing(name, || Ok(self.store.remove_secret(name)?))? {
             return Err(VaultError::NotFound {
                 name: name.to_owned(),
             });

@@ -84,6 +84,47 @@ fn set_get_list_remove_round_trip() {
     assert_eq!(actions, ["secret.rm", "secret.set"]);
 }
 
+/// A value read once is served from memory; setting, replacing or removing it is
+/// seen by the very next read.
+#[test]
+fn a_decrypted_value_never_outlives_a_change() {
+    let setup = Setup::new();
+    let vault = setup.vault("");
+    vault
+        .set("hook", &secret("first-value-0001"), None)
+        .unwrap();
+    assert_eq!(
+        vault.get("hook").unwrap().expose_secret(),
+        "first-value-0001"
+    );
+    vault
+        .set("hook", &secret("second-value-0002"), None)
+        .unwrap();
+    assert_eq!(
+        vault.get("hook").unwrap().expose_secret(),
+        "second-value-0002"
+    );
+    vault.cache("hook", &secret("third-value-0003")).unwrap();
+    assert_eq!(
+        vault.get("hook").unwrap().expose_secret(),
+        "third-value-0003"
+    );
+    vault.forget("hook").unwrap();
+    assert!(matches!(
+        vault.get("hook"),
+        Err(VaultError::NotFound { .. })
+    ));
+    vault
+        .set("hook", &secret("fourth-value-0004"), None)
+        .unwrap();
+    vault.get("hook").unwrap();
+    vault.remove("hook").unwrap();
+    assert!(matches!(
+        vault.get("hook"),
+        Err(VaultError::NotFound { .. })
+    ));
+}
+
 #[test]
 fn the_store_file_never_holds_a_plaintext_value() {
     let setup = Setup::new();
