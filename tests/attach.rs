@@ -131,12 +131,18 @@ async fn cli_commands_go_through_the_running_service() {
     let socket = std::fs::metadata(home.data_dir().join("patchbay.sock")).unwrap();
     assert_eq!(socket.permissions().mode() & 0o777, 0o600);
 
-    let run = home
-        .patchbay()
-        .args(["run", "items", "--json"])
-        .env("SSH_CONNECTION", ssh)
-        .output()
-        .unwrap();
+    // `items` also runs every second: a manual run that meets a scheduled one is
+    // refused ("already running"), so ask again.
+    let run = (0..50)
+        .map(|_| {
+            home.patchbay()
+                .args(["run", "items", "--json"])
+                .env("SSH_CONNECTION", ssh)
+                .output()
+                .unwrap()
+        })
+        .find(|run| !String::from_utf8_lossy(&run.stderr).contains("already running"))
+        .expect("a moment when items was not running");
     assert!(run.status.success(), "{run:?}");
     let record: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(record["status"], "success");

@@ -581,3 +581,102 @@ async fn a_connection_test_names_the_server_and_columns(db: Db) {
         "{output:?}"
     );
 }
+
+/// Database passwords, inside a URL kept in the vault (one percent-encoded) and on
+/// their own, in runs that succeed and fail, tests and a check: none reaches the log
+/// files, the Logs pane's ring, the store, a run record, a run log or a report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn no_database_password_reaches_any_output() {
+    use patchbay::telemetry::{self, LogFormat, TelemetryOptions};
+    let logs = tempfile::tempdir().unwrap();
+    let telemetry = telemetry::init(TelemetryOptions {
+        log_dir: logs.path().to_owned(),
+        format: LogFormat::Json,
+        keep_files: 2,
+        stderr: None,
+        ring_capacity: 10_000,
+    })
+    .unwrap();
+    let db = Db::new(Kind::Postgres);
+    let t = db.table("guarded");
+    db.exec(&format!(
+        "CREATE TABLE {t} (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO {t} VALUES (1, 'a');"
+    ))
+    .await;
+    // This machine's PostgreSQL trusts loopback: any password logs in, so the runs
+    // get as far as they would with the right one.
+    let with_password = |password: &str, database: &str| {
+        db.url
+            .replacen("postgres@", &format!("postgres:{password}@"), 1)
+            .replacen("/test", &format!("/{database}"), 1)
+    };
+    let secrets = [
+        ("pg_url", with_password("pg-url-pass-4f4f4f", "test")),
+        (
+            "pg_gone",
+            with_password("p%40ss-gone-6d6d6d", "no_such_database_pb"),
+        ),
+        ("pg_password", "pg-own-pass-7c7c7c".to_owned()),
+    ];
+    let plain = db.url.clone();
+    let config = format!(
+        "[[integration]]\nname = \"ok\"\nkind = \"sql\"\nevery = \"1h\"\nurl = \"secret:pg_url\"\n\
+         query = \"SELECT id, name FROM {t}\"\noutputs = [\"copy\"]\n\
+         [[integration]]\nname = \"gone\"\nkind = \"sql\"\nevery = \"1h\"\nurl = \"secret:pg_gone\"\n\
+         query = \"SELECT 1 AS id\"\nretry = {{ max_attempts = 1 }}\n\
+         [[integration]]\nname = \"own\"\nkind = \"sql\"\nevery = \"1h\"\nurl = \"{plain}\"\n\
+         password = \"secret:pg_password\"\nquery = \"SELECT id FROM {t} WHERE name = :n\"\n\
+         params = {{ n = \"a\" }}\n\
+         [[integration]]\nname = \"copy\"\nkind = \"sql\"\nurl = \"secret:pg_url\"\ntable = \"{t}\"\n\
+         mode = \"upsert\"\nkey = [\"id\"]\n\
+         [[integration]]\nname = \"probe\"\nkind = \"check\"\nevery = \"1h\"\n\
+         probe = {{ sql = \"secret:pg_gone\", query = \"SELECT 1\" }}\n"
+    );
+    let harness = Harness::new(&config);
+    for (name, value) in &secrets {
+        harness.set_secret(name, value);
+    }
+    let engine = harness.start(false).await;
+    let mut shown = String::new();
+    for name in ["ok", "gone", "own", "probe"] {
+        let run = run_once(&engine, name).await;
+        shown.push_str(&serde_json::to_string(&*run).unwrap());
+        shown.push_str(&harness.store.run_logs(run.id).unwrap().join("\n"));
+        let report = engine.test_connection(name).await.unwrap();
+        shown.push_str(&serde_json::to_string(&report).unwrap());
+    }
+    engine.shutdown(Duration::from_secs(1)).await;
+    assert!(shown.contains("\"status\":\"success\""), "{shown}");
+    assert!(
+        shown.contains("no_such_database_pb"),
+        "the failure is in what was searched: {shown}"
+    );
+    let ring: String = telemetry
+        .ring
+        .since(0)
+        .iter()
+        .map(|e| format!("{} {}\n", e.target, e.message))
+        .collect();
+    drop(telemetry);
+    let mut outputs: Vec<(String, Vec<u8>)> = common::files_under(logs.path())
+        .iter()
+        .map(|f| (f.display().to_string(), std::fs::read(f).unwrap()))
+        .collect();
+    outputs.push(("store".into(), std::fs::read(harness.store.path()).unwrap()));
+    outputs.push(("ring".into(), ring.into_bytes()));
+    outputs.push(("records, run logs, reports".into(), shown.into_bytes()));
+    for password in [
+        "pg-url-pass-4f4f4f",
+        "p%40ss-gone-6d6d6d",
+        "p@ss-gone-6d6d6d",
+        "pg-own-pass-7c7c7c",
+    ] {
+        for (what, bytes) in &outputs {
+            assert!(
+                !common::contains_bytes(bytes, password),
+                "{what} holds {password}"
+            );
+        }
+    }
+}

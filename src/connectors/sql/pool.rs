@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::ConnectOptions;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use tokio::sync::Mutex;
 
 use super::failure::classify;
@@ -129,9 +130,6 @@ impl Pool {
         redact_url_password(url);
         let invalid = |error: sqlx::Error| classify(&error, &self.connection, None);
         let size = self.connection.pool_size;
-        // Idle connections close after a while: a hub of many databases should not
-        // hold every one open between runs an hour apart.
-        let idle = Some(Duration::from_secs(300));
         Ok(match dialect {
             Dialect::Postgres => {
                 let mut options = PgConnectOptions::from_str(url)
@@ -141,13 +139,7 @@ impl Pool {
                 if let Some(password) = password {
                     options = options.password(password.expose_secret());
                 }
-                Database::Postgres(
-                    PgPoolOptions::new()
-                        .max_connections(size)
-                        .acquire_timeout(acquire_timeout)
-                        .idle_timeout(idle)
-                        .connect_lazy_with(options),
-                )
+                Database::Postgres(pool_options(size, acquire_timeout).connect_lazy_with(options))
             }
             Dialect::MySql => {
                 let scheme_fixed = url.replacen("mariadb:", "mysql:", 1);
@@ -157,29 +149,27 @@ impl Pool {
                 if let Some(password) = password {
                     options = options.password(password.expose_secret());
                 }
-                Database::MySql(
-                    MySqlPoolOptions::new()
-                        .max_connections(size)
-                        .acquire_timeout(acquire_timeout)
-                        .idle_timeout(idle)
-                        .connect_lazy_with(options),
-                )
+                Database::MySql(pool_options(size, acquire_timeout).connect_lazy_with(options))
             }
             Dialect::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)
                     .map_err(invalid)?
                     .create_if_missing(self.create == Create::IfMissing)
                     .disable_statement_logging();
-                Database::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(size)
-                        .acquire_timeout(acquire_timeout)
-                        .idle_timeout(idle)
-                        .connect_lazy_with(options),
-                )
+                Database::Sqlite(pool_options(size, acquire_timeout).connect_lazy_with(options))
             }
         })
     }
+}
+
+/// The same pool for every database: `size` connections at most, and idle ones
+/// closed after a while, since a hub of many databases should not hold every one open
+/// between runs an hour apart.
+fn pool_options<DB: sqlx::Database>(size: u32, acquire_timeout: Duration) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(acquire_timeout)
+        .idle_timeout(Some(Duration::from_secs(300)))
 }
 
 /// A password inside a URL is a secret of its own: errors may quote it without the
