@@ -6,6 +6,7 @@ mod auth;
 mod check;
 mod console;
 mod context;
+mod cursor;
 mod demo;
 mod headless;
 mod history;
@@ -132,6 +133,9 @@ pub enum Command {
     /// Manage the age-encrypted secrets vault
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Show, set or reset a source's incremental cursor (backfills and replays)
+    #[command(subcommand)]
+    Cursor(cursor::CursorCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -242,6 +246,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Alert(command) => {
             let _telemetry = context.telemetry(None)?;
             runtime()?.block_on(alerts::run(&context, command))
+        }
+        Command::Cursor(command) => {
+            let _telemetry = context.telemetry(None)?;
+            runtime()?.block_on(cursor::run(&context, command))
         }
         Command::Secret(command) => {
             let _telemetry = context.telemetry(None)?;

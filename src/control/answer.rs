@@ -74,6 +74,7 @@ pub async fn answer(
         Q::Enable(q) => A::Enable(engine.enable(&q.name).await?),
         Q::Disable(q) => A::Disable(engine.disable(&q.name).await?),
         Q::Test(q) => A::Test(engine.test_connection(&q.name).await?),
+        Q::SetCursor(q) => A::SetCursor(engine.set_cursor(&q.name, q.value).await?),
         Q::Reload(_) => A::Reload(engine.reload().await?),
         Q::SetSecret(q) => A::SetSecret(
             engine

@@ -201,6 +201,8 @@ requests! {
     Enable { name: String } -> ();
     Disable { name: String } -> ();
     Test { name: String } -> TestReport;
+    /// Sets a source's incremental cursor, or forgets it with `None`.
+    SetCursor { name: String, value: Option<String> } -> ();
     Reload {} -> ReloadSummary;
     SetSecret { name: String, value: SecretValue, expires_at: Option<NaiveDate> } -> ();
     RemoveSecret { name: String } -> ();

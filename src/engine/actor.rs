@@ -260,6 +260,9 @@ impl Engine {
             } => {
                 let _ = reply.send(self.set_enabled(&name, enabled).await);
             }
+            Command::SetCursor { name, value, reply } => {
+                let _ = reply.send(self.set_cursor(&name, value).await);
+            }
             Command::Test { name, reply } => self.test(&name, reply).await,
             Command::Reload { reply } => {
                 let result = self.reload().await;

@@ -13,7 +13,7 @@ use super::handle::{CommandError, EngineEvent};
 use crate::connectors::{Connector, TestReport};
 use crate::domain::{AuditEntry, IntegrationState, PauseReason};
 use crate::runtime::context::RunContext;
-use crate::store::WriteOp;
+use crate::store::{Cursor, WriteOp};
 
 impl Engine {
     pub(super) async fn audit(&self, action: &str, target: Option<&str>) {
@@ -61,6 +61,47 @@ impl Engine {
         };
         self.set_operator_state(name, action, |state, _| state.enabled = Some(enabled))
             .await
+    }
+
+    /// An operator's cursor: stored, used by the next run, audited and announced. A
+    /// running run would overwrite it when it finishes, so that is refused.
+    pub(super) async fn set_cursor(
+        &mut self,
+        name: &str,
+        value: Option<String>,
+    ) -> Result<(), CommandError> {
+        let slot = self.lookup(name)?;
+        if let Connector::Output(_) = slot.connector {
+            return Err(CommandError::Failed(format!(
+                "`{name}` is an output and has no cursor"
+            )));
+        }
+        if slot.active.is_some() {
+            return Err(CommandError::AlreadyRunning(name.to_owned()));
+        }
+        let now = self.services.clock.now();
+        let cursor = value.clone().map(|value| Cursor {
+            value,
+            run_id: None,
+            updated_at: now,
+        });
+        self.writer
+            .write(WriteOp::Cursor {
+                name: name.to_owned(),
+                cursor,
+            })
+            .await;
+        self.slots.get_mut(name).expect("looked up").cursor = value.clone();
+        let action = if value.is_some() {
+            "cursor.set"
+        } else {
+            "cursor.reset"
+        };
+        self.audit(action, Some(name)).await;
+        let _ = self.events.send(EngineEvent::IntegrationChanged {
+            integration: name.to_owned(),
+        });
+        Ok(())
     }
 
     /// An operator's change to an integration's lasting state: applied, persisted,

@@ -437,7 +437,7 @@ fn settle(
                     .filter(|c| Some(c) != plan.cursor.as_ref())
                     .map(|value| Cursor {
                         value,
-                        run_id: record.id,
+                        run_id: Some(record.id),
                         updated_at: now,
                     });
             }

@@ -234,6 +234,11 @@ pub(crate) enum Command {
         enabled: bool,
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
+    SetCursor {
+        name: String,
+        value: Option<String>,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
     Test {
         name: String,
         reply: oneshot::Sender<Result<TestReport, CommandError>>,
@@ -483,6 +488,18 @@ impl EngineHandle {
         self.ask(|reply| Command::SetPaused {
             name: name.to_owned(),
             paused,
+            reply,
+        })
+        .await?
+    }
+
+    /// Sets (or, with `None`, forgets) the incremental cursor of a source that is not
+    /// running, for a backfill or a replay.
+    pub async fn set_cursor(&self, name: &str, value: Option<String>) -> Result<(), CommandError> {
+        self.writable()?;
+        self.ask(|reply| Command::SetCursor {
+            name: name.to_owned(),
+            value,
             reply,
         })
         .await?

@@ -17,7 +17,8 @@ use crate::domain::{Alert, AuditEntry, IntegrationState, Silence};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub value: String,
-    pub run_id: Ulid,
+    /// None when an operator set it (`patchbay cursor set`).
+    pub run_id: Option<Ulid>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -48,6 +49,12 @@ pub enum WriteOp {
     Audit(AuditEntry),
     Alert(Box<Alert>),
     Silence(Silence),
+    /// An operator's cursor for an integration; `None` forgets it, so the next run
+    /// starts from `start` (or the beginning).
+    Cursor {
+        name: String,
+        cursor: Option<Cursor>,
+    },
 }
 
 impl Store {
@@ -92,6 +99,17 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
                 let mut inbox = txn.open_table(INBOX)?;
                 for id in consumed {
                     inbox.remove((run.integration.as_str(), *id))?;
+                }
+            }
+        }
+        WriteOp::Cursor { name, cursor } => {
+            let mut cursors = txn.open_table(CURSORS)?;
+            match cursor {
+                Some(cursor) => {
+                    cursors.insert(name.as_str(), encode(cursor).as_slice())?;
+                }
+                None => {
+                    cursors.remove(name.as_str())?;
                 }
             }
         }

@@ -54,7 +54,7 @@ impl Resume {
     ) -> Result<Self, String> {
         if let Some(stored) = stored {
             let position: Position = serde_json::from_str(stored).map_err(|e| {
-                format!("the stored cursor is not a keyset position ({e}); clear it by renaming the integration or restoring a backup")
+                format!("the stored cursor is not a keyset position ({e}); forget it with `patchbay cursor reset NAME`")
             })?;
             return Ok(Self::After(position));
         }
