@@ -1,5 +1,5 @@
 //! `patchbay cursor show|set|reset`: on a local engine and through a running service,
-//! asked about first, refused to a read-only client, audited.
+//! asked about first, refused to a read-only client, audited; `patchbay audit` shows it.
 
 mod common;
 
@@ -93,6 +93,22 @@ fn a_cursor_is_shown_set_and_reset_with_confirmation_and_audited() {
     let set = cursor(&home, &["set", "orders", back, "--yes"]);
     assert!(set.status.success(), "{}", text(&set));
     assert_eq!(text(&cursor(&home, &["show", "orders"])).trim(), back);
+    // `patchbay audit` reads it from the service: who, what, to what, and what it was.
+    let audit = home
+        .patchbay()
+        .args(["audit", "--json", "--since", "1h"])
+        .output()
+        .unwrap();
+    let newest: serde_json::Value =
+        serde_json::from_str(text(&audit).lines().next().unwrap()).unwrap();
+    assert_eq!(newest["action"], "cursor.set", "{}", text(&audit));
+    assert_eq!(newest["target"], "orders");
+    // The replay's run had stored 2026-01-02 again.
+    let detail = newest["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("\"2026-01-02\"") && detail.ends_with(&format!(" → {back}")),
+        "{detail}"
+    );
     drop(service);
     wait_until(LIMIT, || Store::open_in(&home.data_dir()).is_ok()).unwrap();
     let actions: Vec<String> = Store::open_in(&home.data_dir())

@@ -2,6 +2,7 @@
 //! on stderr and an exit code.
 
 mod alerts;
+mod audit;
 mod auth;
 mod check;
 mod console;
@@ -118,6 +119,17 @@ pub enum Command {
         json: bool,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Who did what, to what, when and from where (OS user, pid, SSH client), newest first
+    Audit {
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Only entries younger than this, e.g. 24h
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        since: Option<std::time::Duration>,
     },
     /// Silence alerts, or end a silence
     #[command(subcommand)]
@@ -242,6 +254,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Alerts { json, limit } => {
             let _telemetry = context.telemetry(None)?;
             runtime()?.block_on(alerts::list(&context, json, limit))
+        }
+        Command::Audit { json, limit, since } => {
+            let _telemetry = context.telemetry(None)?;
+            runtime()?.block_on(audit::run(&context, json, limit, since))
         }
         Command::Alert(command) => {
             let _telemetry = context.telemetry(None)?;

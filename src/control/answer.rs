@@ -55,6 +55,7 @@ pub async fn answer(
         Q::Uptime(q) => A::Uptime(engine.uptime(q.integration, Utc::now()).await?),
         Q::Alerts(_) => A::Alerts(engine.alerts().await?),
         Q::AlertHistory(q) => A::AlertHistory(engine.stored_alerts(q.limit).await?),
+        Q::Audit(q) => A::Audit(engine.audit_log(q.limit).await?),
         Q::SecretMetas(_) => A::SecretMetas(engine.secret_metas().await?),
         Q::Logs(q) => A::Logs(process.logs.since(q.since)),
         Q::Status(_) => {

@@ -189,6 +189,8 @@ requests! {
     Alerts {} -> AlertsView;
     /// Stored alerts, newest first, for `patchbay alerts`.
     AlertHistory { limit: usize } -> Vec<Alert>;
+    /// The newest `limit` audit entries, newest first.
+    Audit { limit: usize } -> Vec<crate::domain::AuditEntry>;
     SecretMetas {} -> Vec<(String, SecretMeta)>;
     /// The service's recent log events after `since` (a log sequence number).
     Logs { since: u64 } -> Vec<LogEvent>;

@@ -91,13 +91,21 @@ impl Engine {
                 cursor,
             })
             .await;
-        self.slots.get_mut(name).expect("looked up").cursor = value.clone();
+        let slot = self.slots.get_mut(name).expect("looked up");
+        let before = std::mem::replace(&mut slot.cursor, value.clone());
         let action = if value.is_some() {
             "cursor.set"
         } else {
             "cursor.reset"
         };
-        self.audit(action, Some(name)).await;
+        // What it was, so a mistaken change can be undone from the audit log.
+        let detail = format!(
+            "{} → {}",
+            before.as_deref().unwrap_or("(none)"),
+            value.as_deref().unwrap_or("(none)")
+        );
+        let entry = AuditEntry::by(&self.acting, action, Some(name)).with_detail(detail);
+        self.writer.write(WriteOp::Audit(entry)).await;
         let _ = self.events.send(EngineEvent::IntegrationChanged {
             integration: name.to_owned(),
         });

@@ -13,7 +13,7 @@ use ulid::Ulid;
 use crate::connectors::TestReport;
 use crate::domain::run::RunRecord;
 use crate::domain::stats::{MinuteRollup, Stats, Uptime};
-use crate::domain::{Alert, Silence};
+use crate::domain::{Alert, AuditEntry, Silence};
 use crate::domain::{Health, IntegrationState, Operator, PauseReason};
 use crate::runtime::metrics::{Metrics, Window};
 use crate::runtime::tokens::AccessTokenInfo;
@@ -399,6 +399,11 @@ impl EngineHandle {
     /// Stored alerts, newest first, firing and resolved.
     pub async fn stored_alerts(&self, limit: usize) -> Result<Vec<Alert>, CommandError> {
         self.query(move |store| store.alerts(limit)).await
+    }
+
+    /// The audit log, newest first: who did what, to what, when, from where.
+    pub async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, CommandError> {
+        self.query(move |store| store.audit(limit)).await
     }
 
     /// Stored per-minute figures of one integration since `since_minute` (unix minutes).
