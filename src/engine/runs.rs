@@ -152,11 +152,20 @@ impl Engine {
         if self.alerting_on() {
             self.evaluate_alerts(AlertPass::After(&name)).await;
         }
+        // The one line a run leaves in the process log.
+        let took = record.duration_ms.unwrap_or(0);
         if record.status == RunStatus::Failed {
             let error = record.error_message.as_deref().unwrap_or("");
-            tracing::warn!(integration = %name, run = %record.id, %error, "run failed");
+            tracing::warn!(integration = %name, run = %record.id, ms = took, %error, "run failed");
         } else {
-            tracing::info!(integration = %name, run = %record.id, status = %record.status, "run finished");
+            tracing::info!(
+                integration = %name,
+                run = %record.id,
+                "run {} in {took} ms: {} records in, {} delivered",
+                record.status,
+                record.records_in,
+                record.records_delivered
+            );
         }
         let _ = self.events.send(EngineEvent::RunFinished(Arc::new(record)));
     }

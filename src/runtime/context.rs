@@ -143,10 +143,12 @@ impl RunContext {
         self.services.inbound_addr.get().copied()
     }
 
-    /// Adds a line to the run's log (and the process log), without secrets.
+    /// Adds a line to the run's log, without secrets. The process log has it at debug:
+    /// there a run is one line when it ends (the engine writes it), so the Logs pane
+    /// of a busy hub stays readable; the whole story is in the run's own log.
     pub fn log(&self, line: impl AsRef<str>) {
         let line = redact::global().redact(line.as_ref()).into_owned();
-        tracing::info!(integration = %self.integration.name, run = %self.run_id, "{line}");
+        tracing::debug!(integration = %self.integration.name, run = %self.run_id, "{line}");
         self.keep(line);
     }
 
