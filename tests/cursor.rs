@@ -312,3 +312,31 @@ async fn a_cancel_mid_run_moves_nothing() {
     assert_eq!(setup.cursor(), None);
     engine.shutdown(Duration::ZERO).await;
 }
+
+/// Out of time while page 2 is on its way: the record counts page 1, which reached
+/// the output (it used to say 0 records), the run is partial, and nothing moves.
+#[tokio::test]
+async fn a_run_out_of_time_counts_what_went_out_and_moves_nothing() {
+    let mut api = Listing::new(false);
+    api.slow_page = Some(2);
+    let server = listing(api).await;
+    let tables = "outputs = [\"archive\"]\ntimeout = \"2s\"";
+    let setup = Setup::new(&server, Some("ascending"), tables, "").await;
+    let engine = setup.harness.start(false).await;
+    let run = run_once(&engine, "items").await;
+    engine.shutdown(Duration::ZERO).await;
+    assert_eq!(run.status, RunStatus::Partial, "{run:?}");
+    assert_eq!(
+        run.error_class,
+        Some(patchbay::domain::run::ErrorClass::Timeout)
+    );
+    assert_eq!((run.records_in, run.records_delivered), (2, 2), "{run:?}");
+    assert_eq!(setup.delivered(), [1, 2]);
+    assert_eq!(setup.cursor(), None, "a run cut short earns nothing");
+    let hashes = setup
+        .harness
+        .store
+        .record_hashes("items", &["1".to_owned(), "2".to_owned()])
+        .unwrap();
+    assert!(hashes.is_empty(), "nothing marked delivered: {hashes:?}");
+}

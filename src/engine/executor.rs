@@ -77,7 +77,13 @@ pub struct Plan {
 }
 
 enum Outcome {
-    Fetched { fetch: Fetch, tally: Box<Tally> },
+    Fetched {
+        fetch: Fetch,
+        tally: Box<Tally>,
+        /// The run's timeout cut a page short: what went out is counted, but nothing is
+        /// earned, since the detector may have seen records whose delivery was cut.
+        cut_short: bool,
+    },
     SourceFailed(Failure),
     TimedOut,
     Cancelled(CancelReason),
@@ -175,9 +181,7 @@ async fn run_plan(
     );
     ctx.log(format!("run started ({})", plan.trigger.as_str()));
     let outcome = tokio::select! {
-        result = tokio::time::timeout(integration.timeout, pipeline(&ctx, &plan, &services, &cancel)) => {
-            result.unwrap_or(Outcome::TimedOut)
-        }
+        outcome = pipeline(&ctx, &plan, &services, &cancel) => outcome,
         () = cancel.token.cancelled() => Outcome::Cancelled(cancel.reason()),
     };
     let progress = settle(&mut record, &ctx, outcome, &plan, services.clock.now());
@@ -231,17 +235,46 @@ async fn pipeline(
         ),
         outputs,
     };
-    let (fetched, ()) = tokio::join!(
-        plan.source.fetch(ctx, Pages::new(tx)),
-        tally.consume(rx, ctx, plan, services)
-    );
+    let work = async {
+        tokio::join!(
+            plan.source.fetch(ctx, Pages::new(tx)),
+            tally.consume(rx, ctx, plan, services)
+        )
+    };
+    let (fetched, cut_short) = match tokio::time::timeout(plan.integration.timeout, work).await {
+        Ok((fetched, ())) => (fetched, false),
+        // Out of time with nothing taken in: the run failed.
+        Err(_) if tally.records_in == 0 => return Outcome::TimedOut,
+        // Out of time after some pages: the record counts what went out (it used to
+        // say "0 records" with pages delivered), the run is partial, and it earns
+        // nothing, so the next run sends those records again (at least once).
+        Err(_) => {
+            let fetch = Fetch {
+                partial: Some(timeout_failure(plan)),
+                ..Fetch::default()
+            };
+            (Ok(fetch), true)
+        }
+    };
     match fetched {
         Ok(fetch) => Outcome::Fetched {
             fetch,
             tally: Box::new(tally),
+            cut_short,
         },
         Err(failure) => Outcome::SourceFailed(failure),
     }
+}
+
+fn timeout_failure(plan: &Plan) -> Failure {
+    Failure::new(
+        ErrorClass::Timeout,
+        format!(
+            "the run exceeded its timeout of {}",
+            humantime::format_duration(plan.integration.timeout)
+        ),
+        "raise `timeout`, or lower `max_pages` so a run does less",
+    )
 }
 
 impl Tally {
@@ -392,20 +425,14 @@ fn settle(
     let mut earned = Progress::default();
     let (status, failure) = match outcome {
         Outcome::SourceFailed(failure) => (RunStatus::Failed, Some(failure)),
-        Outcome::TimedOut => {
-            let failure = Failure::new(
-                ErrorClass::Timeout,
-                format!(
-                    "the run exceeded its timeout of {}",
-                    humantime::format_duration(plan.integration.timeout)
-                ),
-                "raise `timeout`, or lower `max_pages` so a run does less",
-            );
-            (RunStatus::Failed, Some(failure))
-        }
+        Outcome::TimedOut => (RunStatus::Failed, Some(timeout_failure(plan))),
         Outcome::Cancelled(CancelReason::Operator) => (RunStatus::Cancelled, None),
         Outcome::Cancelled(CancelReason::Shutdown) => (RunStatus::Interrupted, None),
-        Outcome::Fetched { fetch, tally } => {
+        Outcome::Fetched {
+            fetch,
+            tally,
+            cut_short,
+        } => {
             let deliveries = tally.deliveries(ctx);
             record.records_in = tally.records_in;
             record.records_new = tally.detector.new;
@@ -429,7 +456,7 @@ fn settle(
                     "fix [integration.pipeline] or the records; the other records were processed",
                 )
             });
-            if failed.is_empty() {
+            if failed.is_empty() && !cut_short {
                 earned.seen = tally.detector.into_seen();
                 earned.consumed = fetch.consumed;
                 earned.cursor = fetch
