@@ -57,7 +57,7 @@ fn row(run: &RunRecord) -> Vec<String> {
         run.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         run.integration.clone(),
         run.trigger.as_str().to_owned(),
-        run.status.to_string(),
+        run.status_text(),
         run.duration_ms
             .map_or("-".to_owned(), |ms| format!("{:.1}s", ms as f64 / 1000.0)),
         format!(

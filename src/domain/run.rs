@@ -188,6 +188,17 @@ pub struct RunRecord {
     /// The earliest expiry of the TLS certificates the run's servers presented.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_expires_at: Option<DateTime<Utc>>,
+    /// Later scheduled runs that succeeded just like this one, folded into it rather
+    /// than stored one by one (a check every 10 s would store 8,640 a day).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeats: u32,
+    /// When the last of those repeats finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeated_until: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl RunRecord {
@@ -217,6 +228,8 @@ impl RunRecord {
             hint: None,
             deliveries: Vec::new(),
             certificate_expires_at: None,
+            repeats: 0,
+            repeated_until: None,
         }
     }
 
@@ -260,6 +273,15 @@ impl RunRecord {
             "{} in: {} new, {} changed, {} unchanged{dropped}; {delivered}",
             self.records_in, self.records_new, self.records_changed, self.records_unchanged
         )
+    }
+
+    /// The status as history shows it: `success ×121` for a record that stands for
+    /// 121 runs (itself and its repeats).
+    pub fn status_text(&self) -> String {
+        match self.repeats {
+            0 => self.status.to_string(),
+            n => format!("{} ×{}", self.status, u64::from(n) + 1),
+        }
     }
 
     /// Notes why the run failed: the failure's class, message and hint.

@@ -145,9 +145,10 @@ mod tests {
         let (writer, _task) = Writer::spawn(Arc::clone(&store));
         let start = chrono::Utc::now();
         for i in 0..5000 {
+            // Manual runs: scheduled successes alike would fold into one record.
             let mut run = RunRecord::start(
                 &format!("i{}", i % 50),
-                Trigger::Schedule,
+                Trigger::Manual,
                 start + chrono::Duration::milliseconds(i),
             );
             run.finish(RunStatus::Success, run.started_at);

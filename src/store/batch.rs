@@ -81,9 +81,12 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
                 seen,
                 consumed,
             } = progress;
-            super::runs::put_run(txn, run)?;
-            if !logs.is_empty() {
-                super::runs::append_logs(txn, run.id, logs)?;
+            let folded = super::runs::fold_into_predecessor(txn, run)?;
+            if !folded {
+                super::runs::put_run(txn, run)?;
+                if !logs.is_empty() {
+                    super::runs::append_logs(txn, run.id, logs)?;
+                }
             }
             if let Some(cursor) = cursor {
                 txn.open_table(CURSORS)?

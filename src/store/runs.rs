@@ -5,7 +5,7 @@ use ulid::Ulid;
 
 use super::schema::{ACTIVE_RUNS, RUN_LOGS, RUNS, RUNS_BY_TIME};
 use super::{Result, Store, decode, encode};
-use crate::domain::run::{RunRecord, RunStatus};
+use crate::domain::run::{RunRecord, RunStatus, Trigger};
 
 impl Store {
     /// Inserts or updates runs, all in one transaction (one durable commit).
@@ -137,6 +137,58 @@ pub(super) fn append_logs(txn: &WriteTransaction, run: Ulid, lines: &[String]) -
     Ok(())
 }
 
+/// Folds a finished run into the one before it when both are scheduled successes
+/// that came to the same thing (records, deliveries): the predecessor counts it as a
+/// repeat, and the run's own record (written when it started) and logs are dropped.
+/// History keeps every failure and every change whole; durations and request counts
+/// of the repeats live on in the minute rollups, where uptime and the charts read them.
+pub(super) fn fold_into_predecessor(txn: &WriteTransaction, run: &RunRecord) -> Result<bool> {
+    if !is_foldable(run) {
+        return Ok(false);
+    }
+    let name = run.integration.as_str();
+    let mut runs = txn.open_table(RUNS)?;
+    let predecessor = match runs.range((name, 0)..(name, run.id.0))?.next_back() {
+        Some(entry) => {
+            let (key, bytes) = entry?;
+            let id = key.value().1;
+            let record: RunRecord = decode(bytes.value(), || format!("run {}", Ulid(id)))?;
+            record
+        }
+        None => return Ok(false),
+    };
+    if !is_foldable(&predecessor) || outcome(&predecessor) != outcome(run) {
+        return Ok(false);
+    }
+    let mut folded = predecessor;
+    folded.repeats = folded.repeats.saturating_add(1).saturating_add(run.repeats);
+    folded.repeated_until = run.finished_at;
+    runs.insert((name, folded.id.0), encode(&folded).as_slice())?;
+    runs.remove((name, run.id.0))?;
+    txn.open_table(RUNS_BY_TIME)?.remove(run.id.0)?;
+    txn.open_table(ACTIVE_RUNS)?.remove(run.id.0)?;
+    Ok(true)
+}
+
+fn is_foldable(run: &RunRecord) -> bool {
+    run.status == RunStatus::Success && run.trigger == Trigger::Schedule
+}
+
+/// What a run came to, as far as history tells runs apart.
+fn outcome(run: &RunRecord) -> impl PartialEq + '_ {
+    (
+        run.records_in,
+        run.records_new,
+        run.records_changed,
+        run.records_delivered,
+        run.records_dropped,
+        run.deliveries
+            .iter()
+            .map(|d| (d.output.as_str(), d.ok, d.records))
+            .collect::<Vec<_>>(),
+    )
+}
+
 pub(super) fn put_run(txn: &WriteTransaction, run: &RunRecord) -> Result<()> {
     let id = run.id.0;
     txn.open_table(RUNS)?
@@ -231,5 +283,69 @@ mod tests {
             .unwrap();
         store.append_run_logs(run.id, &["three".into()]).unwrap();
         assert_eq!(store.run_logs(run.id).unwrap(), ["one", "two", "three"]);
+    }
+
+    /// A check's successes in a row become one record with a count; a failure, and
+    /// the first success after it, stay whole, and so does a manual run.
+    #[test]
+    fn repeated_scheduled_successes_fold_into_one_record() {
+        use crate::store::{Progress, WriteOp};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        let finish = |run: RunRecord| {
+            let started = RunRecord {
+                status: RunStatus::Running,
+                finished_at: None,
+                ..run.clone()
+            };
+            for record in [started, run] {
+                let op = WriteOp::Run {
+                    run: Box::new(record),
+                    logs: vec!["a line".into()],
+                    progress: Progress::default(),
+                };
+                store.apply(&[op]).unwrap();
+            }
+        };
+        for (second, status) in [
+            (0, RunStatus::Success),
+            (10, RunStatus::Success),
+            (20, RunStatus::Success),
+            (30, RunStatus::Failed),
+            (40, RunStatus::Success),
+            (50, RunStatus::Success),
+        ] {
+            finish(run_at("db-check", second, status));
+        }
+        let mut manual = run_at("db-check", 60, RunStatus::Success);
+        manual.trigger = Trigger::Manual;
+        finish(manual);
+        let runs = store.runs(Some("db-check"), 100).unwrap();
+        let shape: Vec<(RunStatus, u32)> =
+            runs.iter().rev().map(|r| (r.status, r.repeats)).collect();
+        assert_eq!(
+            shape,
+            [
+                (RunStatus::Success, 2),
+                (RunStatus::Failed, 0),
+                (RunStatus::Success, 1),
+                (RunStatus::Success, 0),
+            ]
+        );
+        let first = runs.last().unwrap();
+        assert_eq!(
+            first.repeated_until,
+            Some(run_at("x", 20, RunStatus::Success).finished_at.unwrap())
+        );
+        assert_eq!(
+            store.mark_interrupted(Utc::now()).unwrap(),
+            0,
+            "no folded run is left running"
+        );
+        let folded_id = run_at("db-check", 10, RunStatus::Success).id;
+        assert!(
+            store.run_logs(folded_id).unwrap().is_empty(),
+            "a repeat keeps no log"
+        );
     }
 }

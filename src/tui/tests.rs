@@ -165,7 +165,11 @@ fn model(read_only: bool) -> Model {
         run("shop-orders", 15, RunStatus::Success),
         run("crm-contacts", 42, RunStatus::Failed),
         run("release-notes", 50, RunStatus::Partial),
-        run("shop-orders", 30, RunStatus::Success),
+        // A success that 120 later scheduled runs repeated, folded into it.
+        RunRecord {
+            repeats: 120,
+            ..run("shop-orders", 30, RunStatus::Success)
+        },
         run("shop-orders", 45, RunStatus::Skipped),
     ];
     model.seed_history(history, 200);

@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 Cell::from(run.started_at.format("%m-%d %H:%M:%S").to_string()),
                 Cell::from(run.integration.clone()),
                 Cell::from(Span::styled(
-                    run.status.as_str(),
+                    run.status_text(),
                     status_style(&theme, run.status),
                 )),
                 Cell::from(millis(run.duration_ms)),
@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let mut widths = vec![
         Constraint::Length(14),
         Constraint::Fill(1),
-        Constraint::Length(11),
+        Constraint::Length(13),
         Constraint::Length(7),
         Constraint::Length(14),
         Constraint::Length(12),
