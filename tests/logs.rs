@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::harness::{Harness, run_once};
-use patchbay::telemetry::{self, LogFormat, TelemetryOptions};
+use patchbay::telemetry::LogFormat;
 use tracing::Level;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -14,14 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 #[tokio::test]
 async fn a_refused_delivery_is_a_warning() {
     let logs = tempfile::tempdir().unwrap();
-    let telemetry = telemetry::init(TelemetryOptions {
-        log_dir: logs.path().to_owned(),
-        format: LogFormat::Text,
-        keep_files: 1,
-        stderr: None,
-        ring_capacity: 1000,
-    })
-    .unwrap();
+    let telemetry = common::capture_logs(logs.path(), LogFormat::Text);
     let server = MockServer::start().await;
     Mock::given(path("/items"))
         .respond_with(

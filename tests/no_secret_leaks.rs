@@ -10,21 +10,14 @@ use std::time::Duration;
 use common::harness::{Harness, run_once};
 use common::{contains_bytes, files_under};
 use patchbay::sandbox::{Sandbox, credentials};
-use patchbay::telemetry::{self, LogFormat, TelemetryOptions};
+use patchbay::telemetry::LogFormat;
 
 const WRONG_TOKEN: &str = "wrong-bearer-token-0a0a0a";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_value_reaches_any_output() {
     let logs = tempfile::tempdir().unwrap();
-    let telemetry = telemetry::init(TelemetryOptions {
-        log_dir: logs.path().to_owned(),
-        format: LogFormat::Json,
-        keep_files: 2,
-        stderr: None,
-        ring_capacity: 10_000,
-    })
-    .unwrap();
+    let telemetry = common::capture_logs(logs.path(), LogFormat::Json);
 
     let sandbox = Sandbox::start(0).await.unwrap();
     let base = sandbox.url();

@@ -588,16 +588,9 @@ async fn a_connection_test_names_the_server_and_columns(db: Db) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL"]
 async fn no_database_password_reaches_any_output() {
-    use patchbay::telemetry::{self, LogFormat, TelemetryOptions};
+    use patchbay::telemetry::LogFormat;
     let logs = tempfile::tempdir().unwrap();
-    let telemetry = telemetry::init(TelemetryOptions {
-        log_dir: logs.path().to_owned(),
-        format: LogFormat::Json,
-        keep_files: 2,
-        stderr: None,
-        ring_capacity: 10_000,
-    })
-    .unwrap();
+    let telemetry = common::capture_logs(logs.path(), LogFormat::Json);
     let db = Db::new(Kind::Postgres);
     let t = db.table("guarded");
     db.exec(&format!(

@@ -275,6 +275,38 @@ impl RunRecord {
         )
     }
 
+    /// Whether this finished run only repeats `earlier`, the integration's run before
+    /// it: both scheduled successes that came to the same records and deliveries.
+    /// History then counts it on `earlier` instead of keeping it whole; failures,
+    /// manual runs and changes are always kept.
+    pub fn repeats(&self, earlier: &RunRecord) -> bool {
+        let foldable =
+            |run: &RunRecord| run.status == RunStatus::Success && run.trigger == Trigger::Schedule;
+        let outcome = |run: &RunRecord| {
+            (
+                run.records_in,
+                run.records_new,
+                run.records_changed,
+                run.records_delivered,
+                run.records_dropped,
+                run.deliveries
+                    .iter()
+                    .map(|d| (d.output.clone(), d.ok, d.records))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        self.integration == earlier.integration
+            && foldable(self)
+            && foldable(earlier)
+            && outcome(self) == outcome(earlier)
+    }
+
+    /// Counts `later`, which [`repeats`](Self::repeats) this run, on it.
+    pub fn fold(&mut self, later: &RunRecord) {
+        self.repeats = self.repeats.saturating_add(1).saturating_add(later.repeats);
+        self.repeated_until = later.finished_at;
+    }
+
     /// The status as history shows it: `success ×121` for a record that stands for
     /// 121 runs (itself and its repeats).
     pub fn status_text(&self) -> String {

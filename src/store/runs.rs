@@ -5,7 +5,7 @@ use ulid::Ulid;
 
 use super::schema::{ACTIVE_RUNS, RUN_LOGS, RUNS, RUNS_BY_TIME};
 use super::{Result, Store, decode, encode};
-use crate::domain::run::{RunRecord, RunStatus, Trigger};
+use crate::domain::run::{RunRecord, RunStatus};
 
 impl Store {
     /// Inserts or updates runs, all in one transaction (one durable commit).
@@ -137,56 +137,29 @@ pub(super) fn append_logs(txn: &WriteTransaction, run: Ulid, lines: &[String]) -
     Ok(())
 }
 
-/// Folds a finished run into the one before it when both are scheduled successes
-/// that came to the same thing (records, deliveries): the predecessor counts it as a
-/// repeat, and the run's own record (written when it started) and logs are dropped.
-/// History keeps every failure and every change whole; durations and request counts
-/// of the repeats live on in the minute rollups, where uptime and the charts read them.
+/// Folds a finished run into the integration's record before it when it only repeats
+/// it ([`RunRecord::repeats`]): the predecessor counts it, and the run's own record
+/// (written when it started) and logs are dropped. Durations and request counts of
+/// the repeats live on in the minute rollups, where uptime and the charts read them.
 pub(super) fn fold_into_predecessor(txn: &WriteTransaction, run: &RunRecord) -> Result<bool> {
-    if !is_foldable(run) {
-        return Ok(false);
-    }
     let name = run.integration.as_str();
     let mut runs = txn.open_table(RUNS)?;
-    let predecessor = match runs.range((name, 0)..(name, run.id.0))?.next_back() {
-        Some(entry) => {
-            let (key, bytes) = entry?;
-            let id = key.value().1;
-            let record: RunRecord = decode(bytes.value(), || format!("run {}", Ulid(id)))?;
-            record
-        }
-        None => return Ok(false),
+    let Some(entry) = runs.range((name, 0)..(name, run.id.0))?.next_back() else {
+        return Ok(false);
     };
-    if !is_foldable(&predecessor) || outcome(&predecessor) != outcome(run) {
+    let (key, bytes) = entry?;
+    let id = key.value().1;
+    let mut predecessor: RunRecord = decode(bytes.value(), || format!("run {}", Ulid(id)))?;
+    drop((key, bytes));
+    if !run.repeats(&predecessor) {
         return Ok(false);
     }
-    let mut folded = predecessor;
-    folded.repeats = folded.repeats.saturating_add(1).saturating_add(run.repeats);
-    folded.repeated_until = run.finished_at;
-    runs.insert((name, folded.id.0), encode(&folded).as_slice())?;
+    predecessor.fold(run);
+    runs.insert((name, predecessor.id.0), encode(&predecessor).as_slice())?;
     runs.remove((name, run.id.0))?;
     txn.open_table(RUNS_BY_TIME)?.remove(run.id.0)?;
     txn.open_table(ACTIVE_RUNS)?.remove(run.id.0)?;
     Ok(true)
-}
-
-fn is_foldable(run: &RunRecord) -> bool {
-    run.status == RunStatus::Success && run.trigger == Trigger::Schedule
-}
-
-/// What a run came to, as far as history tells runs apart.
-fn outcome(run: &RunRecord) -> impl PartialEq + '_ {
-    (
-        run.records_in,
-        run.records_new,
-        run.records_changed,
-        run.records_delivered,
-        run.records_dropped,
-        run.deliveries
-            .iter()
-            .map(|d| (d.output.as_str(), d.ok, d.records))
-            .collect::<Vec<_>>(),
-    )
 }
 
 pub(super) fn put_run(txn: &WriteTransaction, run: &RunRecord) -> Result<()> {

@@ -164,10 +164,20 @@ impl Model {
         }
     }
 
-    /// Adds a finished (or skipped) run at the front of history.
+    /// Adds a finished (or skipped) run at the front of history; a run that only
+    /// repeats its integration's last one is counted on it, as the store does.
     pub fn add_run(&mut self, run: Arc<RunRecord>) {
         self.note_run(&run);
         self.runs.retain(|r| r.id != run.id);
+        if let Some(last) = self
+            .runs
+            .iter_mut()
+            .find(|r| r.integration == run.integration)
+            && run.repeats(last)
+        {
+            Arc::make_mut(last).fold(&run);
+            return;
+        }
         self.runs.push_front(run);
         if self.runs.len() > HISTORY_IN_MEMORY {
             self.runs.pop_back();

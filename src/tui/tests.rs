@@ -704,3 +704,22 @@ fn changes_from_the_hub_land_on_the_right_integration_even_after_the_list_change
         crate::domain::Health::Down
     );
 }
+
+/// Live history counts a repeated success on its integration's last run, as the store
+/// does; a failure and a success after it get rows of their own.
+#[test]
+fn live_history_folds_repeated_successes_like_the_store() {
+    let mut model = model(false);
+    model.runs.clear();
+    for (seconds_ago, status) in [
+        (40, RunStatus::Success),
+        (30, RunStatus::Success),
+        (20, RunStatus::Success),
+        (10, RunStatus::Failed),
+        (5, RunStatus::Success),
+    ] {
+        model.add_run(Arc::new(run("db-check", seconds_ago, status)));
+    }
+    let rows: Vec<String> = model.runs.iter().map(|r| r.status_text()).collect();
+    assert_eq!(rows, ["success", "failed", "success ×3"]);
+}

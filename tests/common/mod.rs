@@ -107,6 +107,22 @@ pub fn query_values(requests: &[wiremock::Request], key: &str) -> Vec<String> {
         .collect()
 }
 
+/// This test binary's process log: files in `dir`, and the ring the Logs pane reads.
+/// One per test binary: it installs the global subscriber.
+pub fn capture_logs(
+    dir: &Path,
+    format: patchbay::telemetry::LogFormat,
+) -> patchbay::telemetry::Telemetry {
+    patchbay::telemetry::init(patchbay::telemetry::TelemetryOptions {
+        log_dir: dir.to_owned(),
+        format,
+        keep_files: 2,
+        stderr: None,
+        ring_capacity: 10_000,
+    })
+    .unwrap()
+}
+
 /// A loopback port nothing listens on right now, for a process told to listen there.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

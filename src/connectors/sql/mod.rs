@@ -127,9 +127,9 @@ impl SqlSource {
                 "`cursor_field` and `tie_breaker` must be columns the query returns",
             )
         };
-        let column_types = self.column_types(db, &query.sql).await?;
+        let columns = column_types(db, &query.sql, connection).await?;
         let type_of = |name: &str| {
-            column_types
+            columns
                 .iter()
                 .find(|(n, _)| n == name)
                 .map_or_else(String::new, |(_, t)| t.clone())
@@ -182,15 +182,6 @@ impl SqlSource {
         Ok(fetch)
     }
 
-    /// The query's columns and their type names, from preparing it.
-    async fn column_types(
-        &self,
-        db: &Database,
-        sql: &str,
-    ) -> Result<Vec<(String, String)>, Failure> {
-        column_types(db, sql, &self.settings.connection).await
-    }
-
     fn count(&self, ctx: &RunContext, ok: bool, latency: Duration) {
         RunCounters::add(&ctx.counters.requests);
         ctx.metrics_request(ok, latency, false);
@@ -217,6 +208,7 @@ fn undecodable(error: Undecodable) -> Failure {
     )
 }
 
+/// The columns `sql` returns and their type names, from preparing it.
 async fn column_types(
     db: &Database,
     sql: &str,
@@ -302,7 +294,7 @@ impl Source for SqlSource {
                 }
                 rows.len()
             });
-            let columns = self.column_types(&db, &query.sql).await?;
+            let columns = column_types(&db, &query.sql, &self.settings.connection).await?;
             Ok(format!(
                 "{version}; the query returned {rows} row{} (LIMIT 1); columns: {}",
                 if rows == 1 { "" } else { "s" },
