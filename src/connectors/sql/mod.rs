@@ -97,7 +97,7 @@ impl SqlSource {
             }
             .await
         });
-        self.count(ctx, outcome.is_ok(), started.elapsed());
+        count_query(ctx, outcome.is_ok(), started.elapsed());
         if let Err(failure) = outcome {
             return partial_or_err(fetch, failure);
         }
@@ -160,7 +160,7 @@ impl SqlSource {
                         Err(error) => Err(fail(error, &sql)),
                     }
                 });
-            self.count(ctx, rows.is_ok(), started.elapsed());
+            count_query(ctx, rows.is_ok(), started.elapsed());
             let rows = match rows {
                 Ok(rows) => rows,
                 Err(failure) => return partial_or_err(fetch, failure),
@@ -181,11 +181,12 @@ impl SqlSource {
         }
         Ok(fetch)
     }
+}
 
-    fn count(&self, ctx: &RunContext, ok: bool, latency: Duration) {
-        RunCounters::add(&ctx.counters.requests);
-        ctx.metrics_request(ok, latency, false);
-    }
+/// A statement counts as a request of the run and in the integration's figures.
+fn count_query(ctx: &RunContext, ok: bool, latency: Duration) {
+    RunCounters::add(&ctx.counters.requests);
+    ctx.metrics_request(ok, latency, false);
 }
 
 /// A failure after some pages went out makes the run partial; before, it failed.
@@ -436,8 +437,7 @@ impl Output for SqlOutput {
                 // The table may have changed: read its columns again next time.
                 *self.table.lock().await = None;
             }
-            RunCounters::add(&ctx.counters.requests);
-            ctx.metrics_request(result.is_ok(), started.elapsed(), false);
+            count_query(ctx, result.is_ok(), started.elapsed());
             result
         })
     }
