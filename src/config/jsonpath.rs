@@ -4,7 +4,7 @@
 use std::fmt;
 
 use serde_json::Value;
-use serde_json_path::JsonPath;
+use serde_json_path::{JsonPath, PathElement};
 
 #[derive(Clone)]
 pub struct JsonPathExpr {
@@ -28,6 +28,22 @@ impl JsonPathExpr {
         self.path.query(value).all()
     }
 
+    /// Where the matches are in `value`, so they can be moved out of it later
+    /// ([`Matches::take_from`]) instead of copied.
+    pub fn locate(&self, value: &Value) -> Matches {
+        let paths: Vec<Vec<Step>> = self
+            .path
+            .query_located(value)
+            .locations()
+            .map(|path| path.iter().map(Step::from).collect())
+            .collect();
+        let mut sorted: Vec<&Vec<Step>> = paths.iter().collect();
+        sorted.sort_unstable();
+        // Sorted, a path is directly followed by the paths nested in it, if any.
+        let disjoint = sorted.windows(2).all(|pair| !pair[1].starts_with(pair[0]));
+        Matches { paths, disjoint }
+    }
+
     /// The first match, if any.
     pub fn first<'a>(&self, value: &'a Value) -> Option<&'a Value> {
         self.path.query(value).first()
@@ -46,6 +62,71 @@ impl fmt::Debug for JsonPathExpr {
 
 crate::config::deserialize_with_parse!(JsonPathExpr);
 
+/// One step of a located match: a member name or an array index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Name(String),
+    Index(usize),
+}
+
+impl From<&PathElement<'_>> for Step {
+    fn from(element: &PathElement<'_>) -> Self {
+        match element {
+            PathElement::Name(name) => Self::Name((*name).to_owned()),
+            PathElement::Index(index) => Self::Index(*index),
+        }
+    }
+}
+
+/// The places a path matched in one document, in match order.
+#[derive(Debug)]
+pub struct Matches {
+    paths: Vec<Vec<Step>>,
+    /// No match is inside another (or the same twice), so each can be moved out whole.
+    disjoint: bool,
+}
+
+impl Matches {
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// The matched values, moved out of `value` (which keeps `null` in their place):
+    /// a page's records are handed on without a deep copy of each. Matches nested in
+    /// one another (`$..items`) are copied, since moving one would change the other.
+    pub fn take_from(self, value: &mut Value) -> Vec<Value> {
+        if !self.disjoint {
+            return self
+                .paths
+                .iter()
+                .map(|path| walk(value, path).cloned().unwrap_or(Value::Null))
+                .collect();
+        }
+        self.paths
+            .iter()
+            .map(|path| walk_mut(value, path).map_or(Value::Null, Value::take))
+            .collect()
+    }
+}
+
+fn walk<'a>(value: &'a Value, path: &[Step]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |value, step| match step {
+        Step::Name(name) => value.get(name),
+        Step::Index(index) => value.get(index),
+    })
+}
+
+fn walk_mut<'a>(value: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
+    path.iter().try_fold(value, |value, step| match step {
+        Step::Name(name) => value.get_mut(name),
+        Step::Index(index) => value.get_mut(index),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +137,29 @@ mod tests {
         let doc = serde_json::json!({"data": [{"id": 1}, {"id": 2}]});
         assert_eq!(path.query(&doc).len(), 2);
         assert!(JsonPathExpr::parse("$.data[").is_err());
+    }
+
+    #[test]
+    fn matches_move_out_of_the_document_unless_they_overlap() {
+        let path = JsonPathExpr::parse("$.data[*]").unwrap();
+        let mut doc = serde_json::json!({"data": [{"id": 1}, {"id": 2}], "next": "c"});
+        let matches = path.locate(&doc);
+        assert_eq!(matches.len(), 2);
+        let records = matches.take_from(&mut doc);
+        assert_eq!(
+            records,
+            [serde_json::json!({"id": 1}), serde_json::json!({"id": 2})]
+        );
+        assert_eq!(doc, serde_json::json!({"data": [null, null], "next": "c"}));
+
+        // `$..id` under `$..*`-style recursion and a repeated index both overlap:
+        // every match is still whole.
+        for text in ["$..a", "$.data[0,0]"] {
+            let path = JsonPathExpr::parse(text).unwrap();
+            let mut doc = serde_json::json!({"data": [{"a": {"a": 1}}], "a": {"a": 2}});
+            let expected: Vec<Value> = path.query(&doc).into_iter().cloned().collect();
+            let taken = path.locate(&doc).take_from(&mut doc);
+            assert_eq!(taken, expected, "{text}");
+        }
     }
 }

@@ -53,7 +53,7 @@ impl GraphqlSource {
     async fn page(&self, ctx: &RunContext, cursor: Option<&str>) -> Result<GraphqlPage, Failure> {
         let fetched: Fetched =
             auth::send(ctx, &RequestPolicy::default(), || self.request(ctx, cursor)).await?;
-        let doc: Value = serde_json::from_slice(&fetched.body).map_err(|e| {
+        let mut doc = fetched.json().map_err(|e| {
             Failure::new(
                 ErrorClass::Decode,
                 format!(
@@ -78,14 +78,7 @@ impl GraphqlSource {
                     .collect()
             })
             .unwrap_or_default();
-        let records: Vec<Value> = self
-            .settings
-            .records
-            .path
-            .query(&doc)
-            .into_iter()
-            .cloned()
-            .collect();
+        let matches = self.settings.records.path.locate(&doc);
         let next = self.settings.paginate.as_ref().and_then(|p| {
             let info = p.page_info_path.first(&doc)?;
             let more = info
@@ -99,6 +92,8 @@ impl GraphqlSource {
             })
             .flatten()
         });
+        // After the page info is read: the records move out of the document.
+        let records = matches.take_from(&mut doc);
         Ok(GraphqlPage {
             records,
             next,

@@ -30,6 +30,13 @@ struct PageState {
     offset: u64,
 }
 
+/// One fetched page.
+struct Page {
+    fetched: Fetched,
+    records: Vec<Value>,
+    next: Option<PageState>,
+}
+
 impl HttpSource {
     pub fn new(settings: HttpSettings) -> Self {
         Self { settings }
@@ -83,14 +90,35 @@ impl HttpSource {
         }
     }
 
-    async fn page(
-        &self,
-        ctx: &RunContext,
-        page: &PageState,
-    ) -> Result<(Fetched, Value, Vec<Value>), Failure> {
+    /// Fetches `page`: its records and where the page after it is (`None` when it was
+    /// the last).
+    async fn page(&self, ctx: &RunContext, page: &PageState) -> Result<Page, Failure> {
         let fetched = auth::send(ctx, &self.policy(), || self.request(ctx, page)).await?;
-        let (doc, records) = self.records(&fetched, ctx)?;
-        Ok((fetched, doc, records))
+        if fetched.body.is_empty() {
+            // An ignored status (response_actions) or an empty answer: no records.
+            return Ok(Page {
+                fetched,
+                records: Vec::new(),
+                next: None,
+            });
+        }
+        let mut doc = fetched.json().map_err(|e| {
+            let host = fetched.url.host_str().unwrap_or("the server");
+            Failure::new(
+                ErrorClass::Decode,
+                format!("the body from {host} is not valid JSON: {e}"),
+                crate::runtime::classify::hint(ErrorClass::Decode, &ctx.integration, host),
+            )
+        })?;
+        let matches = self.settings.records.path.locate(&doc);
+        // The next page is read off the document before the records move out of it.
+        let next = self.next_page(page, &fetched, &doc, matches.len());
+        let records = matches.take_from(&mut doc);
+        Ok(Page {
+            fetched,
+            records,
+            next,
+        })
     }
 
     fn page_params(&self, ctx: &RunContext, page: &PageState) -> Vec<(String, String)> {
@@ -129,30 +157,6 @@ impl HttpSource {
             Paginate::None | Paginate::NextUrl { .. } | Paginate::LinkHeader { .. } => {}
         }
         params
-    }
-
-    fn records(&self, fetched: &Fetched, ctx: &RunContext) -> Result<(Value, Vec<Value>), Failure> {
-        if fetched.body.is_empty() {
-            // An ignored status (response_actions) or an empty answer: no records.
-            return Ok((Value::Null, Vec::new()));
-        }
-        let doc: Value = serde_json::from_slice(&fetched.body).map_err(|e| {
-            let host = fetched.url.host_str().unwrap_or("the server");
-            Failure::new(
-                ErrorClass::Decode,
-                format!("the body from {host} is not valid JSON: {e}"),
-                crate::runtime::classify::hint(ErrorClass::Decode, &ctx.integration, host),
-            )
-        })?;
-        let records = self
-            .settings
-            .records
-            .path
-            .query(&doc)
-            .into_iter()
-            .cloned()
-            .collect();
-        Ok((doc, records))
     }
 
     /// Where the page after `page` is, or `None` when this was the last.
@@ -212,7 +216,11 @@ impl HttpSource {
         let mut page = self.first_page();
         let mut records_total = 0usize;
         let reach = loop {
-            let (fetched, doc, records) = match self.page(ctx, &page).await {
+            let Page {
+                fetched,
+                records,
+                next,
+            } = match self.page(ctx, &page).await {
                 Ok(page) => page,
                 // Pages already fetched are kept: the run is partial. `on_rate_limit =
                 // "stop"` ends the run the same way even on the first page.
@@ -244,7 +252,7 @@ impl HttpSource {
                 // An output failed: the run earns nothing, however far it read.
                 break Reach::Cut;
             }
-            let Some(next) = self.next_page(&page, &fetched, &doc, count) else {
+            let Some(next) = next else {
                 break Reach::End;
             };
             let position = next
@@ -301,7 +309,9 @@ impl Source for HttpSource {
 
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
         Box::pin(async move {
-            let (fetched, _, records) = self.page(ctx, &self.first_page()).await?;
+            let Page {
+                fetched, records, ..
+            } = self.page(ctx, &self.first_page()).await?;
             Ok(format!(
                 "{} from {}: {} records on the first page",
                 fetched.status,

@@ -63,6 +63,15 @@ pub struct Fetched {
     pub url: Url,
 }
 
+impl Fetched {
+    /// The body as JSON. UTF-8 is checked once for the whole body, which is several
+    /// times cheaper than serde_json checking each string of a large page on its own.
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        let text = std::str::from_utf8(&self.body).map_err(|e| e.to_string())?;
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
 impl HttpClient {
     pub fn new(per_host: NonZeroU32) -> Self {
         install_tls_provider();
