@@ -8,10 +8,13 @@ use serde_json::Value;
 
 use super::record_key;
 use crate::config::pipeline::Deliver;
-use crate::fingerprint::fnv1a;
+use crate::fingerprint::Fnv1a;
 
+/// The hash of a record's JSON text (keys in order), computed as it is serialised.
 pub fn content_hash(record: &Value) -> u64 {
-    fnv1a(&serde_json::to_vec(record).expect("JSON values serialise"))
+    let mut hasher = Fnv1a::default();
+    serde_json::to_writer(&mut hasher, record).expect("JSON values serialise");
+    hasher.finish()
 }
 
 #[derive(Debug, Default)]
@@ -77,9 +80,12 @@ impl ChangeDetector {
         deliver
     }
 
-    /// (key, hash) of every keyed record of the run, to store once the outputs accepted them.
+    /// (key, hash) of every keyed record of the run, to store once the outputs accepted
+    /// them; in key order, since the store's B-tree takes sorted inserts far faster.
     pub fn into_seen(self) -> Vec<(String, u64)> {
-        self.this_run.into_iter().collect()
+        let mut seen: Vec<(String, u64)> = self.this_run.into_iter().collect();
+        seen.sort_unstable();
+        seen
     }
 }
 

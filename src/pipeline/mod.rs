@@ -25,6 +25,12 @@ pub struct Transformed {
 impl PipelineSpec {
     /// Applies the transforms to every record. `key_field` names records in failures.
     pub fn transform(&self, records: Vec<Value>, key_field: Option<&str>) -> Transformed {
+        if self.changes_nothing() {
+            return Transformed {
+                records,
+                ..Transformed::default()
+            };
+        }
         let mut out = Transformed::default();
         let set: Map<String, Value> = self
             .set
@@ -40,6 +46,15 @@ impl PipelineSpec {
             }
         }
         out
+    }
+
+    /// No transform is configured: records pass as they are.
+    fn changes_nothing(&self) -> bool {
+        self.select.is_empty()
+            && self.rename.is_empty()
+            && self.set.is_empty()
+            && self.drop_if.is_none()
+            && self.keep_if.is_none()
     }
 
     fn transform_one(
