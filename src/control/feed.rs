@@ -4,7 +4,8 @@
 //!
 //! Changes to integrations are gathered for `BATCH` and sent as one `Changed` with how
 //! each stands now, so a busy engine costs a console one message per batch, not a
-//! snapshot; finished runs likewise, with routine ones sampled. Each event is
+//! snapshot; finished runs likewise, with routine ones sampled (a run an operator
+//! started goes out as soon as it ends, since they wait for it). Each event is
 //! serialised at most once, however many clients read it.
 
 use std::collections::BTreeSet;
@@ -127,6 +128,14 @@ impl Publisher {
                         } else {
                             routine_sent += usize::from(routine);
                             finished.push(RunRecord::clone(&run));
+                        }
+                        // Someone is waiting for a run they asked for (`patchbay run`,
+                        // `r` in a console): it goes out now, not with the next batch.
+                        if run.trigger == Trigger::Manual {
+                            self.publish(Event::RunsFinished {
+                                runs: std::mem::take(&mut finished),
+                                left_out: std::mem::take(&mut left_out),
+                            });
                         }
                     }
                     Ok(EngineEvent::IntegrationChanged { integration })
