@@ -12,6 +12,7 @@ use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use ulid::Ulid;
 
 use super::writer::Writer;
@@ -171,14 +172,14 @@ async fn run_plan(
             progress: Progress::default(),
         })
         .await;
-    let ctx = RunContext::new(
+    let ctx = Arc::new(RunContext::new(
         Arc::clone(&integration),
         plan.run_id,
         Arc::clone(&services),
         plan.limiter.clone(),
         plan.cursor.clone(),
         cancel.token(),
-    );
+    ));
     ctx.log(format!("run started ({})", plan.trigger.as_str()));
     let outcome = tokio::select! {
         outcome = pipeline(&ctx, &plan, &services, &cancel) => outcome,
@@ -202,7 +203,7 @@ async fn run_plan(
 }
 
 async fn pipeline(
-    ctx: &RunContext,
+    ctx: &Arc<RunContext>,
     plan: &Plan,
     services: &Arc<Services>,
     cancel: &Cancel,
@@ -235,14 +236,29 @@ async fn pipeline(
         ),
         outputs,
     };
+    // The source is a task of its own, so on more than one core the next page is
+    // fetched and parsed while this one is transformed and delivered. Dropping the
+    // handle (timeout, cancel) stops it.
+    let source = {
+        let (source, ctx) = (Arc::clone(&plan.source), Arc::clone(ctx));
+        AbortOnDropHandle::new(tokio::spawn(async move {
+            source.fetch(&ctx, Pages::new(tx)).await
+        }))
+    };
     let work = async {
-        tokio::join!(
-            plan.source.fetch(ctx, Pages::new(tx)),
-            tally.consume(rx, ctx, plan, services)
-        )
+        let (fetched, ()) = tokio::join!(source, tally.consume(rx, ctx, plan, services));
+        // A panic in the source is the run's panic: `execute` records it.
+        fetched.unwrap_or_else(|error| match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(Failure::new(
+                ErrorClass::Internal,
+                "the source was stopped",
+                INTERNAL_HINT,
+            )),
+        })
     };
     let (fetched, cut_short) = match tokio::time::timeout(plan.integration.timeout, work).await {
-        Ok((fetched, ())) => (fetched, false),
+        Ok(fetched) => (fetched, false),
         // Out of time with nothing taken in: the run failed.
         Err(_) if tally.records_in == 0 => return Outcome::TimedOut,
         // Out of time after some pages: the record counts what went out (it used to
