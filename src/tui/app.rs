@@ -157,6 +157,10 @@ pub struct App {
     pub sort_reverse: bool,
     /// Selected row per pane (integrations, history), and scroll offsets of drill views.
     pub selected_integration: usize,
+    /// The selected integration by name: the table re-sorts as runs finish, and the
+    /// selection follows the integration, not the row (`clamp` finds it again), so
+    /// `r` runs what the operator was reading.
+    pub selected_name: Option<String>,
     pub selected_run: usize,
     pub selected_alert: usize,
     pub detail_scroll: usize,
@@ -188,6 +192,7 @@ impl App {
             sort: SortBy::Name,
             sort_reverse: false,
             selected_integration: 0,
+            selected_name: None,
             selected_run: 0,
             selected_alert: 0,
             detail_scroll: 0,
@@ -232,7 +237,7 @@ impl App {
                 {
                     let row = self.table_offset + (event.row - area.y - 1) as usize;
                     match self.pane {
-                        Pane::Integrations => self.selected_integration = row,
+                        Pane::Integrations => self.select_integration_row(row),
                         Pane::History => self.selected_run = row,
                         Pane::Alerts => self.selected_alert = row,
                         _ => {}
@@ -368,7 +373,10 @@ impl App {
             self.logs.search = text;
         } else {
             self.filter = text;
+            // The selected integration stays selected if the filter keeps it; else the
+            // first match is.
             self.selected_integration = 0;
+            self.clamp();
         }
     }
 
@@ -426,11 +434,18 @@ impl App {
                 if self.drill.pop().is_none() {
                     self.filter.clear();
                     self.logs.search.clear();
+                    self.clamp();
                 }
                 self.detail_scroll = 0;
             }
-            Action::Sort => self.sort = self.sort.next(),
-            Action::SortReverse => self.sort_reverse = !self.sort_reverse,
+            Action::Sort => {
+                self.sort = self.sort.next();
+                self.clamp();
+            }
+            Action::SortReverse => {
+                self.sort_reverse = !self.sort_reverse;
+                self.clamp();
+            }
             Action::ToggleScope => self.scope_all = !self.scope_all,
             Action::CycleWindow => {
                 let i = Window::ALL
@@ -556,7 +571,7 @@ impl App {
         }
         match self.pane {
             Pane::Integrations | Pane::Metrics => {
-                self.selected_integration = step(self.selected_integration)
+                self.select_integration_row(step(self.selected_integration))
             }
             Pane::History => self.selected_run = step(self.selected_run),
             Pane::Alerts => self.selected_alert = step(self.selected_alert),

@@ -96,11 +96,26 @@ impl App {
             .collect()
     }
 
+    /// Selects the integration on `row` of the table (clamped to the rows there are).
+    pub(super) fn select_integration_row(&mut self, row: usize) {
+        let rows = self.visible_integrations();
+        let row = row.min(rows.len().saturating_sub(1));
+        let name = rows.get(row).map(|view| view.name.clone());
+        self.selected_integration = row;
+        self.selected_name = name;
+    }
+
+    /// Keeps every selection in range after the data, filter or sort changed: the
+    /// selected integration's row is found again by name; if it is gone (filtered out,
+    /// removed by a reload), the row at the same place is selected.
     pub fn clamp(&mut self) {
-        let integrations = self.visible_integrations().len();
-        self.selected_integration = self
-            .selected_integration
-            .min(integrations.saturating_sub(1));
+        let rows = self.visible_integrations();
+        let found = self
+            .selected_name
+            .as_ref()
+            .and_then(|name| rows.iter().position(|view| &view.name == name));
+        drop(rows);
+        self.select_integration_row(found.unwrap_or(self.selected_integration));
         let runs = self.visible_runs().len();
         self.selected_run = self.selected_run.min(runs.saturating_sub(1));
         let alerts = self.visible_alerts().len();

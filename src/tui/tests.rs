@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::app::{App, Drill, Effect, Mode, Pane};
+use super::app::{App, Drill, Effect, Mode, Pane, SortBy};
 use super::keymap::Keymap;
 use super::model::{Figures, Model};
 use super::theme::Theme;
@@ -703,6 +703,55 @@ fn changes_from_the_hub_land_on_the_right_integration_even_after_the_list_change
         model.integration(&other).unwrap().state.health,
         crate::domain::Health::Down
     );
+}
+
+/// The table re-sorts as runs finish; the selection stays on the integration the
+/// operator was reading, and `r` runs that one, not whatever slid under the cursor.
+#[test]
+fn re_sorting_under_the_cursor_keeps_the_selected_integration() {
+    let mut app = app("default", false);
+    app.sort = SortBy::LastRun;
+    app.clamp();
+    app.on_key(key(KeyCode::Char('j')));
+    app.on_key(key(KeyCode::Char('j')));
+    let chosen = app.selected().unwrap().name.clone();
+    let row = app.selected_integration;
+    // Every other integration finishes a run now: each moves above the chosen one.
+    let others: Vec<String> = app
+        .model
+        .integrations
+        .iter()
+        .map(|v| v.name.clone())
+        .filter(|name| *name != chosen)
+        .collect();
+    for view in app.model.integrations.iter_mut() {
+        if others.contains(&view.name) {
+            view.state.last_run_at = Some(now());
+        }
+    }
+    assert_ne!(
+        app.visible_integrations()[row].name,
+        chosen,
+        "the re-sort moved another integration onto the selected row"
+    );
+    app.clamp(); // what the runner does after every batch from the hub
+    assert_eq!(app.selected().unwrap().name, chosen);
+    assert!(
+        matches!(&app.on_key(key(KeyCode::Char('r')))[..], [Effect::RunNow(n)] if *n == chosen)
+    );
+    // A filter that keeps it keeps it selected; one that hides it selects the first
+    // match, and clearing the filter (Esc) does not jump elsewhere.
+    app.on_key(key(KeyCode::Char('/')));
+    for c in chosen[..4].chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.selected().unwrap().name, chosen);
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.filter.is_empty());
+    assert_eq!(app.selected().unwrap().name, chosen);
+    app.on_key(key(KeyCode::Char('s'))); // the next sort order
+    assert_eq!(app.selected().unwrap().name, chosen);
 }
 
 /// Live history counts a repeated success on its integration's last run, as the store
