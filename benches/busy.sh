@@ -8,16 +8,11 @@
 # Needs: PATCHBAY_BIN (default target/release/patchbay) and the peers' mock_server
 # (SETUP_ONLY=1 ../shared/bench/peers/run.sh). N, EVERY, AT ("30 60 120").
 set -euo pipefail
-PB="$(readlink -f "${PATCHBAY_BIN:-target/release/patchbay}")"
-MOCK="${MOCK_BIN:-/tmp/peers/target/release/mock_server}"
+source "$(dirname "$0")/common.sh"
 N="${N:-10000}"; EVERY="${EVERY:-10s}"; AT="${AT:-30 60 120}"
 W=$(mktemp -d /tmp/busy-XXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
-runs_total() { curl -s "http://127.0.0.1:$MP/metrics" | awk '/^patchbay_runs_total/ {s += $NF} END {print s+0}'; }
-TP=$(free_port); "$MOCK" --port "$TP" --total 10 --threads 1 >/dev/null 2>&1 & TPID=$!
+start_target
 trap 'kill $TPID ${PID:-} 2>/dev/null || true; rm -rf "$W"' EXIT
-sleep 0.5
 MP=$(free_port)
 { printf '[settings]\nmetrics_listen = "127.0.0.1:%s"\n\n' "$MP"
   for i in $(seq 1 "$N"); do printf '[[integration]]\nname = "c%05d"\nkind = "check"\nevery = "%s"\nprobe = { http = "http://127.0.0.1:%s/health", timeout = "3s" }\nconditions = ["[STATUS] == 200", "[RESPONSE_TIME] < 1000"]\n\n' "$i" "$EVERY" "$TP"; done; } >"$W/c.toml"

@@ -8,16 +8,12 @@
 # (SETUP_ONLY=1 ../shared/bench/peers/run.sh), prometheus-blackbox-exporter, wrk.
 # N (2000 checks every 1s), SECS (20), WARMUP (10).
 set -euo pipefail
-PB="$(readlink -f "${PATCHBAY_BIN:-target/release/patchbay}")"
-MOCK="${MOCK_BIN:-/tmp/peers/target/release/mock_server}"
+source "$(dirname "$0")/common.sh"
 N="${N:-2000}"; SECS="${SECS:-20}"
 W=$(mktemp -d /tmp/probes-XXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
-runs_total() { curl -s "http://127.0.0.1:$MP/metrics" | awk '/^patchbay_runs_total/ {s += $NF} END {print s+0}'; }
-TP=$(free_port); "$MOCK" --port "$TP" --total 10 --threads 1 >/dev/null 2>&1 & TPID=$!
+start_target
 trap 'kill $TPID ${BPID:-} ${PPID2:-} 2>/dev/null || true; rm -rf "$W"' EXIT
-sleep 0.5; T="http://127.0.0.1:$TP/health"
+T="http://127.0.0.1:$TP/health"
 
 BP=$(free_port)
 printf 'modules:\n  http_2xx:\n    prober: http\n    timeout: 3s\n    http: { valid_status_codes: [200], preferred_ip_protocol: ip4 }\n' >"$W/bb.yml"
