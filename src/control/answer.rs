@@ -49,6 +49,9 @@ pub async fn answer(
                     .collect(),
             )
         }
+        Q::WindowFigures(q) => A::WindowFigures(Box::new(
+            engine.window_stats(q.integration.as_deref(), Utc::now()),
+        )),
         Q::Runs(q) => A::Runs(engine.runs(q.integration, q.before, q.limit).await?),
         Q::RunLogs(q) => A::RunLogs(engine.run_logs(q.run).await?),
         Q::Rollups(q) => A::Rollups(engine.rollups(q.integration, q.since_minute).await?),

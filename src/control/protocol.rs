@@ -27,7 +27,7 @@ use super::status::Summary;
 
 /// Bumped when a frame changes shape; a client and a service of different versions
 /// refuse each other with a message that names both.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The socket's name in the data directory.
 pub const SOCKET_FILE: &str = "patchbay.sock";
 /// The largest frame a client may send: requests are small (a secret value at most).
@@ -179,6 +179,9 @@ requests! {
     Snapshot {} -> EngineSnapshot;
     /// Live figures (5 m, 1 h, 24 h) of the named integrations.
     Figures { names: Vec<String> } -> Vec<(String, [Stats; 3])>;
+    /// Live figures (5 m, 1 h, 24 h) of one integration or, without a name, of all
+    /// together (percentiles of all requests), each with the time it covers.
+    WindowFigures { integration: Option<String> } -> Box<[crate::domain::stats::WindowStats; 3]>;
     /// A page of run history, newest first, older than `before`.
     Runs { integration: Option<String>, before: Option<Ulid>, limit: usize } -> Vec<RunRecord>;
     RunLogs { run: Ulid } -> Vec<String>;

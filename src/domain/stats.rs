@@ -34,6 +34,21 @@ impl Stats {
     }
 }
 
+/// Figures over a window and how much of the window they cover: just after a start
+/// the last hour holds a few minutes, and a rate is per minute of those, not of 60.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowStats {
+    pub stats: Stats,
+    pub covered_seconds: u64,
+}
+
+impl WindowStats {
+    /// `count` per minute of the time covered; `None` before anything was counted.
+    pub fn per_minute(&self, count: u64) -> Option<f64> {
+        (self.covered_seconds > 0).then(|| count as f64 * 60.0 / self.covered_seconds as f64)
+    }
+}
+
 /// One finished minute of one integration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MinuteRollup {

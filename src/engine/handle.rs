@@ -386,6 +386,15 @@ impl EngineHandle {
         self.metrics.totals.clone()
     }
 
+    /// Live figures of one integration, or all together, over each window.
+    pub fn window_stats(
+        &self,
+        integration: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> [crate::domain::stats::WindowStats; 3] {
+        Window::ALL.map(|window| self.metrics.window_stats(integration, window, now))
+    }
+
     /// Live figures of one integration over a window.
     pub fn stats(&self, integration: &str, window: Window, now: DateTime<Utc>) -> Stats {
         self.metrics.stats(integration, window, now)

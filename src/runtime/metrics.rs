@@ -13,7 +13,7 @@ use super::latency::Latency;
 use super::totals::Totals;
 use chrono::{DateTime, Utc};
 
-pub use crate::domain::stats::{MinuteRollup, Stats};
+pub use crate::domain::stats::{MinuteRollup, Stats, WindowStats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {
@@ -33,7 +33,7 @@ impl Window {
         }
     }
 
-    fn seconds(self) -> i64 {
+    pub fn seconds(self) -> i64 {
         match self {
             Self::FiveMinutes => 300,
             Self::Hour => 3_600,
@@ -109,21 +109,30 @@ impl Ring {
     fn stats(&self, since: i64, latency: bool) -> Stats {
         let mut total = Stats::default();
         let mut merged = Latency::default();
-        for slot in self.slots.iter().filter(|s| s.start + self.width > since) {
-            total.add_counts(&slot.counts);
-            if latency {
-                merged.merge(&slot.latency);
-            }
-        }
+        self.add_to(since, &mut total, latency.then_some(&mut merged));
         if latency {
             with_percentiles(total, &merged)
         } else {
             total
         }
     }
+
+    /// Adds the counts (and, when asked, the latency histogram) of the slots since
+    /// `since` to `total`.
+    fn add_to(&self, since: i64, total: &mut Stats, mut latency: Option<&mut Latency>) {
+        for slot in self.slots.iter().filter(|s| s.start + self.width > since) {
+            total.add_counts(&slot.counts);
+            if let Some(merged) = latency.as_deref_mut() {
+                merged.merge(&slot.latency);
+            }
+        }
+    }
 }
 
 struct IntegrationMetrics {
+    /// When the first figure was recorded (unix seconds): windows reaching further back
+    /// cover only the time since.
+    since: i64,
     minutes: Ring,
     ten_minutes: Ring,
     two_hours: Ring,
@@ -132,8 +141,9 @@ struct IntegrationMetrics {
 }
 
 impl IntegrationMetrics {
-    fn new() -> Self {
+    fn new(since: i64) -> Self {
         Self {
+            since,
             minutes: Ring::new(60, 5),
             ten_minutes: Ring::new(600, 6),
             two_hours: Ring::new(7_200, 12),
@@ -155,12 +165,14 @@ impl IntegrationMetrics {
     /// The finest ring that reaches back `seconds`: a window is read to the width of
     /// that ring's slots (1 min up to 5 m, 10 min up to 1 h, 2 h beyond).
     fn stats(&self, seconds: i64, now: i64, latency: bool) -> Stats {
-        let since = now - seconds;
-        let ring = [&self.minutes, &self.ten_minutes, &self.two_hours]
+        self.ring_for(seconds).stats(now - seconds, latency)
+    }
+
+    fn ring_for(&self, seconds: i64) -> &Ring {
+        [&self.minutes, &self.ten_minutes, &self.two_hours]
             .into_iter()
             .find(|ring| ring.width * ring.len as i64 >= seconds)
-            .unwrap_or(&self.two_hours);
-        ring.stats(since, latency)
+            .unwrap_or(&self.two_hours)
     }
 }
 
@@ -188,7 +200,7 @@ impl MetricsInner {
         let metrics = self
             .integrations
             .entry(name.to_owned())
-            .or_insert_with(IntegrationMetrics::new);
+            .or_insert_with(|| IntegrationMetrics::new(at.timestamp()));
         if let Some((start, stats)) = metrics.update(at.timestamp(), update) {
             self.finished_minutes.push(MinuteRollup {
                 integration: name.to_owned(),
@@ -251,6 +263,37 @@ impl Metrics {
             now,
             true,
         )
+    }
+
+    /// Figures over `window` for one integration, or for all together (`None`):
+    /// counts summed, percentiles from the merged latency histograms (a percentile of
+    /// all requests, not the worst of each integration's), and the time covered since
+    /// the first figure of any of them.
+    pub fn window_stats(
+        &self,
+        name: Option<&str>,
+        window: Window,
+        now: DateTime<Utc>,
+    ) -> WindowStats {
+        let (seconds, now) = (window.seconds(), now.timestamp());
+        let inner = self.lock();
+        let mut total = Stats::default();
+        let mut merged = Latency::default();
+        let mut since = None::<i64>;
+        let chosen = inner
+            .integrations
+            .iter()
+            .filter(|(n, _)| name.is_none_or(|name| name == n.as_str()));
+        for (_, metrics) in chosen {
+            metrics
+                .ring_for(seconds)
+                .add_to(now - seconds, &mut total, Some(&mut merged));
+            since = Some(since.map_or(metrics.since, |s| s.min(metrics.since)));
+        }
+        WindowStats {
+            stats: with_percentiles(total, &merged),
+            covered_seconds: since.map_or(0, |since| (now - since).clamp(1, seconds) as u64),
+        }
     }
 
     /// Figures over any window up to a day, as alert rules ask for them. Without
@@ -355,5 +398,36 @@ mod tests {
         assert_eq!(rollups[0].minute, t(0).timestamp() / 60);
         assert_eq!(rollups[0].stats.requests_ok, 2);
         assert_eq!(rollups[0].stats.p95_ms, Some(30));
+    }
+
+    #[test]
+    fn all_together_is_a_percentile_of_all_requests_over_the_time_covered() {
+        let metrics = Metrics::default();
+        // 90 fast requests on one integration, 10 slow ones on another, over the two
+        // minutes since the first.
+        for i in 0..90 {
+            metrics.record_request("fast", t(i), true, Duration::from_millis(10), false);
+        }
+        for i in 0..10 {
+            metrics.record_request("slow", t(i), true, Duration::from_millis(1_000), false);
+        }
+        let now = t(120);
+        let all = metrics.window_stats(None, Window::Hour, now);
+        assert_eq!(all.stats.requests_ok, 100);
+        assert_eq!(all.stats.p50_ms, Some(10), "not the slow one's p50");
+        assert!(
+            all.stats.p99_ms.is_some_and(|p| p >= 900),
+            "{:?}",
+            all.stats
+        );
+        assert_eq!(all.covered_seconds, 120);
+        assert_eq!(all.per_minute(all.stats.requests_ok), Some(50.0));
+        let slow = metrics.window_stats(Some("slow"), Window::Hour, now);
+        assert_eq!(slow.stats.requests_ok, 10);
+        assert_eq!(slow.covered_seconds, 120);
+        assert_eq!(
+            metrics.window_stats(Some("none"), Window::Hour, now),
+            WindowStats::default()
+        );
     }
 }

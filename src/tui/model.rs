@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::control::Origin;
 use crate::domain::run::{RunRecord, RunStatus};
-use crate::domain::stats::{MinuteRollup, Stats, Uptime};
+use crate::domain::stats::{MinuteRollup, Stats, Uptime, WindowStats};
 use crate::engine::{
     AlertCounts, AlertsView, EngineSnapshot, EngineStatus, IntegrationChange, IntegrationView,
     ReloadSummary,
@@ -113,6 +113,8 @@ pub struct Model {
     /// The newest failed or partial run of each integration, for its detail view.
     pub last_problem: HashMap<String, Arc<RunRecord>>,
     pub figures: HashMap<String, Figures>,
+    /// The Metrics pane's figures per window: its integration's, or all together.
+    pub pane_figures: Option<[WindowStats; 3]>,
     /// Per-minute figures for the metrics pane's integration, oldest first.
     pub rollups: Vec<MinuteRollup>,
     /// The last connection test of each integration (`t`): when, and what it said.
@@ -152,6 +154,7 @@ impl Model {
             recent: HashMap::new(),
             last_problem: HashMap::new(),
             figures: HashMap::new(),
+            pane_figures: None,
             rollups: Vec::new(),
             logs: VecDeque::new(),
             log_capacity: log_capacity.max(1),

@@ -231,8 +231,8 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Live figures of the integrations on screen (every one on the Metrics pane's "all"
-/// scope), and the Metrics pane's stored minutes.
+/// Live figures of the integrations on screen, and the Metrics pane's: its window
+/// figures (the selected integration's or all together) and stored minutes.
 async fn load_figures(app: &mut App, hub: &Hub) {
     let names = app.names_on_screen();
     if let Ok(figures) = hub.ask(q::Figures { names }).await {
@@ -240,9 +240,14 @@ async fn load_figures(app: &mut App, hub: &Hub) {
             app.model.figures.insert(name, Figures { windows });
         }
     }
-    if app.pane == Pane::Metrics
-        && let Some(name) = app.focus_name()
-    {
+    if app.pane != Pane::Metrics {
+        return;
+    }
+    let integration = (!app.scope_all).then(|| app.focus_name()).flatten();
+    if let Ok(windows) = hub.ask(q::WindowFigures { integration }).await {
+        app.model.pane_figures = Some(*windows);
+    }
+    if let Some(name) = app.focus_name() {
         load_rollups(app, hub, name).await;
     }
 }

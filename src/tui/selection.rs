@@ -81,12 +81,9 @@ impl App {
     }
 
     /// The integrations whose figures are on screen: the table's rows around the
-    /// selection, or all of them where the Metrics pane sums up every integration.
+    /// selection (the Metrics pane asks the engine for its figures on its own).
     pub fn names_on_screen(&self) -> Vec<String> {
         let rows = self.visible_integrations();
-        if self.pane == super::app::Pane::Metrics && self.scope_all {
-            return rows.iter().map(|v| v.name.clone()).collect();
-        }
         let height = usize::from(self.table_area.height.max(24));
         let first = self.selected_integration.saturating_sub(height);
         rows.iter()

@@ -16,7 +16,7 @@ use super::theme::Theme;
 use super::view;
 use crate::domain::AlertSeverity;
 use crate::domain::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
-use crate::domain::stats::{MinuteRollup, Stats};
+use crate::domain::stats::{MinuteRollup, Stats, WindowStats};
 use crate::domain::{Alert, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget};
 use crate::domain::{IntegrationState, PauseReason};
 use crate::engine::IntegrationView;
@@ -187,9 +187,14 @@ fn model(read_only: bool) -> Model {
     model.figures.insert(
         "shop-orders".into(),
         Figures {
-            windows: [stats.clone(), stats.clone(), stats],
+            windows: [stats.clone(), stats.clone(), stats.clone()],
         },
     );
+    // Started 12 minutes ago: the 1 h and 24 h rates are per minute of those 12.
+    model.pane_figures = Some([300, 720, 720].map(|covered_seconds| WindowStats {
+        stats: stats.clone(),
+        covered_seconds,
+    }));
     model.rollups = (0..30)
         .map(|i| MinuteRollup {
             integration: "shop-orders".into(),

@@ -7,36 +7,28 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
 
 use super::millis;
-use crate::domain::stats::Stats;
+use crate::domain::stats::WindowStats;
 use crate::runtime::metrics::Window;
 use crate::tui::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.theme.clone();
     let focus = (!app.scope_all).then(|| app.focus_name()).flatten();
-    let figures = |window: Window| -> Stats {
-        let mut total = Stats::default();
-        for (name, figures) in &app.model.figures {
-            if focus.as_ref().is_some_and(|f| f != name) {
-                continue;
-            }
-            let s = figures.get(window);
-            total.add_counts(s);
-            // Percentiles do not add up across integrations: show the worst.
-            total.p50_ms = total.p50_ms.max(s.p50_ms);
-            total.p95_ms = total.p95_ms.max(s.p95_ms);
-            total.p99_ms = total.p99_ms.max(s.p99_ms);
-        }
-        total
-    };
+    let no_figures = [
+        WindowStats::default(),
+        WindowStats::default(),
+        WindowStats::default(),
+    ];
+    let figures = app.model.pane_figures.as_ref().unwrap_or(&no_figures);
     let rows: Vec<Row> = Window::ALL
         .iter()
-        .map(|window| {
-            let s = figures(*window);
-            let minutes = match window {
-                Window::FiveMinutes => 5.0,
-                Window::Hour => 60.0,
-                Window::Day => 1440.0,
+        .zip(figures)
+        .map(|(window, figures)| {
+            let s = &figures.stats;
+            let per_minute = |count: u64| {
+                figures
+                    .per_minute(count)
+                    .map_or("-".into(), |r| format!("{r:.1}"))
             };
             let requests = s.requests_ok + s.requests_failed;
             let error_rate = if requests > 0 {
@@ -50,13 +42,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 theme.text
             };
             Row::new(vec![
-                Cell::from(window.label()),
-                Cell::from(format!("{:.1}", requests as f64 / minutes)),
+                Cell::from(window_label(*window, figures.covered_seconds)),
+                Cell::from(per_minute(requests)),
                 Cell::from(error_rate),
                 Cell::from(millis(s.p50_ms)),
                 Cell::from(millis(s.p95_ms)),
                 Cell::from(millis(s.p99_ms)),
-                Cell::from(format!("{:.1}", s.records as f64 / minutes)),
+                Cell::from(per_minute(s.records)),
                 Cell::from(s.rate_limit_hits.to_string()),
                 Cell::from(
                     s.success_rate()
@@ -75,7 +67,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(5),
+            Constraint::Length(9),
             Constraint::Length(8),
             Constraint::Length(7),
             Constraint::Length(7),
@@ -123,7 +115,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 .border_style(theme.dim),
         );
     frame.render_widget(spark, chart_area);
-    if focus.is_none() && app.model.figures.is_empty() {
+    if figures.iter().all(|f| f.covered_seconds == 0) {
         frame.render_widget(
             Line::styled("  no requests yet", theme.dim),
             Rect {
@@ -133,4 +125,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             },
         );
     }
+}
+
+/// The window's name, and how much of it the figures cover when that is less (just
+/// after a start): `1h·12m`. Rates are per minute of what is covered.
+fn window_label(window: Window, covered_seconds: u64) -> String {
+    if covered_seconds == 0 || covered_seconds >= window.seconds().unsigned_abs() {
+        return window.label().to_owned();
+    }
+    let covered = match covered_seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3_600 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3_600),
+    };
+    format!("{}·{covered}", window.label())
 }
