@@ -5,11 +5,11 @@ use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRICS, RECORD_HASHES};
 use super::{Result, Store, encode};
-use crate::domain::run::RunRecord;
+use crate::domain::run::{RunRecord, RunStatus};
 use crate::domain::stats::MinuteRollup;
 use crate::domain::{Alert, AuditEntry, IntegrationState, Silence};
 
@@ -59,9 +59,24 @@ pub enum WriteOp {
 
 impl Store {
     /// Applies every op in one transaction: one durable commit for the whole batch.
+    ///
+    /// A run that started and finished within the batch is written once, finished: its
+    /// `running` record (there for a crash to find) would be replaced, or folded away,
+    /// in the same transaction. Most short runs (checks) end within one batch.
     pub fn apply(&self, ops: &[WriteOp]) -> Result<()> {
+        let finished: HashSet<Ulid> = ops
+            .iter()
+            .filter_map(|op| match op {
+                WriteOp::Run { run, .. } if run.status != RunStatus::Running => Some(run.id),
+                _ => None,
+            })
+            .collect();
+        let superseded = |op: &WriteOp| {
+            matches!(op, WriteOp::Run { run, logs, .. }
+                if run.status == RunStatus::Running && logs.is_empty() && finished.contains(&run.id))
+        };
         self.write(|txn| {
-            for op in ops {
+            for op in ops.iter().filter(|op| !superseded(op)) {
                 apply(txn, op)?;
             }
             Ok(())
@@ -207,5 +222,35 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::run::Trigger;
+
+    fn run_op(run: &RunRecord) -> WriteOp {
+        WriteOp::Run {
+            run: Box::new(run.clone()),
+            logs: Vec::new(),
+            progress: Progress::default(),
+        }
+    }
+
+    #[test]
+    fn a_run_started_and_finished_in_one_batch_is_written_once_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        let started = RunRecord::start("api", Trigger::Manual, Utc::now());
+        let mut finished = started.clone();
+        finished.finish(crate::domain::run::RunStatus::Success, Utc::now());
+        let other = RunRecord::start("slow", Trigger::Manual, Utc::now());
+        store
+            .apply(&[run_op(&started), run_op(&other), run_op(&finished)])
+            .unwrap();
+        assert_eq!(store.run("api", started.id).unwrap(), Some(finished));
+        // The run still going keeps its `running` record, which a crash would find.
+        assert_eq!(store.mark_interrupted(Utc::now()).unwrap(), 1);
     }
 }
