@@ -83,7 +83,7 @@ pub(super) struct Engine {
 /// Starts the engine on a valid config. Runs left `running` by a crash are marked
 /// `interrupted` first; schedules missed while patchbay was down follow `catch_up`.
 pub async fn start(
-    config: Config,
+    mut config: Config,
     store: Arc<Store>,
     options: EngineOptions,
 ) -> Result<(EngineHandle, JoinHandle<()>), EngineError> {
@@ -112,15 +112,19 @@ pub async fn start(
     let (writer, _writer_task) = Writer::spawn(Arc::clone(&store));
     let mut slots = HashMap::new();
     let mut first_seen = Vec::new();
-    for integration in &config.integrations {
-        let mut slot = Slot::new(integration.clone(), &store)?;
+    // The slots own the integrations: the engine's config keeps none, so 10,000
+    // integrations are held once, not twice.
+    let config_integrations = std::mem::take(&mut config.integrations);
+    for (position, integration) in config_integrations.into_iter().enumerate() {
+        let name = integration.name.clone();
+        let mut slot = Slot::new(integration, position, &store)?;
         if let Some(state) = slot.start_watching(now) {
             first_seen.push(WriteOp::State {
-                name: integration.name.clone(),
+                name: name.clone(),
                 state,
             });
         }
-        slots.insert(integration.name.clone(), slot);
+        slots.insert(name, slot);
     }
     for op in first_seen {
         writer.write(op).await;

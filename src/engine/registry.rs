@@ -75,6 +75,8 @@ pub(super) struct Active {
 
 pub(super) struct Slot {
     pub(super) integration: Arc<Integration>,
+    /// Where the integration stands in connectors.toml, for listing them in that order.
+    pub(super) position: usize,
     pub(super) connector: Connector,
     pub(super) limiter: Option<Arc<RateLimiter>>,
     pub(super) state: IntegrationState,
@@ -85,7 +87,11 @@ pub(super) struct Slot {
 }
 
 impl Slot {
-    pub(super) fn new(integration: Integration, store: &Store) -> Result<Self, StoreError> {
+    pub(super) fn new(
+        integration: Integration,
+        position: usize,
+        store: &Store,
+    ) -> Result<Self, StoreError> {
         let state = store.integration_state(&integration.name)?;
         let cursor = store.cursor(&integration.name)?.map(|c| c.value);
         Ok(Self {
@@ -95,6 +101,7 @@ impl Slot {
                 .as_ref()
                 .map(|l| Arc::new(RateLimiter::new(l))),
             integration: Arc::new(integration),
+            position,
             state,
             cursor,
             generation: 0,
@@ -134,7 +141,7 @@ impl Engine {
     /// effect; unchanged ones are not disturbed. A config with errors is refused whole.
     pub(super) async fn reload(&mut self) -> Result<ReloadSummary, CommandError> {
         let path = self.config.source.path.clone();
-        let config = Config::load(&path)
+        let mut config = Config::load(&path)
             .map_err(|e| CommandError::Failed(format!("cannot read {}: {e}", path.display())))?;
         if !config.is_valid() {
             return Err(CommandError::Failed(format!(
@@ -163,7 +170,8 @@ impl Engine {
             self.schedule(&integration.name, now);
         }
         for integration in plan.added {
-            let mut slot = Slot::new(integration.clone(), &self.store)
+            // Its position is set below, with everyone's.
+            let mut slot = Slot::new(integration.clone(), 0, &self.store)
                 .map_err(|e| CommandError::Failed(e.to_string()))?;
             if let Some(state) = slot.start_watching(now) {
                 pending_states.push(WriteOp::State {
@@ -182,9 +190,16 @@ impl Engine {
         for op in pending_states {
             self.writer.write(op).await;
         }
+        for (position, integration) in config.integrations.iter().enumerate() {
+            if let Some(slot) = self.slots.get_mut(&integration.name) {
+                slot.position = position;
+            }
+        }
         self.alerting
             .book
             .set_group_wait(config.settings.alert_group_wait.as_std());
+        // As at start: the slots own the integrations.
+        config.integrations = Vec::new();
         self.config = config;
         tracing::info!("reloaded: {summary}");
         Ok(summary)
@@ -240,17 +255,10 @@ impl Engine {
     }
 
     pub(super) fn snapshot(&self) -> EngineSnapshot {
-        let mut integrations: Vec<IntegrationView> =
-            self.slots.values().map(|slot| self.view(slot)).collect();
-        let order: HashMap<&str, usize> = self
-            .config
-            .integrations
-            .iter()
-            .enumerate()
-            .map(|(i, integration)| (integration.name.as_str(), i))
-            .collect();
-        integrations
-            .sort_by_key(|view| order.get(view.name.as_str()).copied().unwrap_or(usize::MAX));
+        let mut slots: Vec<&Slot> = self.slots.values().collect();
+        slots.sort_by_key(|slot| slot.position);
+        let integrations: Vec<IntegrationView> =
+            slots.into_iter().map(|slot| self.view(slot)).collect();
         EngineSnapshot {
             integrations,
             webhook_listen: self.services.inbound_addr.get().copied(),
