@@ -2,8 +2,10 @@
 //! the socket's peer credentials (the kernel's word, not the client's); viewers named
 //! in `settings.viewers` only look, whatever their client asks.
 
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::{Gid, Group};
 use tokio::net::UnixStream;
+
+use crate::domain::audit::user_name;
 
 /// The process that connected.
 #[derive(Debug, Clone)]
@@ -23,14 +25,6 @@ impl Peer {
             gid: cred.gid(),
             pid: cred.pid().and_then(|p| u32::try_from(p).ok()),
         })
-    }
-}
-
-/// The user's name, or `uid 1234` for a uid without a passwd entry.
-fn user_name(uid: u32) -> String {
-    match User::from_uid(Uid::from_raw(uid)) {
-        Ok(Some(user)) => user.name,
-        _ => format!("uid {uid}"),
     }
 }
 

@@ -53,12 +53,20 @@ impl Operator {
     /// This process: `$USER` (or `$LOGNAME`) and `$SSH_CONNECTION`.
     pub fn this_process() -> Self {
         Self {
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "unknown".to_owned()),
+            // The kernel's word, as the service takes it from a socket's peer; `$USER`
+            // is unset under cron, systemd and `su`, and says whatever it is set to.
+            user: user_name(nix::unistd::getuid().as_raw()),
             pid: Some(std::process::id()),
             ssh_connection: ssh_connection(),
         }
+    }
+}
+
+/// The user's name, or `uid 1234` for a uid without a passwd entry.
+pub fn user_name(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid {uid}"),
     }
 }
 

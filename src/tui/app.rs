@@ -46,6 +46,8 @@ impl Pane {
 pub enum Drill {
     Integration(String),
     Run(Arc<RunRecord>),
+    /// The audit log (`:audit`): who did what, to what, when, from where.
+    Audit,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +83,8 @@ pub enum Effect {
     Unsilence(String),
     LoadRunLogs(ulid::Ulid),
     LoadOlderRuns,
+    /// The newest audit entries, for the audit view.
+    LoadAudit,
     LoadRollups(String),
     /// What the detail view reads from the store once when it opens: the
     /// integration's uptime (it moves by the minute) and its secrets' expiry.

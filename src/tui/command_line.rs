@@ -1,10 +1,10 @@
 //! The `:` command line: completion of commands, integrations, rules and secrets, and
 //! what each command does to the console (or asks of the engine).
 
-use super::app::{App, Effect, Mode, ToastLevel};
+use super::app::{App, Drill, Effect, Mode, ToastLevel};
 use super::theme::Theme;
 
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 13] = [
     "run",
     "pause",
     "resume",
@@ -15,6 +15,7 @@ const COMMANDS: [&str; 12] = [
     "secret set",
     "silence",
     "unsilence",
+    "audit",
     "quit",
     "help",
 ];
@@ -116,6 +117,12 @@ impl App {
             "cancel" => needs_target(self, Effect::Cancel),
             "test" => needs_target(self, Effect::Test),
             "reload" => self.guarded(Effect::Reload),
+            "audit" => {
+                self.model.audit = None;
+                self.detail_scroll = 0;
+                self.drill.push(Drill::Audit);
+                vec![Effect::LoadAudit]
+            }
             "silence" => self.silence_command(&argument),
             "unsilence" if argument.is_empty() => {
                 self.toast(":unsilence needs what to unsilence: a rule, an integration or RULE/INTEGRATION", ToastLevel::Error);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::control::Origin;
+use crate::domain::AuditEntry;
 use crate::domain::run::{RunRecord, RunStatus};
 use crate::domain::stats::{MinuteRollup, Stats, Uptime, WindowStats};
 use crate::engine::{
@@ -125,6 +126,8 @@ pub struct Model {
     pub uptime: Option<(String, Uptime)>,
     pub logs: VecDeque<LogEvent>,
     pub log_capacity: usize,
+    /// The audit log as of when the audit view opened, newest first (`None`: loading).
+    pub audit: Option<Vec<AuditEntry>>,
     /// The log lines of the run open in the run view.
     pub run_logs: Option<(ulid::Ulid, Vec<String>)>,
     /// Firing and undelivered alerts, for the header.
@@ -158,6 +161,7 @@ impl Model {
             rollups: Vec::new(),
             logs: VecDeque::new(),
             log_capacity: log_capacity.max(1),
+            audit: None,
             run_logs: None,
             uptime: None,
             tests: HashMap::new(),

@@ -25,6 +25,9 @@ use crate::control::protocol::{self as q, Event as HubEvent};
 use crate::control::{Hub, Origin};
 use crate::domain::{RunRecord, RunStatus};
 use crate::engine::{CommandError, EngineSnapshot};
+
+/// Audit entries the audit view reads when it opens, newest first.
+const AUDIT_ENTRIES: usize = 500;
 use secrecy::ExposeSecret;
 
 const FRAME_INTERVAL: Duration = Duration::from_millis(50);
@@ -407,6 +410,18 @@ async fn perform(
             Effect::LoadRunLogs(run) => {
                 if let Ok(lines) = hub.ask(q::RunLogs { run }).await {
                     app.model.run_logs = Some((run, lines));
+                }
+                continue;
+            }
+            Effect::LoadAudit => {
+                match hub
+                    .ask(q::Audit {
+                        limit: AUDIT_ENTRIES,
+                    })
+                    .await
+                {
+                    Ok(entries) => app.model.audit = Some(entries),
+                    Err(error) => app.toast(format!("audit log: {error}"), ToastLevel::Error),
                 }
                 continue;
             }

@@ -55,7 +55,7 @@ impl App {
         match self.drill.last() {
             Some(Drill::Integration(name)) => Some(name.clone()),
             Some(Drill::Run(run)) => Some(run.integration.clone()),
-            None => self.selected().map(|i| i.name.clone()),
+            Some(Drill::Audit) | None => self.selected().map(|i| i.name.clone()),
         }
     }
 

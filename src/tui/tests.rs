@@ -388,6 +388,36 @@ fn showing(theme: &str, screen: &str) -> App {
             app.drill.push(Drill::Run(run));
         }
         "help" => app.mode = Mode::Help,
+        "audit" => {
+            let entry =
+                |minutes_ago: i64, who: &str, action: &str, target: &str, detail: Option<&str>| {
+                    crate::domain::AuditEntry {
+                        at: now() - Duration::minutes(minutes_ago),
+                        who: who.into(),
+                        action: action.into(),
+                        target: Some(target.into()),
+                        detail: detail.map(str::to_owned),
+                    }
+                };
+            app.model.audit = Some(vec![
+                entry(
+                    2,
+                    "alice (pid 4121, ssh 10.0.0.7)",
+                    "cursor.set",
+                    "shop-orders",
+                    Some("2026-11-30T00:00:00Z → 2026-11-01T00:00:00Z"),
+                ),
+                entry(
+                    9,
+                    "bob (pid 977, ssh 10.0.0.9)",
+                    "integration.pause",
+                    "crm-contacts",
+                    None,
+                ),
+                entry(64, "root (pid 12)", "secret.set", "api_token", None),
+            ]);
+            app.drill.push(Drill::Audit);
+        }
         other => unreachable!("{other}"),
     }
     app
@@ -405,6 +435,7 @@ fn snapshots_of_every_view_at_both_sizes_in_both_themes() {
             "detail",
             "run",
             "help",
+            "audit",
         ] {
             for (width, height) in [(80, 24), (200, 60)] {
                 let mut app = showing(theme, screen);
@@ -708,6 +739,25 @@ fn changes_from_the_hub_land_on_the_right_integration_even_after_the_list_change
         model.integration(&other).unwrap().state.health,
         crate::domain::Health::Down
     );
+}
+
+/// `:audit` opens the audit log and asks the engine for it; Esc goes back.
+#[test]
+fn the_audit_command_opens_the_audit_log() {
+    let mut app = app("default", true);
+    app.on_key(key(KeyCode::Char(':')));
+    for c in "audit".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    let effects = app.on_key(key(KeyCode::Enter));
+    assert!(
+        matches!(&effects[..], [Effect::LoadAudit]),
+        "read-only may read it"
+    );
+    assert!(matches!(app.drill.last(), Some(Drill::Audit)));
+    assert!(render(&mut app, 80, 24).contains("loading"));
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.drill.is_empty());
 }
 
 /// The table re-sorts as runs finish; the selection stays on the integration the

@@ -47,6 +47,7 @@ fn draw_body(frame: &mut Frame, area: Rect, app: &mut App) {
     match app.drill.last().cloned() {
         Some(Drill::Integration(name)) => views::detail::draw(frame, area, app, &name),
         Some(Drill::Run(run)) => views::run::draw(frame, area, app, &run),
+        Some(Drill::Audit) => views::audit::draw(frame, area, app),
         None => match app.pane {
             Pane::Integrations => views::integrations::draw(frame, area, app),
             Pane::History => views::history::draw(frame, area, app),

@@ -1,6 +1,7 @@
 //! One module per pane or view; each draws from the app state alone.
 
 pub mod alerts;
+pub mod audit;
 pub mod detail;
 pub mod header;
 pub mod help;
