@@ -81,6 +81,11 @@ pub enum Effect {
         reason: String,
     },
     Unsilence(String),
+    /// Move a source's incremental cursor (`None`: forget it), for backfills and replays.
+    SetCursor {
+        name: String,
+        value: Option<String>,
+    },
     LoadRunLogs(ulid::Ulid),
     LoadOlderRuns,
     /// The newest audit entries, for the audit view.
@@ -395,6 +400,15 @@ impl App {
                 Some(format!("pause {name}? it will not run until resumed (y/n)"))
             }
             Effect::Cancel(name) => Some(format!("cancel the running run of {name}? (y/n)")),
+            Effect::SetCursor {
+                name,
+                value: Some(value),
+            } => Some(format!(
+                "set the cursor of {name} to {value}? its next run reads from there (y/n)"
+            )),
+            Effect::SetCursor { name, value: None } => Some(format!(
+                "reset the cursor of {name}? its next run starts from `start` or the beginning (y/n)"
+            )),
             _ => None,
         };
         match prompt {

@@ -4,7 +4,7 @@
 use super::app::{App, Drill, Effect, Mode, ToastLevel};
 use super::theme::Theme;
 
-const COMMANDS: [&str; 13] = [
+const COMMANDS: [&str; 14] = [
     "run",
     "pause",
     "resume",
@@ -15,6 +15,7 @@ const COMMANDS: [&str; 13] = [
     "secret set",
     "silence",
     "unsilence",
+    "cursor",
     "audit",
     "quit",
     "help",
@@ -129,6 +130,7 @@ impl App {
                 Vec::new()
             }
             "unsilence" => self.guarded(Effect::Unsilence(argument)),
+            "cursor" => self.cursor_command(&argument),
             "theme" => {
                 match Theme::load(&argument, self.no_color) {
                     Ok(theme) => {
@@ -167,6 +169,43 @@ impl App {
     }
 
     /// `:silence TARGET DURATION REASON...`
+    /// `:cursor [NAME] [VALUE | reset]`: shows a source's cursor, or sets or resets it
+    /// after asking. Without a name it is the selected integration's.
+    fn cursor_command(&mut self, argument: &str) -> Vec<Effect> {
+        let (name, rest) = match argument.split_once(' ') {
+            Some((first, rest)) if self.model.integration(first).is_some() => {
+                (Some(first.to_owned()), rest.trim())
+            }
+            _ if self.model.integration(argument).is_some() => (Some(argument.to_owned()), ""),
+            _ => (self.selected_name(), argument),
+        };
+        let Some(view) = name
+            .as_deref()
+            .and_then(|name| self.model.integration(name))
+        else {
+            self.toast(":cursor needs a source", ToastLevel::Error);
+            return Vec::new();
+        };
+        let name = view.name.clone();
+        match rest {
+            "" => {
+                let text = match &view.cursor {
+                    Some(cursor) => format!("cursor of {name}: {cursor}"),
+                    None => format!(
+                        "{name} has no cursor: its next run starts from `start` or the beginning"
+                    ),
+                };
+                self.toast(text, ToastLevel::Info);
+                Vec::new()
+            }
+            "reset" => self.guarded(Effect::SetCursor { name, value: None }),
+            value => self.guarded(Effect::SetCursor {
+                name,
+                value: Some(value.to_owned()),
+            }),
+        }
+    }
+
     pub(super) fn silence_command(&mut self, argument: &str) -> Vec<Effect> {
         const USAGE: &str =
             ":silence TARGET DURATION REASON, e.g. :silence failing/orders 2h deploying";

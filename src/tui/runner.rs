@@ -336,6 +336,16 @@ async fn perform(
                 }
                 Err(error) => Err(error.to_string()),
             },
+            Effect::SetCursor { name, value } => {
+                let request = q::SetCursor {
+                    name: name.clone(),
+                    value: value.clone(),
+                };
+                said(hub.ask(request).await, |()| match value {
+                    Some(value) => format!("cursor of {name} set to {value}"),
+                    None => format!("cursor of {name} reset"),
+                })
+            }
             Effect::Pause(name) => said(hub.ask(q::Pause { name: name.clone() }).await, |()| {
                 format!("{name} paused")
             }),

@@ -741,6 +741,59 @@ fn changes_from_the_hub_land_on_the_right_integration_even_after_the_list_change
     );
 }
 
+fn command(app: &mut App, line: &str) -> Vec<Effect> {
+    app.on_key(key(KeyCode::Char(':')));
+    for c in line.chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Enter))
+}
+
+/// `:cursor` shows a source's cursor, and sets or resets it only after a yes; a
+/// read-only console may look but not move it.
+#[test]
+fn the_cursor_command_shows_sets_and_resets_after_asking() {
+    let mut app = app("default", false);
+    for view in app.model.integrations.iter_mut() {
+        if view.name == "crm-contacts" {
+            view.cursor = Some("2026-11-30T00:00:00Z".into());
+        }
+    }
+    assert!(command(&mut app, "cursor crm-contacts").is_empty());
+    let toast = app.toast.as_ref().unwrap().text.clone();
+    assert_eq!(toast, "cursor of crm-contacts: 2026-11-30T00:00:00Z");
+
+    assert!(command(&mut app, "cursor crm-contacts 2026-11-01T00:00:00Z").is_empty());
+    assert!(
+        matches!(&app.mode, Mode::Confirm { prompt, .. } if prompt.starts_with("set the cursor of crm-contacts to 2026-11-01T00:00:00Z?"))
+    );
+    assert!(matches!(
+        &app.on_key(key(KeyCode::Char('y')))[..],
+        [Effect::SetCursor { name, value: Some(v) }] if name == "crm-contacts" && v == "2026-11-01T00:00:00Z"
+    ));
+    command(&mut app, "cursor crm-contacts reset");
+    assert!(app.on_key(key(KeyCode::Char('n'))).is_empty(), "n declines");
+    command(&mut app, "cursor crm-contacts reset");
+    assert!(matches!(
+        &app.on_key(key(KeyCode::Char('y')))[..],
+        [Effect::SetCursor { name, value: None }] if name == "crm-contacts"
+    ));
+
+    let mut viewer = app_read_only_on("crm-contacts");
+    assert!(command(&mut viewer, "cursor 42").is_empty());
+    assert!(matches!(viewer.mode, Mode::Normal));
+    assert!(viewer.toast.as_ref().unwrap().text.starts_with("read-only"));
+}
+
+/// A read-only console with `name` selected.
+fn app_read_only_on(name: &str) -> App {
+    let mut app = app("default", true);
+    while app.selected().is_some_and(|v| v.name != name) {
+        app.on_key(key(KeyCode::Char('j')));
+    }
+    app
+}
+
 /// `:audit` opens the audit log and asks the engine for it; Esc goes back.
 #[test]
 fn the_audit_command_opens_the_audit_log() {
