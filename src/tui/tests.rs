@@ -798,11 +798,7 @@ fn app_read_only_on(name: &str) -> App {
 #[test]
 fn the_audit_command_opens_the_audit_log() {
     let mut app = app("default", true);
-    app.on_key(key(KeyCode::Char(':')));
-    for c in "audit".chars() {
-        app.on_key(key(KeyCode::Char(c)));
-    }
-    let effects = app.on_key(key(KeyCode::Enter));
+    let effects = command(&mut app, "audit");
     assert!(
         matches!(&effects[..], [Effect::LoadAudit]),
         "read-only may read it"
