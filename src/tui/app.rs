@@ -403,11 +403,9 @@ impl App {
             Effect::SetCursor {
                 name,
                 value: Some(value),
-            } => Some(format!(
-                "set the cursor of {name} to {value}? its next run reads from there (y/n)"
-            )),
+            } => Some(format!("move the cursor of {name} to {value}? (y/n)")),
             Effect::SetCursor { name, value: None } => Some(format!(
-                "reset the cursor of {name}? its next run starts from `start` or the beginning (y/n)"
+                "reset the cursor of {name}? its next run starts over (y/n)"
             )),
             _ => None,
         };

@@ -191,9 +191,7 @@ impl App {
             "" => {
                 let text = match &view.cursor {
                     Some(cursor) => format!("cursor of {name}: {cursor}"),
-                    None => format!(
-                        "{name} has no cursor: its next run starts from `start` or the beginning"
-                    ),
+                    None => format!("{name} has no cursor yet"),
                 };
                 self.toast(text, ToastLevel::Info);
                 Vec::new()

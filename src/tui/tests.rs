@@ -765,7 +765,7 @@ fn the_cursor_command_shows_sets_and_resets_after_asking() {
 
     assert!(command(&mut app, "cursor crm-contacts 2026-11-01T00:00:00Z").is_empty());
     assert!(
-        matches!(&app.mode, Mode::Confirm { prompt, .. } if prompt.starts_with("set the cursor of crm-contacts to 2026-11-01T00:00:00Z?"))
+        matches!(&app.mode, Mode::Confirm { prompt, .. } if prompt.starts_with("move the cursor of crm-contacts to 2026-11-01T00:00:00Z?"))
     );
     assert!(matches!(
         &app.on_key(key(KeyCode::Char('y')))[..],
