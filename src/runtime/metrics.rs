@@ -90,14 +90,18 @@ impl Ring {
         let mut finished = None;
         if self.slots.back().is_none_or(|s| s.start < start) {
             finished = self.slots.back().map(|s| (s.start, s.summary()));
+            let oldest_kept = start - self.width * (self.len as i64 - 1);
+            while self.slots.front().is_some_and(|s| s.start < oldest_kept) {
+                self.slots.pop_front();
+            }
+            // Grown one slot at a time (a new slot comes once a minute at most): every
+            // integration has three rings, and doubling left a third of 10,000
+            // integrations' slots allocated and empty.
+            self.slots.reserve_exact(1);
             self.slots.push_back(Slot {
                 start,
                 ..Slot::default()
             });
-        }
-        let oldest_kept = start - self.width * (self.len as i64 - 1);
-        while self.slots.front().is_some_and(|s| s.start < oldest_kept) {
-            self.slots.pop_front();
         }
         // A late sample (clock skew) lands in the newest slot rather than being lost.
         (
