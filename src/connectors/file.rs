@@ -38,10 +38,29 @@ fn append(path: &Path, rotate_bytes: u64, lines: &[u8]) -> Result<(), Failure> {
     }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
         .map_err(|e| io_failure(path, &e))?;
+    // A process killed during a write (SIGKILL cuts a write at a page boundary) leaves
+    // half a line, and the records were not marked delivered, so they come again: end
+    // the torn line first, or the first of them would be glued to it and unreadable.
+    if ends_torn(&file).map_err(|e| io_failure(path, &e))? {
+        file.write_all(b"\n").map_err(|e| io_failure(path, &e))?;
+    }
     file.write_all(lines).map_err(|e| io_failure(path, &e))
+}
+
+/// Whether the file is not empty and its last byte is not a newline.
+fn ends_torn(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let size = file.metadata()?.len();
+    if size == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, size - 1)?;
+    Ok(last[0] != b'\n')
 }
 
 impl Output for FileOutput {
@@ -101,5 +120,21 @@ mod tests {
             std::fs::read_to_string(rotated).unwrap(),
             "{\"a\":1}\n{\"a\":2}\n"
         );
+    }
+
+    #[test]
+    fn records_after_a_torn_line_start_on_their_own_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        // A kill cut the second record short; its page is delivered again.
+        std::fs::write(&path, "{\"id\":1}\n{\"id\":").unwrap();
+        append(&path, u64::MAX, b"{\"id\":2}\n{\"id\":3}\n").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parsed: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+        assert_eq!(parsed.len(), 3, "{text:?}");
+        assert_eq!(parsed[1]["id"], 2);
     }
 }
