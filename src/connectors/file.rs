@@ -30,11 +30,12 @@ fn append(path: &Path, rotate_bytes: u64, lines: &[u8]) -> Result<(), Failure> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, &e))?;
     }
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if size > 0 && size + lines.len() as u64 > rotate_bytes {
         let mut rotated = path.as_os_str().to_owned();
         rotated.push(".1");
         std::fs::rename(path, &rotated).map_err(|e| io_failure(path, &e))?;
+        size = 0;
     }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -45,16 +46,15 @@ fn append(path: &Path, rotate_bytes: u64, lines: &[u8]) -> Result<(), Failure> {
     // A process killed during a write (SIGKILL cuts a write at a page boundary) leaves
     // half a line, and the records were not marked delivered, so they come again: end
     // the torn line first, or the first of them would be glued to it and unreadable.
-    if ends_torn(&file).map_err(|e| io_failure(path, &e))? {
+    if ends_torn(&file, size).map_err(|e| io_failure(path, &e))? {
         file.write_all(b"\n").map_err(|e| io_failure(path, &e))?;
     }
     file.write_all(lines).map_err(|e| io_failure(path, &e))
 }
 
-/// Whether the file is not empty and its last byte is not a newline.
-fn ends_torn(file: &std::fs::File) -> std::io::Result<bool> {
+/// Whether the file, `size` bytes long, is not empty and its last byte is not a newline.
+fn ends_torn(file: &std::fs::File, size: u64) -> std::io::Result<bool> {
     use std::os::unix::fs::FileExt;
-    let size = file.metadata()?.len();
     if size == 0 {
         return Ok(false);
     }
