@@ -45,6 +45,7 @@ fn frames() {
             outputs: vec!["archive".into()],
             secrets: Vec::new(),
             source_text: String::new(),
+            blueprint: None,
             cursor: None,
             description: Some("benchmark integration".into()),
             tags: vec!["bench".into()],

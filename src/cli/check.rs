@@ -56,6 +56,11 @@ fn alert_rows(config: &Config) -> Vec<AlertRow<'_>> {
 struct Row<'a> {
     name: &'a str,
     kind: &'a str,
+    /// The blueprint it `uses`, and what that expanded to (credentials masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blueprint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expanded: Option<&'a serde_json::Value>,
     enabled: bool,
     schedule: Option<String>,
     timezone: &'a str,
@@ -83,7 +88,10 @@ pub fn run(context: &Context, json: bool) -> CliResult {
     let rows: Vec<Row> = config
         .integrations
         .iter()
-        .map(|integration| row(integration, now, vault_names.as_ref()))
+        .map(|integration| {
+            let expanded = config.expanded.get(&integration.name);
+            row(integration, expanded, now, vault_names.as_ref())
+        })
         .collect();
     let valid = config.is_valid();
     if json {
@@ -150,6 +158,7 @@ fn missing_secrets(config: &Config, names: &BTreeSet<String>) -> Vec<Problem> {
 
 fn row<'a>(
     integration: &'a Integration,
+    expanded: Option<&'a serde_json::Value>,
     now: DateTime<Utc>,
     vault: Option<&BTreeSet<String>>,
 ) -> Row<'a> {
@@ -170,6 +179,8 @@ fn row<'a>(
     Row {
         name: &integration.name,
         kind: integration.kind.name,
+        blueprint: integration.blueprint.as_deref(),
+        expanded,
         enabled: integration.enabled,
         schedule: integration.schedule.as_ref().map(|s| s.describe()),
         timezone: zone.name(),
@@ -216,9 +227,13 @@ fn print_text(config: &Config, rows: &[Row], problems: &[Problem], vault_note: O
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
+            let kind = match row.blueprint {
+                Some(blueprint) => format!("{} ({blueprint})", row.kind),
+                None => row.kind.to_owned(),
+            };
             vec![
                 row.name.to_owned(),
-                row.kind.to_owned(),
+                kind,
                 schedule,
                 next,
                 or_dash(row.outputs.join(", ")),

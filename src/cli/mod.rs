@@ -4,6 +4,7 @@
 mod alerts;
 mod audit;
 mod auth;
+mod blueprint;
 mod check;
 mod console;
 mod context;
@@ -148,6 +149,9 @@ pub enum Command {
     /// Show, set or reset a source's incremental cursor (backfills and replays)
     #[command(subcommand)]
     Cursor(cursor::CursorCommand),
+    /// List the blueprints (connector types) an integration can `use`, or show one
+    #[command(subcommand)]
+    Blueprint(blueprint::BlueprintCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -263,6 +267,7 @@ fn run(cli: Cli) -> CliResult {
             let _telemetry = context.telemetry(None)?;
             runtime()?.block_on(alerts::run(&context, command))
         }
+        Command::Blueprint(command) => blueprint::run(&context, command),
         Command::Cursor(command) => {
             let _telemetry = context.telemetry(None)?;
             runtime()?.block_on(cursor::run(&context, command))

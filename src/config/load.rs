@@ -1,7 +1,7 @@
 //! Reading `connectors.toml`: parse, decode every table, validate across tables, and
 //! collect every problem instead of stopping at the first.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::Path;
 
@@ -10,17 +10,19 @@ use toml::de::{DeTable, DeValue};
 
 use super::alert::AlertRule;
 use super::alert_rules::{Known, decode_alerts};
+use super::blueprint::{BlueprintInfo, Blueprints, Instance, Library, ParsedFile};
 use super::de::{OuterKeys, Value, decode, unknown_key_help};
 use super::keys::{Keymap, decode_keys};
 use super::model::{CommonKeys, DEFAULT_TIMEOUT, Integration, Settings};
 use super::problem::{Problem, SourceFile};
 use super::references::secret_references;
 use super::schedule::{CronExpr, Schedule};
-use super::source_text::{integration_text, mask_credentials};
+use super::source_text::{integration_text, mask_credentials, masked_json};
+use crate::config::kinds::http::Paginate;
 use crate::config::kinds::{self, KindSettings, Role};
 use crate::domain::did_you_mean;
 
-const TOP_LEVEL_KEYS: [&str; 4] = ["settings", "keys", "integration", "alert"];
+const TOP_LEVEL_KEYS: [&str; 5] = ["settings", "keys", "integration", "alert", "blueprint"];
 
 /// A loaded config: whatever could be understood, plus every problem found.
 #[derive(Debug, Clone)]
@@ -35,6 +37,10 @@ pub struct Config {
     pub alerts: Vec<AlertRule>,
     /// How many `[[integration]]` and `[[alert]]` tables the file has, decoded or not.
     pub declared: Declared,
+    /// Every blueprint that can be used, shipped, shared or declared here.
+    pub blueprints: Vec<BlueprintInfo>,
+    /// Each blueprint instance as it expanded, credentials masked, by integration name.
+    pub expanded: BTreeMap<String, serde_json::Value>,
     pub problems: Vec<Problem>,
 }
 
@@ -57,18 +63,31 @@ impl Config {
             .join("\n")
     }
 
-    /// Reads and checks a config file. Failing to read it at all is the only `Err`.
+    /// Reads and checks a config file, with the blueprints shipped, in the user's
+    /// config dir and next to it. Failing to read the file at all is the only `Err`.
     pub fn load(path: &Path) -> std::io::Result<Self> {
         let text = std::fs::read_to_string(path)?;
-        Ok(Self::parse(SourceFile::new(path, text)))
+        Ok(Self::parse_with(
+            SourceFile::new(path, text),
+            &Library::discover(path),
+        ))
     }
 
+    /// Checks a config's text with only the shipped blueprints.
     pub fn parse(source: SourceFile) -> Self {
-        let mut loader = Loader::default();
+        Self::parse_with(source, &Library::shipped())
+    }
+
+    pub fn parse_with(source: SourceFile, library: &Library) -> Self {
+        let mut loader = Loader {
+            problems: library.problems.clone(),
+            ..Loader::default()
+        };
+        let parsed = parse_library(library, &mut loader.problems);
         let (settings, integrations, alerts) = match DeTable::parse(&source.text) {
             Ok(root) => {
                 let base_dir = source.path.parent().unwrap_or(Path::new(".")).to_owned();
-                loader.root(&root, &source.text, &base_dir)
+                loader.root(&root, &source.text, &base_dir, &parsed)
             }
             Err(error) => {
                 loader.problems.push(
@@ -93,8 +112,36 @@ impl Config {
             alerts,
             problems,
             declared: loader.declared,
+            blueprints: loader.blueprints,
+            expanded: loader.expanded,
         }
     }
+}
+
+/// Parses each blueprint file into its `[[blueprint]]` tables; a file that does not
+/// parse, or holds anything else, is a problem located in that file.
+fn parse_library<'l>(
+    library: &'l Library,
+    problems: &mut Vec<Problem>,
+) -> Vec<(&'l super::blueprint::BlueprintFile, Spanned<DeTable<'l>>)> {
+    let mut parsed = Vec::new();
+    for file in &library.files {
+        match DeTable::parse(&file.source.text) {
+            Ok(root) => parsed.push((file, root)),
+            Err(error) => problems.push(
+                Problem::error(
+                    format!(
+                        "invalid TOML in a blueprint file: {}",
+                        error.message().trim()
+                    ),
+                    error.span(),
+                )
+                .with_help("fix the syntax at this place; its blueprints are not available")
+                .in_file(&file.source),
+            ),
+        }
+    }
+    parsed
 }
 
 /// Counts of the tables a file declares, whatever became of them.
@@ -109,19 +156,23 @@ struct Loader {
     problems: Vec<Problem>,
     keys: Keymap,
     declared: Declared,
+    blueprints: Vec<BlueprintInfo>,
+    expanded: BTreeMap<String, serde_json::Value>,
 }
 
 impl Loader {
-    fn root(
+    fn root<'a>(
         &mut self,
-        root: &Spanned<DeTable<'_>>,
+        root: &'a Spanned<DeTable<'a>>,
         text: &str,
         base_dir: &Path,
+        library: &'a [(&'a super::blueprint::BlueprintFile, Spanned<DeTable<'a>>)],
     ) -> (Settings, Vec<Integration>, Vec<AlertRule>) {
         let mut settings = Settings::default();
         let mut settings_fingerprint = 0;
         let mut tables = Vec::new();
         let mut alert_tables = Vec::new();
+        let mut blueprint_tables = Vec::new();
         for (key, value) in root.get_ref() {
             match key.get_ref().as_ref() {
                 "settings" => {
@@ -134,9 +185,12 @@ impl Loader {
                     }
                 }
                 "keys" => self.keys = decode_keys(value, &mut self.problems),
-                "integration" | "alert" => match value.get_ref() {
+                "integration" | "alert" | "blueprint" => match value.get_ref() {
                     DeValue::Array(items) if key.get_ref() == "alert" => {
                         alert_tables.extend(items.iter())
+                    }
+                    DeValue::Array(items) if key.get_ref() == "blueprint" => {
+                        blueprint_tables.extend(items.iter())
                     }
                     DeValue::Array(items) => tables.extend(items.iter()),
                     _ => self.problems.push(
@@ -156,10 +210,26 @@ impl Loader {
                 ),
             }
         }
-        let raw: Vec<RawIntegration> = tables.into_iter().map(RawIntegration::new).collect();
+        let library: Vec<ParsedFile<'a>> = library
+            .iter()
+            .map(|(file, root)| ParsedFile {
+                file,
+                tables: blueprint_tables_of(file, root, &mut self.problems),
+            })
+            .collect();
+        let blueprints = Blueprints::decode(&library, &blueprint_tables, text, &mut self.problems);
+        self.blueprints = blueprints.infos();
+        let instances: Vec<Instance<'a>> = tables
+            .into_iter()
+            .map(|table| blueprints.instantiate(table, &mut self.problems))
+            .collect();
+        let raw: Vec<RawIntegration> = instances
+            .iter()
+            .map(|instance| RawIntegration::new(instance.table()))
+            .collect();
         let mut integrations = Vec::new();
         let mut seen = HashMap::new();
-        for (index, table) in raw.iter().enumerate() {
+        for (index, (table, instance)) in raw.iter().zip(&instances).enumerate() {
             if let Some(name) = &table.name {
                 if seen.contains_key(name.as_str()) {
                     self.problems.push(
@@ -173,15 +243,26 @@ impl Loader {
                 }
                 seen.insert(name.as_str(), index);
             }
+            if matches!(instance, Instance::Broken(_)) {
+                continue;
+            }
             if let Some(mut integration) = self.integration(table.value, &settings, base_dir) {
                 integration.fingerprint = fingerprint(table.value) ^ settings_fingerprint;
-                let start = table.value.span().start;
+                let written = instance.written();
+                let start = written.span().start;
                 integration.source_text = mask_credentials(
                     &integration_text(text, start),
                     start,
-                    table.value,
+                    written,
                     integration.kind.name,
                 );
+                if let Instance::Expanded { blueprint, .. } = instance {
+                    integration.blueprint = Some(blueprint.clone());
+                    self.expanded.insert(
+                        integration.name.clone(),
+                        masked_json(table.value, integration.kind.name),
+                    );
+                }
                 integrations.push(integration);
             }
         }
@@ -278,6 +359,31 @@ impl Loader {
                 .with_help("if the API lists oldest first by `cursor_field`, add `order = \"ascending\"` (ask it to sort, e.g. `sort=updated_at`); newest first is `order = \"descending\"`"),
             );
         }
+        if let Some(Some(KindSettings::Http(http))) = &settings_result
+            && http.request.body.is_none()
+        {
+            let unsent = [
+                (
+                    http.incremental.as_ref().is_some_and(|i| i.param.is_none()),
+                    "incremental",
+                    "the cursor",
+                ),
+                (
+                    matches!(&http.paginate, Paginate::Cursor { param: None, .. }),
+                    "paginate",
+                    "the page cursor",
+                ),
+            ];
+            for (_, key, what) in unsent.into_iter().filter(|(missing, _, _)| *missing) {
+                problems.push(
+                    Problem::warning(
+                        format!("{what} is never sent: `{key}` has no `param` and the request has no `body`"),
+                        span_of(table, key),
+                    )
+                    .with_help(format!("add `param = \"...\"` to [integration.{key}], or send it in `request.body`")),
+                );
+            }
+        }
         let schedule = match (&common, kind) {
             (Some(common), Some(kind)) => schedule(common, kind, table, &mut problems),
             _ => None,
@@ -320,6 +426,7 @@ impl Loader {
                 .map_or(timeout, Into::into)
                 .min(timeout),
             rate_limit: common.rate_limit,
+            quota: common.quota,
             retry: common.retry,
             pause_after_failures: common.pause_after_failures,
             failure_threshold: common.failure_threshold.max(1),
@@ -335,6 +442,7 @@ impl Loader {
             secrets,
             fingerprint: 0,
             source_text: String::new(),
+            blueprint: None,
         })
     }
 
@@ -412,6 +520,30 @@ impl<'a> RawIntegration<'a> {
             outputs,
         }
     }
+}
+
+/// The `[[blueprint]]` tables of a blueprint file; any other top-level key is a problem
+/// located in that file.
+fn blueprint_tables_of<'a>(
+    file: &super::blueprint::BlueprintFile,
+    root: &'a Spanned<DeTable<'a>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<&'a Value<'a>> {
+    let mut tables = Vec::new();
+    for (key, value) in root.get_ref() {
+        match (key.get_ref().as_ref(), value.get_ref()) {
+            ("blueprint", DeValue::Array(items)) => tables.extend(items.iter()),
+            (other, _) => problems.push(
+                Problem::error(
+                    format!("a blueprint file holds only [[blueprint]] tables, not `{other}`"),
+                    Some(key.span()),
+                )
+                .with_help("declare each blueprint under its own [[blueprint]] header")
+                .in_file(&file.source),
+            ),
+        }
+    }
+    tables
 }
 
 fn name_kind(table: &DeTable<'_>, problems: &mut Vec<Problem>) -> Option<&'static kinds::KindSpec> {
@@ -532,7 +664,7 @@ fn fingerprint(value: &Value<'_>) -> u64 {
     hasher.finish()
 }
 
-fn is_valid_name(name: &str) -> bool {
+pub(super) fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()

@@ -16,6 +16,7 @@ pub(crate) use deserialize_with_parse;
 
 pub mod alert;
 mod alert_rules;
+pub mod blueprint;
 pub mod condition;
 pub mod credential;
 pub mod de;

@@ -121,6 +121,30 @@ pub struct RateLimit {
     pub burst: Option<NonZeroU32>,
 }
 
+/// `quota = { remaining = "X-RateLimit-Remaining", limit = "X-RateLimit-Limit",
+/// reset = "X-RateLimit-Reset", reset_is = "epoch" }`: the response headers in which an
+/// API says how much of its quota is left, so requests slow down before it runs out.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaHeaders {
+    pub remaining: String,
+    pub limit: Option<String>,
+    pub reset: Option<String>,
+    #[serde(default)]
+    pub reset_is: ResetIs,
+}
+
+/// How a quota's reset header reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetIs {
+    /// Unix seconds when the quota is full again (GitHub).
+    #[default]
+    Epoch,
+    /// Seconds from now until it is (the IETF draft's `RateLimit-Reset`).
+    Seconds,
+}
+
 /// `retry = { max_attempts = 5, base_delay = "500ms", max_delay = "30s" }`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -160,12 +184,16 @@ pub enum Auth {
         #[serde(rename = "in", default)]
         location: ApiKeyLocation,
         name: String,
+        /// Text before the key in the header or parameter: `"Token token="`.
+        #[serde(default)]
+        prefix: String,
     },
     Bearer {
         token: Credential,
     },
     Basic {
-        username: String,
+        /// A credential too: some APIs (BambooHR) take the API key as the user.
+        username: Credential,
         password: Credential,
     },
     #[serde(rename = "oauth2_client_credentials")]
@@ -234,6 +262,8 @@ pub struct Integration {
     /// is retried); at most `timeout`.
     pub request_timeout: Duration,
     pub rate_limit: Option<RateLimit>,
+    /// Where the API reports its quota; requests slow down as it runs out.
+    pub quota: Option<QuotaHeaders>,
     pub retry: RetryPolicy,
     pub pause_after_failures: Option<u32>,
     /// Failed runs in a row before health is `down` (fewer: `pending`).
@@ -259,6 +289,8 @@ pub struct Integration {
     /// The integration's tables as written in the file, literal credentials masked,
     /// for the console's detail view.
     pub source_text: String,
+    /// The blueprint this integration is an instance of.
+    pub blueprint: Option<String>,
 }
 
 /// A `secret:NAME` reference and where it is written.
@@ -287,6 +319,7 @@ pub(super) struct CommonKeys {
     pub timeout: Option<HumanDuration>,
     pub request_timeout: Option<HumanDuration>,
     pub rate_limit: Option<RateLimit>,
+    pub quota: Option<QuotaHeaders>,
     #[serde(default)]
     pub retry: RetryPolicy,
     pub pause_after_failures: Option<u32>,

@@ -4,11 +4,12 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 /// A config file's text, kept so that byte spans can be turned into lines and columns.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
@@ -69,6 +70,11 @@ pub struct Problem {
     pub integration: Option<String>,
     /// One sentence on how to fix it.
     pub help: Option<String>,
+    /// The file the span points into when it is not the config itself: a blueprint
+    /// file next to it, in the user's config dir, or shipped in the binary.
+    pub file: Option<Arc<SourceFile>>,
+    /// The spanned text may be a credential: the snippet shows `"***"` in its place.
+    pub conceals_value: bool,
 }
 
 impl Problem {
@@ -79,6 +85,8 @@ impl Problem {
             span,
             integration: None,
             help: None,
+            file: None,
+            conceals_value: false,
         }
     }
 
@@ -101,12 +109,25 @@ impl Problem {
         self
     }
 
+    /// Locates the problem in `file` rather than in the config it is reported with.
+    pub fn in_file(mut self, file: &Arc<SourceFile>) -> Self {
+        self.file = Some(Arc::clone(file));
+        self
+    }
+
+    /// The snippet will not show the spanned value, which may be a credential.
+    pub fn concealing_value(mut self) -> Self {
+        self.conceals_value = true;
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
     /// The problem as the JSON object of `patchbay check --json`.
     pub fn to_json(&self, source: &SourceFile) -> ProblemJson {
+        let source = self.file.as_deref().unwrap_or(source);
         let position = self.span.as_ref().map(|s| source.position(s.start));
         ProblemJson {
             file: source.path.display().to_string(),
@@ -130,6 +151,7 @@ impl Problem {
     ///    = help: did you mean `timeout`?
     /// ```
     pub fn render(&self, source: &SourceFile) -> String {
+        let source = self.file.as_deref().unwrap_or(source);
         let mut out = String::new();
         let label = match self.severity {
             Severity::Error => "error",
@@ -141,7 +163,7 @@ impl Problem {
         }
         out.push('\n');
         match &self.span {
-            Some(span) => render_snippet(&mut out, source, span),
+            Some(span) => render_snippet(&mut out, source, span, self.conceals_value),
             None => {
                 let _ = writeln!(out, "  --> {}", source.path.display());
             }
@@ -153,10 +175,23 @@ impl Problem {
     }
 }
 
-fn render_snippet(out: &mut String, source: &SourceFile, span: &Range<usize>) {
+fn render_snippet(out: &mut String, source: &SourceFile, span: &Range<usize>, conceal: bool) {
     let start = source.position(span.start);
-    let end = source.position(span.end.max(span.start));
-    let line_text = source.line_text(start.line);
+    let mut end = source.position(span.end.max(span.start));
+    let mut line_text = source.line_text(start.line).to_owned();
+    if conceal {
+        let before: String = line_text.chars().take(start.column - 1).collect();
+        let after: String = if end.line == start.line {
+            line_text.chars().skip(end.column - 1).collect()
+        } else {
+            String::new()
+        };
+        line_text = format!("{before}\"***\"{after}");
+        end = Position {
+            line: start.line,
+            column: start.column + "\"***\"".len(),
+        };
+    }
     let gutter = start.line.to_string().len();
     let pad = " ".repeat(gutter);
     let width = if end.line == start.line {

@@ -11,12 +11,20 @@ use super::de::Value;
 /// The text of the integration whose `[[integration]]` header starts at `start`: up
 /// to the next table that is not one of its own `[integration.*]` sub-tables.
 pub(super) fn integration_text(text: &str, start: usize) -> String {
-    let rest = &text[start..];
+    table_text(text, start, "integration")
+}
+
+/// The text of the `[[header]]` table starting at `start`, with its `[header.*]`
+/// sub-tables.
+pub(super) fn table_text(text: &str, start: usize, header: &str) -> String {
+    let own_prefix = format!("[{header}.");
+    let spaced_prefix = format!("[ {header}.");
+    let rest = &text[start.min(text.len())..];
     let mut end = rest.len();
     let mut offset = 0;
     for (index, line) in rest.split_inclusive('\n').enumerate() {
         let trimmed = line.trim_start();
-        let own = trimmed.starts_with("[integration.") || trimmed.starts_with("[ integration.");
+        let own = trimmed.starts_with(&own_prefix) || trimmed.starts_with(&spaced_prefix);
         if index > 0 && trimmed.starts_with('[') && !own {
             end = offset;
             break;
@@ -38,17 +46,22 @@ const CREDENTIAL_KEYS: [&str; 6] = [
     "signing_secret",
 ];
 
-/// An integration's `text` (which starts at file offset `start`) with the literal
-/// credentials of its table `value` replaced by `"***"`. Only values of credential
-/// keys are masked, so `primary_key = "id"` and `cursor_field` stay readable; `secret:`
-/// and `env:` references stay too, as they name a credential rather than hold it.
-pub(super) fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind: &str) -> String {
-    fn walk(value: &Value<'_>, kind: &str, credential: bool, spans: &mut Vec<Range<usize>>) {
+/// The string values under an integration's table `value` that hold a literal
+/// credential. Only values of credential keys count, so `primary_key = "id"` and
+/// `cursor_field` stay readable; `secret:` and `env:` references do not count, as they
+/// name a credential rather than hold it.
+fn credential_literals<'v, 'i>(value: &'v Value<'i>, kind: &str) -> Vec<&'v Value<'i>> {
+    fn walk<'v, 'i>(
+        value: &'v Value<'i>,
+        kind: &str,
+        credential: bool,
+        found: &mut Vec<&'v Value<'i>>,
+    ) {
         match value.get_ref() {
             DeValue::String(s) if credential => {
                 let reference = s.starts_with(SECRET_PREFIX) || s.starts_with(ENV_PREFIX);
                 if !reference && !s.is_empty() {
-                    spans.push(value.span());
+                    found.push(value);
                 }
             }
             DeValue::Table(table) => {
@@ -66,19 +79,29 @@ pub(super) fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind
                     match inner.get_ref() {
                         DeValue::Table(headers_table) if headers => {
                             for (_, header) in headers_table {
-                                walk(header, kind, true, spans);
+                                walk(header, kind, true, found);
                             }
                         }
-                        _ => walk(inner, kind, is_credential, spans),
+                        _ => walk(inner, kind, is_credential, found),
                     }
                 }
             }
-            DeValue::Array(items) => items.iter().for_each(|item| walk(item, kind, false, spans)),
+            DeValue::Array(items) => items.iter().for_each(|item| walk(item, kind, false, found)),
             _ => {}
         }
     }
-    let mut spans = Vec::new();
-    walk(value, kind, false, &mut spans);
+    let mut found = Vec::new();
+    walk(value, kind, false, &mut found);
+    found
+}
+
+/// An integration's `text` (which starts at file offset `start`) with the literal
+/// credentials of its table `value` replaced by `"***"`.
+pub(super) fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind: &str) -> String {
+    let mut spans: Vec<Range<usize>> = credential_literals(value, kind)
+        .into_iter()
+        .map(|literal| literal.span())
+        .collect();
     spans.sort_by_key(|span| span.start);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
@@ -95,6 +118,36 @@ pub(super) fn mask_credentials(text: &str, start: usize, value: &Value<'_>, kind
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// An integration's table as JSON, literal credentials replaced by `"***"`: what
+/// `patchbay check --json` shows of a blueprint instance after expansion.
+pub(super) fn masked_json(value: &Value<'_>, kind: &str) -> serde_json::Value {
+    fn convert(value: &Value<'_>, masked: &[&Value<'_>]) -> serde_json::Value {
+        use serde_json::Value as Json;
+        if masked.iter().any(|literal| std::ptr::eq(*literal, value)) {
+            return Json::from("***");
+        }
+        match value.get_ref() {
+            DeValue::String(text) => Json::from(text.as_ref()),
+            DeValue::Integer(number) => i64::from_str_radix(number.as_str(), number.radix())
+                .map_or_else(|_| Json::from(number.as_str()), Json::from),
+            DeValue::Float(number) => number
+                .as_str()
+                .parse::<f64>()
+                .map_or_else(|_| Json::from(number.as_str()), Json::from),
+            DeValue::Boolean(yes) => Json::from(*yes),
+            DeValue::Datetime(datetime) => Json::from(datetime.to_string()),
+            DeValue::Array(items) => items.iter().map(|item| convert(item, masked)).collect(),
+            DeValue::Table(table) => Json::Object(
+                table
+                    .iter()
+                    .map(|(key, inner)| (key.get_ref().to_string(), convert(inner, masked)))
+                    .collect(),
+            ),
+        }
+    }
+    convert(value, &credential_literals(value, kind))
 }
 
 /// Whether a URL holds a password (`postgres://user:pw@host`). One that does not

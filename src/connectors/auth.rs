@@ -20,18 +20,20 @@ pub async fn apply(
     Ok(match auth {
         Auth::None => request,
         Auth::Bearer { token } => request.bearer_auth(ctx.resolve(token)?.expose_secret()),
-        Auth::Basic { username, password } => {
-            request.basic_auth(username, Some(ctx.resolve(password)?.expose_secret()))
-        }
+        Auth::Basic { username, password } => request.basic_auth(
+            ctx.resolve(username)?.expose_secret(),
+            Some(ctx.resolve(password)?.expose_secret()),
+        ),
         Auth::ApiKey {
             key,
             location,
             name,
+            prefix,
         } => {
-            let value = ctx.resolve(key)?;
+            let value = format!("{prefix}{}", ctx.resolve(key)?.expose_secret());
             match location {
-                ApiKeyLocation::Header => request.header(name.as_str(), value.expose_secret()),
-                ApiKeyLocation::Query => request.query(&[(name.as_str(), value.expose_secret())]),
+                ApiKeyLocation::Header => request.header(name.as_str(), value),
+                ApiKeyLocation::Query => request.query(&[(name.as_str(), value)]),
             }
         }
         Auth::OAuth2ClientCredentials { .. }

@@ -110,6 +110,13 @@ impl HttpSource {
                 crate::runtime::classify::hint(ErrorClass::Decode, &ctx.integration, host),
             )
         })?;
+        if let Some(path) = &self.settings.error_path
+            && let Some(error) = path
+                .first(&doc)
+                .filter(|e| !matches!(e, Value::Null | Value::Bool(false)))
+        {
+            return Err(reported_error(ctx, &fetched, error));
+        }
         let matches = self.settings.records.path.locate(&doc);
         // The next page is read off the document before the records move out of it.
         let next = self.next_page(page, &fetched, &doc, matches.len());
@@ -125,12 +132,13 @@ impl HttpSource {
         let mut params = Vec::new();
         if let Some(incremental) = &self.settings.incremental
             && let Some(cursor) = ctx.cursor.clone().or_else(|| incremental.start.clone())
+            && let Some(param) = &incremental.param
         {
-            params.push((incremental.param.clone(), cursor));
+            params.push((param.clone(), cursor));
         }
         match &self.settings.paginate {
             Paginate::Cursor { param, .. } => {
-                if let Some(cursor) = &page.cursor {
+                if let (Some(param), Some(cursor)) = (param, &page.cursor) {
                     params.push((param.clone(), cursor.clone()));
                 }
             }
@@ -322,11 +330,52 @@ impl Source for HttpSource {
     }
 }
 
+/// An error the API reported inside a successful answer (`error_path`), classed by its
+/// words: Slack's `invalid_auth`, `token_revoked` and `missing_scope` are auth
+/// problems, `ratelimited` a rate limit, anything else the request's fault.
+fn reported_error(ctx: &RunContext, fetched: &Fetched, error: &Value) -> Failure {
+    let text = match error {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let text: String = text.chars().take(200).collect();
+    let lower = text.to_ascii_lowercase();
+    let class = if ["auth", "token", "scope", "permission"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        ErrorClass::Auth
+    } else if lower.contains("ratelimit") || lower.contains("rate_limit") {
+        ErrorClass::RateLimited
+    } else {
+        ErrorClass::Client
+    };
+    let host = fetched.url.host_str().unwrap_or("the server");
+    Failure::new(
+        class,
+        format!(
+            "{host} answered {} but reported an error: {text}",
+            fetched.status.as_u16()
+        ),
+        crate::runtime::classify::hint(class, &ctx.integration, host),
+    )
+}
+
 fn render_body(template: &str, ctx: &RunContext, page: &PageState) -> Result<String, Failure> {
     let env = minijinja::Environment::new();
     env.render_str(
         template,
-        minijinja::context! { cursor => ctx.cursor.as_deref(), page => page.page, offset => page.offset },
+        minijinja::context! {
+            cursor => ctx.cursor.as_deref(),
+            page_cursor => page.cursor.as_deref(),
+            page => page.page,
+            offset => page.offset,
+        },
     )
-    .map_err(|e| Failure::config(format!("request.body template: {e}"), "fix the template in request.body"))
+    .map_err(|e| {
+        Failure::config(
+            format!("request.body template: {e}"),
+            "fix the template in request.body",
+        )
+    })
 }

@@ -111,6 +111,9 @@ pub struct IntegrationView {
     pub secrets: Vec<String>,
     /// The integration's tables as written, literal credentials masked.
     pub source_text: String,
+    /// The blueprint it is an instance of (`uses`).
+    #[serde(default)]
+    pub blueprint: Option<String>,
     /// The incremental cursor stored with the last run that earned one.
     pub cursor: Option<String>,
     pub description: Option<String>,

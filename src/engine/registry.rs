@@ -217,6 +217,7 @@ impl Engine {
             outputs: integration.outputs.clone(),
             secrets: integration.secrets.iter().map(|s| s.name.clone()).collect(),
             source_text: integration.source_text.clone(),
+            blueprint: integration.blueprint.clone(),
             cursor: live.cursor,
             description: integration.description.clone(),
             tags: integration.tags.clone(),

@@ -106,7 +106,7 @@ fn credential_of(auth: &Auth) -> Option<&str> {
         Auth::None | Auth::OAuth2Device { .. } => None,
         Auth::ApiKey { key, .. } => key.vault_name(),
         Auth::Bearer { token } => token.vault_name(),
-        Auth::Basic { password, .. } => password.vault_name(),
+        Auth::Basic { username, password } => password.vault_name().or(username.vault_name()),
         Auth::OAuth2ClientCredentials { client_secret, .. } => client_secret.vault_name(),
         Auth::OAuth2RefreshToken { refresh_token, .. } => refresh_token.vault_name(),
     }

@@ -11,6 +11,7 @@ mod health;
 mod oauth;
 mod sinks;
 mod trouble;
+pub mod vendors;
 mod warehouse;
 
 use std::net::SocketAddr;
@@ -84,6 +85,7 @@ pub struct SandboxState {
     trouble: Mutex<trouble::TroubleState>,
     oauth: Mutex<oauth::OAuthState>,
     sinks: Mutex<SinkStats>,
+    vendors: Mutex<vendors::VendorState>,
 }
 
 impl SandboxState {
@@ -94,11 +96,16 @@ impl SandboxState {
             trouble: Mutex::default(),
             oauth: Mutex::default(),
             sinks: Mutex::default(),
+            vendors: Mutex::default(),
         }
     }
 
     fn elapsed_secs(&self) -> u64 {
         self.started.elapsed().as_secs()
+    }
+
+    fn vendors(&self) -> std::sync::MutexGuard<'_, vendors::VendorState> {
+        self.vendors.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn sink_stats(&self) -> SinkStats {
@@ -139,6 +146,7 @@ fn router(state: Shared) -> Router {
         .route("/services/{team}/{bot}/{token}", post(sinks::slack))
         .route("/api/webhooks/{id}/{token}", post(sinks::discord))
         .route("/sink/stats", get(sinks::stats))
+        .merge(vendors::routes())
         .with_state(state)
 }
 

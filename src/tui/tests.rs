@@ -43,6 +43,7 @@ fn view(
         source_text: format!(
             "[[integration]]\nname = \"{name}\"\nkind = \"{kind}\"\n[integration.auth]\ntype = \"bearer\"\ntoken = \"secret:api_token\""
         ),
+        blueprint: None,
         cursor: Some("2026-11-22T09:58:00Z".into()),
         description: None,
         tags: vec!["shop".into()],

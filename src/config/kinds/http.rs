@@ -22,6 +22,9 @@ pub struct HttpSettings {
     pub response_actions: Vec<ResponseAction>,
     #[serde(default)]
     pub on_rate_limit: OnRateLimit,
+    /// JSONPath to an error an API reports inside a 200 answer (Slack's
+    /// `{"ok": false, "error": "invalid_auth"}`): when it finds a value, the page fails.
+    pub error_path: Option<JsonPathExpr>,
 }
 
 /// `[integration.request]`
@@ -35,7 +38,8 @@ pub struct RequestSpec {
     /// Header values may be credentials (`secret:NAME`).
     #[serde(default)]
     pub headers: BTreeMap<String, Credential>,
-    /// A minijinja template for the request body (POST); sees `cursor`, `page`, `offset`.
+    /// A minijinja template for the request body (POST); sees `cursor` (incremental),
+    /// `page_cursor` (cursor pagination), `page` and `offset`.
     pub body: Option<String>,
 }
 
@@ -75,7 +79,9 @@ pub enum Paginate {
     None,
     Cursor {
         cursor_path: JsonPathExpr,
-        param: String,
+        /// The query parameter that sends the cursor; without it only the request
+        /// body sends it (`page_cursor`).
+        param: Option<String>,
         #[serde(default = "default_max_pages")]
         max_pages: u32,
     },
@@ -132,8 +138,9 @@ fn one() -> u64 {
 pub struct Incremental {
     /// The record field whose largest delivered value is kept as the cursor.
     pub cursor_field: String,
-    /// The query parameter that sends the cursor on the next run.
-    pub param: String,
+    /// The query parameter that sends the cursor on the next run; without it only the
+    /// request body sends it (`cursor`).
+    pub param: Option<String>,
     /// The cursor of the very first run.
     pub start: Option<String>,
     /// How the API sorts by `cursor_field`; only `ascending` lets a run that stopped

@@ -117,6 +117,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
     let mut lines = vec![
         field("health", format!("{} {}", h.symbol(), h.word())),
         field("kind", format!("{} (auth: {})", view.kind, view.auth)),
+    ];
+    if let Some(blueprint) = &view.blueprint {
+        lines.push(field(
+            "blueprint",
+            format!("{blueprint} (patchbay blueprint show {blueprint})"),
+        ));
+    }
+    lines.extend([
         field(
             "schedule",
             view.schedule
@@ -148,7 +156,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
             },
         ),
         field("cursor", view.cursor.clone().unwrap_or_else(|| "-".into())),
-    ];
+    ]);
     if let Some(not_after) = view.state.certificate_expires_at {
         let left = not_after - now;
         let style = if left < chrono::Duration::days(CERTIFICATE_WARNING_DAYS) {
