@@ -260,3 +260,24 @@ async fn a_vendors_rate_limit_answer_is_waited_out() {
     }
     sandbox.stop().await;
 }
+
+#[tokio::test]
+async fn the_quota_an_api_reports_is_kept_with_the_run_for_alert_rules() {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let github = &CASES[0];
+    let (harness, engine) = harness_for(github, &sandbox, github.secret.1).await;
+    let run = run_once(&engine, "it").await;
+    let left = run
+        .quota_left
+        .expect("GitHub's X-RateLimit-* headers were read");
+    assert_eq!(left.limit, Some(5000));
+    assert!(left.remaining < 5000, "{left:?}");
+    engine.shutdown(Duration::ZERO).await;
+    let state = harness.store.integration_state("it").unwrap();
+    assert_eq!(
+        state.quota_left,
+        Some(left),
+        "`quota_remaining < 10%` reads this"
+    );
+    sandbox.stop().await;
+}

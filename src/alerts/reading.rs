@@ -60,6 +60,10 @@ enum Measured {
         hits: u64,
         window: Duration,
     },
+    QuotaRemaining {
+        percent: f64,
+        remaining: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +125,9 @@ impl Reading {
             }
             Measured::RateLimited { hits, window } => {
                 format!("{hits} rate-limit hits over {}", span(*window))
+            }
+            Measured::QuotaRemaining { percent, remaining } => {
+                format!("{percent:.1}% of the API's quota left ({remaining} requests)")
             }
         }
     }
@@ -241,6 +248,12 @@ pub fn read(condition: &AlertCondition, facts: &Facts<'_>) -> Option<Reading> {
             let hits = stats.rate_limit_hits;
             judged(hits as f64, Measured::RateLimited { hits, window })
         }
+        Signal::QuotaRemaining => {
+            let left = state.quota_left?;
+            let percent = left.percent()?;
+            let remaining = left.remaining;
+            judged(percent, Measured::QuotaRemaining { percent, remaining })
+        }
     }
 }
 
@@ -307,6 +320,10 @@ mod tests {
             auth_failed: true,
             last_success_at: hours_ago(3),
             certificate_expires_at: Some(now() + chrono::Duration::days(10)),
+            quota_left: Some(crate::domain::QuotaLeft {
+                remaining: 400,
+                limit: Some(5000),
+            }),
             ..IntegrationState::default()
         };
         let stats = Stats {
@@ -347,6 +364,16 @@ mod tests {
                 "rate_limited(15m) > 20",
                 true,
                 "21 rate-limit hits over 15m",
+            ),
+            (
+                "quota_remaining < 10%",
+                true,
+                "8.0% of the API's quota left (400 requests)",
+            ),
+            (
+                "quota_remaining < 5%",
+                false,
+                "8.0% of the API's quota left (400 requests)",
             ),
         ] {
             let reading = judge(when, &state, stats.clone()).expect(when);
@@ -406,6 +433,7 @@ mod tests {
             "rate_limited(15m) > 20",
             "cert_expires_in < 14d",
             "no_success_for > 2h",
+            "quota_remaining < 10%",
         ] {
             assert_eq!(judge(when, &state, Stats::default()), None, "{when}");
         }

@@ -4,6 +4,7 @@
 //! consecutive_failures >= 3        failure_rate(1h) > 10%        p95_latency(15m) > 2s
 //! no_success_for > 2h              health == down                auth_failed
 //! cert_expires_in < 14d            secret_expires_in < 7d        rate_limited(15m) > 20
+//! quota_remaining < 10%
 //! ```
 //!
 //! A rule is parsed when the config loads, so a typo is a located config error and
@@ -97,6 +98,9 @@ pub enum Signal {
     SecretExpiresIn,
     /// Requests answered 429 over the window.
     RateLimited(Duration),
+    /// The share of the API's quota left, in percent, as its headers last said
+    /// (integrations with `quota`).
+    QuotaRemaining,
 }
 
 /// The value a signal is compared with.
@@ -119,7 +123,7 @@ pub struct AlertCondition {
     pub threshold: Threshold,
 }
 
-const FORMS: &str = "write one of: consecutive_failures >= 3, failure_rate(1h) > 10%, p95_latency(15m) > 2s, no_success_for > 2h, health == down, auth_failed, cert_expires_in < 14d, secret_expires_in < 7d, rate_limited(15m) > 20";
+const FORMS: &str = "write one of: consecutive_failures >= 3, failure_rate(1h) > 10%, p95_latency(15m) > 2s, no_success_for > 2h, health == down, auth_failed, cert_expires_in < 14d, secret_expires_in < 7d, rate_limited(15m) > 20, quota_remaining < 10%";
 
 impl AlertCondition {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -158,6 +162,7 @@ impl AlertCondition {
             ("cert_expires_in", None) => Signal::CertExpiresIn,
             ("secret_expires_in", None) => Signal::SecretExpiresIn,
             ("rate_limited", Some(w)) => Signal::RateLimited(w),
+            ("quota_remaining", None) => Signal::QuotaRemaining,
             (
                 "failure_rate" | "p50_latency" | "p95_latency" | "p99_latency" | "rate_limited",
                 None,
@@ -168,7 +173,8 @@ impl AlertCondition {
                 | "health"
                 | "auth_failed"
                 | "cert_expires_in"
-                | "secret_expires_in",
+                | "secret_expires_in"
+                | "quota_remaining",
                 Some(_),
             ) => return Err(format!("`{name}` takes no window; write `{name}` alone")),
             _ => {
@@ -215,7 +221,7 @@ impl AlertCondition {
     }
 }
 
-const SIGNAL_NAMES: [&str; 11] = [
+const SIGNAL_NAMES: [&str; 12] = [
     "consecutive_failures",
     "failure_rate",
     "p50_latency",
@@ -227,6 +233,7 @@ const SIGNAL_NAMES: [&str; 11] = [
     "cert_expires_in",
     "secret_expires_in",
     "rate_limited",
+    "quota_remaining",
 ];
 
 impl fmt::Display for AlertCondition {
@@ -255,7 +262,7 @@ fn threshold(signal: Signal, value: &str) -> Result<Threshold, String> {
             .parse::<u32>()
             .map(|n| Threshold::Count(f64::from(n)))
             .map_err(|_| format!("`{value}` is not a count; write a whole number like 3")),
-        Signal::FailureRate(_) => value
+        Signal::FailureRate(_) | Signal::QuotaRemaining => value
             .strip_suffix('%')
             .and_then(|n| n.trim().parse::<f64>().ok())
             .filter(|p| (0.0..=100.0).contains(p))

@@ -55,6 +55,9 @@ pub struct IntegrationState {
     /// When the server's certificate expires, as the last run that saw one found it.
     #[serde(default)]
     pub certificate_expires_at: Option<DateTime<Utc>>,
+    /// The API's quota as the last run that saw it found it.
+    #[serde(default)]
+    pub quota_left: Option<crate::domain::run::QuotaLeft>,
     /// The last failed run's error and hint, for alert notices.
     #[serde(default)]
     pub last_error: Option<String>,

@@ -16,5 +16,5 @@ pub use alert::{
 pub use audit::{AuditEntry, Operator};
 pub use failure::Failure;
 pub use health::{Health, IntegrationState, PauseReason};
-pub use run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
+pub use run::{Delivery, ErrorClass, QuotaLeft, RunRecord, RunStatus, Trigger};
 pub use suggest::did_you_mean;

@@ -151,6 +151,23 @@ impl Delivery {
     }
 }
 
+/// How much of an API's quota was left, as its response headers said (`quota`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaLeft {
+    pub remaining: u64,
+    /// The full quota, when the API says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
+
+impl QuotaLeft {
+    /// The share left, in percent, when the full quota is known.
+    pub fn percent(&self) -> Option<f64> {
+        let limit = self.limit.filter(|limit| *limit > 0)?;
+        Some((self.remaining as f64 / limit as f64 * 100.0).min(100.0))
+    }
+}
+
 /// One run, with exactly the field names that `history --json` prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -188,6 +205,9 @@ pub struct RunRecord {
     /// The earliest expiry of the TLS certificates the run's servers presented.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_expires_at: Option<DateTime<Utc>>,
+    /// The API's quota after the run's last request, for APIs that report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_left: Option<QuotaLeft>,
     /// Later scheduled runs that succeeded just like this one, folded into it rather
     /// than stored one by one (a check every 10 s would store 8,640 a day).
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -228,6 +248,7 @@ impl RunRecord {
             hint: None,
             deliveries: Vec::new(),
             certificate_expires_at: None,
+            quota_left: None,
             repeats: 0,
             repeated_until: None,
         }

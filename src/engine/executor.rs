@@ -500,6 +500,7 @@ fn settle(
     record.bytes = counters.bytes.load(Ordering::Relaxed);
     record.rate_limit_hits = RunCounters::get(&counters.rate_limit_hits);
     record.certificate_expires_at = counters.certificate_not_after();
+    record.quota_left = counters.quota_left();
     if let Some(failure) = failure {
         ctx.log(format!("{}: {}", failure.class, failure.message));
         record.note_failure(failure);

@@ -96,10 +96,7 @@ impl Slot {
         let cursor = store.cursor(&integration.name)?.map(|c| c.value);
         Ok(Self {
             connector: Connector::build(&integration),
-            limiter: integration
-                .rate_limit
-                .as_ref()
-                .map(|l| Arc::new(RateLimiter::new(l))),
+            limiter: RateLimiter::of(&integration),
             integration: Arc::new(integration),
             position,
             state,
@@ -162,10 +159,7 @@ impl Engine {
             let slot = self.slots.get_mut(&integration.name).expect("running");
             // A run in progress finishes under the old settings; the next uses these.
             slot.connector = Connector::build(integration);
-            slot.limiter = integration
-                .rate_limit
-                .as_ref()
-                .map(|l| Arc::new(RateLimiter::new(l)));
+            slot.limiter = RateLimiter::of(integration);
             slot.integration = Arc::new(integration.clone());
             self.schedule(&integration.name, now);
         }

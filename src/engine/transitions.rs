@@ -99,6 +99,9 @@ pub fn apply_run(
     if run.certificate_expires_at.is_some() {
         state.certificate_expires_at = run.certificate_expires_at;
     }
+    if run.quota_left.is_some() {
+        state.quota_left = run.quota_left;
+    }
     let mut changes = Changes {
         tripped: false,
         health,

@@ -20,6 +20,9 @@ const MAX_BATCH: usize = 4096;
 const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 const QUEUE: usize = 65_536;
 
+// Nearly every message is an `Op`; boxing it to shrink the rare `Flush` would cost an
+// allocation per write.
+#[allow(clippy::large_enum_variant)]
 enum Message {
     Op(WriteOp),
     Flush(oneshot::Sender<()>),

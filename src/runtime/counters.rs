@@ -1,8 +1,11 @@
 //! What a run counts while it runs; shared by the run's requests, read at the end.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::QuotaLeft;
 
 #[derive(Debug, Default)]
 pub struct RunCounters {
@@ -13,6 +16,8 @@ pub struct RunCounters {
     pub rate_limit_waits: AtomicU32,
     /// The earliest certificate expiry seen, in unix seconds; 0 when none was seen.
     certificate_not_after: AtomicI64,
+    /// The quota the last response reported.
+    quota_left: Mutex<Option<QuotaLeft>>,
 }
 
 impl RunCounters {
@@ -32,6 +37,15 @@ impl RunCounters {
             Ordering::Relaxed,
             |earliest| (earliest == 0 || seen < earliest).then_some(seen),
         );
+    }
+
+    /// Notes the quota a response reported; the run keeps the latest.
+    pub fn saw_quota(&self, left: QuotaLeft) {
+        *self.quota_left.lock().unwrap_or_else(|e| e.into_inner()) = Some(left);
+    }
+
+    pub fn quota_left(&self) -> Option<QuotaLeft> {
+        *self.quota_left.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn certificate_not_after(&self) -> Option<DateTime<Utc>> {

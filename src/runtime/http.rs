@@ -159,10 +159,27 @@ impl HttpClient {
         shown_url: &str,
         policy: &RequestPolicy<'_>,
     ) -> Result<Fetched, (Failure, Option<Duration>)> {
-        if let Some(limiter) = &ctx.limiter
-            && limiter.acquire().await
-        {
-            RunCounters::add(&ctx.counters.rate_limit_waits);
+        if let Some(limiter) = &ctx.limiter {
+            let max_wait = ctx.integration.retry.max_delay.as_std();
+            match limiter.acquire(ctx.now(), max_wait).await {
+                Ok(true) => RunCounters::add(&ctx.counters.rate_limit_waits),
+                Ok(false) => {}
+                Err(resets_in) => {
+                    let message = format!(
+                        "the API's quota is spent (it said so in its last answer); it resets in {}",
+                        humantime::format_duration(Duration::from_secs(resets_in.as_secs()))
+                    );
+                    RunCounters::add(&ctx.counters.rate_limit_hits);
+                    return Err((
+                        Failure::new(
+                            ErrorClass::RateLimited,
+                            message,
+                            hint(ErrorClass::RateLimited, &ctx.integration, host),
+                        ),
+                        Some(resets_in),
+                    ));
+                }
+            }
         }
         let _permit = self.hosts.acquire(host).await;
         *request.timeout_mut() = Some(ctx.integration.request_timeout);
@@ -223,6 +240,17 @@ impl HttpClient {
                 return Err((failure(class, format!("{what}: {shown_url}")), None));
             }
         };
+        let quota_spent = match ctx
+            .limiter
+            .as_ref()
+            .and_then(|l| l.observe(response.headers(), ctx.now()))
+        {
+            Some(left) => {
+                ctx.counters.saw_quota(left);
+                left.remaining == 0
+            }
+            None => false,
+        };
         let status = response.status();
         let action = policy
             .response_actions
@@ -252,6 +280,10 @@ impl HttpClient {
                 Some(Action::Retry) => ErrorClass::Server,
                 Some(Action::Fail) => ErrorClass::Client,
                 Some(Action::RateLimited) => ErrorClass::RateLimited,
+                // GitHub answers a spent quota with 403, not 429.
+                None if quota_spent && matches!(status.as_u16(), 403 | 429) => {
+                    ErrorClass::RateLimited
+                }
                 Some(Action::Ignore) | None => class_of_status(status, header_wait.is_some()),
             };
             // Some APIs (Discord) say how long to wait in the body instead of a header.

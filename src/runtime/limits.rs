@@ -1,10 +1,12 @@
-//! Rate limits per integration (governor) and concurrent requests per host.
+//! Rate limits per integration (governor, and the API's own quota headers) and
+//! concurrent requests per host.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use governor::clock::Clock as GovernorClock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
@@ -12,7 +14,9 @@ use governor::{Quota, RateLimiter as Governor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use crate::config::RateLimit;
+use super::quota::{Pace, QuotaGauge};
+use crate::config::{Integration, RateLimit};
+use crate::domain::QuotaLeft;
 
 /// governor's clock, read from tokio's: rate-limit waits follow a paused test clock.
 #[derive(Clone)]
@@ -28,37 +32,70 @@ impl GovernorClock for TokioGovernorClock {
     }
 }
 
-/// `rate_limit = { requests, per, burst }`: a request waits for a slot, it never fails.
+type Limiter = Governor<NotKeyed, InMemoryState, TokioGovernorClock, NoOpMiddleware<Duration>>;
+
+/// How fast one integration may send: `rate_limit = { requests, per, burst }` (a
+/// request waits for a slot), and the quota the API reports (`quota`), which slows
+/// requests as it runs low and holds them while it is spent.
 pub struct RateLimiter {
-    governor: Governor<NotKeyed, InMemoryState, TokioGovernorClock, NoOpMiddleware<Duration>>,
-    clock: TokioGovernorClock,
+    governor: Option<(Limiter, TokioGovernorClock)>,
+    quota: Option<QuotaGauge>,
 }
 
 impl RateLimiter {
-    pub fn new(limit: &RateLimit) -> Self {
-        let period = limit.per.as_std() / limit.requests.get();
-        let burst = limit.burst.unwrap_or(limit.requests);
-        let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
-            .expect("period is above zero")
-            .allow_burst(burst);
-        let clock = TokioGovernorClock {
-            base: Instant::now(),
-        };
-        Self {
-            governor: Governor::direct_with_clock(quota, clock.clone()),
-            clock,
+    /// The integration's limiter, or `None` when it has neither setting.
+    pub fn of(integration: &Integration) -> Option<Arc<Self>> {
+        if integration.rate_limit.is_none() && integration.quota.is_none() {
+            return None;
         }
+        Some(Arc::new(Self {
+            governor: integration.rate_limit.as_ref().map(governor),
+            quota: integration.quota.clone().map(QuotaGauge::new),
+        }))
     }
 
-    /// Waits until a request may go. Returns whether it had to wait.
-    pub async fn acquire(&self) -> bool {
+    /// Waits until a request may go; returns whether it had to wait. A quota that
+    /// stays spent for longer than `max_wait` is `Err` with the time to its reset.
+    pub async fn acquire(&self, now: DateTime<Utc>, max_wait: Duration) -> Result<bool, Duration> {
         let mut waited = false;
-        while let Err(not_until) = self.governor.check() {
+        if let Some(quota) = &self.quota
+            && let Pace::Wait(wait) = quota.pace(now)
+        {
+            if wait > max_wait {
+                return Err(wait);
+            }
+            tokio::time::sleep(wait).await;
             waited = true;
-            tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
         }
-        waited
+        if let Some((governor, clock)) = &self.governor {
+            while let Err(not_until) = governor.check() {
+                waited = true;
+                tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+            }
+        }
+        Ok(waited)
     }
+
+    /// Takes in the quota a response reports, if the integration reads one.
+    pub fn observe(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        now: DateTime<Utc>,
+    ) -> Option<QuotaLeft> {
+        self.quota.as_ref()?.observe(headers, now)
+    }
+}
+
+fn governor(limit: &RateLimit) -> (Limiter, TokioGovernorClock) {
+    let period = limit.per.as_std() / limit.requests.get();
+    let burst = limit.burst.unwrap_or(limit.requests);
+    let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+        .expect("period is above zero")
+        .allow_burst(burst);
+    let clock = TokioGovernorClock {
+        base: Instant::now(),
+    };
+    (Governor::direct_with_clock(quota, clock.clone()), clock)
 }
 
 /// One semaphore per host, created on first use.
@@ -98,15 +135,19 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_past_the_burst_wait_for_their_slot() {
-        let limiter = RateLimiter::new(&RateLimit {
-            requests: NonZeroU32::new(10).unwrap(),
-            per: HumanDuration(Duration::from_secs(1)),
-            burst: NonZeroU32::new(2),
-        });
+        let limiter = RateLimiter {
+            governor: Some(governor(&RateLimit {
+                requests: NonZeroU32::new(10).unwrap(),
+                per: HumanDuration(Duration::from_secs(1)),
+                burst: NonZeroU32::new(2),
+            })),
+            quota: None,
+        };
+        let acquire = || limiter.acquire(Utc::now(), Duration::MAX);
         let start = Instant::now();
-        assert!(!limiter.acquire().await);
-        assert!(!limiter.acquire().await);
-        assert!(limiter.acquire().await, "the third waits");
+        assert_eq!(acquire().await, Ok(false));
+        assert_eq!(acquire().await, Ok(false));
+        assert_eq!(acquire().await, Ok(true), "the third waits");
         let waited = Instant::now() - start;
         assert!(
             waited >= Duration::from_millis(99) && waited <= Duration::from_millis(101),

@@ -12,6 +12,7 @@ pub mod http;
 pub mod latency;
 pub mod limits;
 pub mod metrics;
+pub mod quota;
 pub mod retry;
 pub mod tokens;
 pub mod totals;
