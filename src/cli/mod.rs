@@ -100,9 +100,16 @@ pub enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
-    /// Authorize an oauth2_device integration: shows a URL and a code to enter there,
-    /// waits for approval, and stores the tokens in the vault
-    Auth { name: String },
+    /// Authorize an OAuth2 integration once and store its tokens in the vault:
+    /// oauth2_device shows a URL and a code; oauth2_authorization_code shows a URL to open
+    /// in your own browser and takes back the address it was sent to
+    Auth {
+        name: String,
+        /// Catch the browser's redirect on this host's loopback instead of pasting it
+        /// (when the browser runs here or the port is forwarded)
+        #[arg(long)]
+        listen: bool,
+    },
     /// Show recorded runs, newest first
     History {
         /// Only this integration's runs
@@ -247,9 +254,9 @@ fn run(cli: Cli) -> CliResult {
             let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;
             runtime()?.block_on(serve_sandbox(port))
         }
-        Command::Auth { name } => {
+        Command::Auth { name, listen } => {
             let _telemetry = context.telemetry(None)?;
-            runtime()?.block_on(auth::run(&context, &name))
+            runtime()?.block_on(auth::run(&context, &name, listen))
         }
         Command::History { name, json, limit } => {
             let _telemetry = context.telemetry(None)?;

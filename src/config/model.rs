@@ -221,6 +221,28 @@ pub enum Auth {
         #[serde(default)]
         scopes: Vec<String>,
     },
+    /// The authorization-code grant with PKCE, authorized once by `patchbay auth NAME`
+    /// (the operator's browser may be on another machine than patchbay).
+    #[serde(rename = "oauth2_authorization_code")]
+    OAuth2AuthorizationCode {
+        authorize_url: ConfigUrl,
+        token_url: ConfigUrl,
+        client_id: String,
+        /// Confidential clients only; PKCE protects public ones.
+        client_secret: Option<Credential>,
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Where the provider sends the browser with the code. Nothing has to serve
+        /// it: the operator pastes the address the browser shows.
+        #[serde(default = "loopback_redirect")]
+        redirect_uri: ConfigUrl,
+    },
+}
+
+/// The redirect address registered by default: loopback, which RFC 8252 §7.3 lets
+/// native apps use with any port.
+fn loopback_redirect() -> ConfigUrl {
+    ConfigUrl::parse("http://127.0.0.1:8976/callback").expect("a valid URL")
 }
 
 impl Auth {
@@ -233,6 +255,7 @@ impl Auth {
             Self::OAuth2ClientCredentials { .. } => "oauth2_client_credentials",
             Self::OAuth2RefreshToken { .. } => "oauth2_refresh_token",
             Self::OAuth2Device { .. } => "oauth2_device",
+            Self::OAuth2AuthorizationCode { .. } => "oauth2_authorization_code",
         }
     }
 }

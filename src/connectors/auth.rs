@@ -38,7 +38,8 @@ pub async fn apply(
         }
         Auth::OAuth2ClientCredentials { .. }
         | Auth::OAuth2RefreshToken { .. }
-        | Auth::OAuth2Device { .. } => {
+        | Auth::OAuth2Device { .. }
+        | Auth::OAuth2AuthorizationCode { .. } => {
             request.bearer_auth(oauth::access_token(ctx, auth).await?.expose_secret())
         }
     })

@@ -12,6 +12,7 @@ pub mod http;
 pub mod incremental;
 pub mod link;
 pub mod oauth;
+pub mod oauth_code;
 pub mod paging;
 pub mod sql;
 pub mod webhook;

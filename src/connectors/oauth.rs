@@ -53,6 +53,7 @@ pub fn is_oauth(auth: &Auth) -> bool {
         Auth::OAuth2ClientCredentials { .. }
             | Auth::OAuth2RefreshToken { .. }
             | Auth::OAuth2Device { .. }
+            | Auth::OAuth2AuthorizationCode { .. }
     )
 }
 
@@ -140,7 +141,15 @@ async fn fetch(ctx: &RunContext, auth: &Auth) -> Result<Token, Failure> {
             push_scopes(&mut form, scopes);
             (token_url, form, Some(refresh_token.clone()))
         }
+        // Both were authorized once by `patchbay auth NAME`, which stored the refresh
+        // token; refreshing works as for `oauth2_refresh_token`.
         Auth::OAuth2Device {
+            token_url,
+            client_id,
+            scopes,
+            ..
+        }
+        | Auth::OAuth2AuthorizationCode {
             token_url,
             client_id,
             scopes,
@@ -159,6 +168,16 @@ async fn fetch(ctx: &RunContext, auth: &Auth) -> Result<Token, Failure> {
                 ("refresh_token", refresh.expose_secret().to_owned()),
                 ("client_id", client_id.clone()),
             ];
+            if let Auth::OAuth2AuthorizationCode {
+                client_secret: Some(secret),
+                ..
+            } = auth
+            {
+                form.push((
+                    "client_secret",
+                    ctx.resolve(secret)?.expose_secret().to_owned(),
+                ));
+            }
             push_scopes(&mut form, scopes);
             (token_url, form, Some(stored))
         }
@@ -316,8 +335,9 @@ pub async fn start_device_flow(
     })
 }
 
-/// The tokens a device authorization ended with, in the form the vault keeps them.
-pub struct DeviceTokens {
+/// The tokens an authorization (`patchbay auth NAME`) ended with, in the form the
+/// vault keeps them.
+pub struct GrantedTokens {
     /// For `refresh_secret(NAME)`.
     pub refresh: SecretString,
     /// For `access_secret(NAME)`: the access token and its expiry, as JSON.
@@ -329,7 +349,7 @@ pub async fn finish_device_flow(
     client: &reqwest::Client,
     auth: &Auth,
     code: &DeviceCode,
-) -> Result<DeviceTokens, String> {
+) -> Result<GrantedTokens, String> {
     let Auth::OAuth2Device {
         token_url,
         client_id,
@@ -363,21 +383,7 @@ pub async fn finish_device_flow(
             .await
             .map_err(|e| format!("not a token response: {e}"))?;
         if ok {
-            let token: TokenResponse =
-                serde_json::from_value(body).map_err(|e| format!("not a token response: {e}"))?;
-            let refresh = token
-                .refresh_token
-                .ok_or("the server gave no refresh token; add the scope that grants one (often offline_access)")?;
-            let stored = StoredToken {
-                access_token: token.access_token,
-                expires_at: token.expires_in.map(|s| expiry_after(Utc::now(), s)),
-            };
-            return Ok(DeviceTokens {
-                refresh: SecretString::from(refresh),
-                access: SecretString::from(
-                    serde_json::to_string(&stored).expect("a token serialises"),
-                ),
-            });
+            return granted(body);
         }
         match body.get("error").and_then(|e| e.as_str()) {
             Some("authorization_pending") => {}
@@ -394,6 +400,24 @@ pub async fn finish_device_flow(
             }
         }
     }
+}
+
+/// The tokens of a successful token response; it must carry a refresh token, or the
+/// integration could not run again after the access token expires.
+pub(super) fn granted(body: serde_json::Value) -> Result<GrantedTokens, String> {
+    let token: TokenResponse =
+        serde_json::from_value(body).map_err(|e| format!("not a token response: {e}"))?;
+    let refresh = token.refresh_token.ok_or(
+        "the server gave no refresh token; add the scope that grants one (often offline_access)",
+    )?;
+    let stored = StoredToken {
+        access_token: token.access_token,
+        expires_at: token.expires_in.map(|s| expiry_after(Utc::now(), s)),
+    };
+    Ok(GrantedTokens {
+        refresh: SecretString::from(refresh),
+        access: SecretString::from(serde_json::to_string(&stored).expect("a token serialises")),
+    })
 }
 
 #[cfg(test)]

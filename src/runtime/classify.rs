@@ -109,6 +109,9 @@ fn credential_of(auth: &Auth) -> Option<&str> {
         Auth::Basic { username, password } => password.vault_name().or(username.vault_name()),
         Auth::OAuth2ClientCredentials { client_secret, .. } => client_secret.vault_name(),
         Auth::OAuth2RefreshToken { refresh_token, .. } => refresh_token.vault_name(),
+        Auth::OAuth2AuthorizationCode { client_secret, .. } => {
+            client_secret.as_ref().and_then(|s| s.vault_name())
+        }
     }
 }
 

@@ -135,6 +135,7 @@ fn router(state: Shared) -> Router {
         .route("/atom.xml", get(feeds::atom))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/device", post(oauth::device))
+        .route("/oauth/authorize", get(oauth::authorize))
         .route("/health/ok", get(health::ok))
         .route("/health/degraded", get(health::degraded))
         .route("/health/flapping", get(health::flapping))

@@ -1,15 +1,18 @@
 //! A small OAuth2 authorization server: client credentials, refresh tokens that rotate
-//! on every use, and the device authorization grant (RFC 8628) approving after a few
-//! polls. Access tokens live 20 seconds, so refreshes happen during a demo.
+//! on every use, the device authorization grant (RFC 8628) approving after a few
+//! polls, and the authorization-code grant that insists on PKCE (RFC 7636) and checks
+//! it. Access tokens live 20 seconds, so refreshes happen during a demo.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::extract::{Form, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use super::{Shared, credentials};
 
@@ -26,6 +29,16 @@ pub struct OAuthState {
     refresh: Vec<String>,
     initial_refresh_used: bool,
     device_polls: HashMap<String, u32>,
+    /// Authorization codes not yet redeemed, with what their request carried.
+    codes: HashMap<String, PendingCode>,
+}
+
+/// What an authorization request promised, checked when its code is redeemed.
+struct PendingCode {
+    client_id: String,
+    redirect_uri: String,
+    /// The S256 PKCE challenge.
+    challenge: String,
 }
 
 impl OAuthState {
@@ -56,7 +69,6 @@ fn oauth_error(status: StatusCode, error: &str) -> Response {
 }
 
 fn client_ok(form: &HashMap<String, String>, headers: &HeaderMap) -> bool {
-    use base64::Engine as _;
     let in_form = form.get("client_id").map(String::as_str) == Some(credentials::CLIENT_ID)
         && form.get("client_secret").map(String::as_str) == Some(credentials::CLIENT_SECRET);
     let basic = base64::engine::general_purpose::STANDARD.encode(format!(
@@ -114,8 +126,78 @@ pub async fn token(
             oauth.device_polls.remove(code);
             Json(oauth.issue()).into_response()
         }
+        Some("authorization_code") => {
+            let Some(pending) = form.get("code").and_then(|code| oauth.codes.remove(code)) else {
+                // Unknown, or already redeemed: a code works once.
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            };
+            let verifier = form.get("code_verifier").map_or("", String::as_str);
+            let proof = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(verifier.as_bytes()));
+            let matches =
+                |key: &str, expected: &str| form.get(key).map(String::as_str) == Some(expected);
+            if proof != pending.challenge
+                || !matches("client_id", &pending.client_id)
+                || !matches("redirect_uri", &pending.redirect_uri)
+            {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            }
+            Json(oauth.issue()).into_response()
+        }
         _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     }
+}
+
+/// The authorization endpoint (RFC 6749 §4.1.1 with RFC 7636): the sandbox's user
+/// approves at once, and the browser is sent to `redirect_uri` with a code and the
+/// request's `state`. Only S256 challenges are accepted.
+pub async fn authorize(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |key: &str| query.get(key).map(String::as_str).unwrap_or_default();
+    let Ok(mut redirect) = reqwest::Url::parse(get("redirect_uri")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "redirect_uri is missing or not a URL",
+        )
+            .into_response();
+    };
+    if get("client_id") != credentials::CLIENT_ID {
+        return (StatusCode::BAD_REQUEST, "unknown client_id").into_response();
+    }
+    let pkce = get("code_challenge_method") == "S256" && !get("code_challenge").is_empty();
+    if get("response_type") != "code" || !pkce {
+        redirect
+            .query_pairs_mut()
+            .append_pair("error", "invalid_request")
+            .append_pair(
+                "error_description",
+                "response_type=code and an S256 code_challenge are required",
+            )
+            .append_pair("state", get("state"));
+    } else {
+        let mut oauth = state.oauth.lock().unwrap_or_else(|e| e.into_inner());
+        oauth.issued += 1;
+        let code = format!("demo-code-{:06}", oauth.issued);
+        oauth.codes.insert(
+            code.clone(),
+            PendingCode {
+                client_id: get("client_id").to_owned(),
+                redirect_uri: get("redirect_uri").to_owned(),
+                challenge: get("code_challenge").to_owned(),
+            },
+        );
+        redirect
+            .query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", get("state"));
+    }
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, redirect.to_string())],
+    )
+        .into_response()
 }
 
 /// RFC 8628 device authorization request.
