@@ -80,6 +80,18 @@ const BAD_CONFIGS: &[Expected] = &[
         column: 17,
     },
     Expected {
+        fixture: "blueprint_param.toml",
+        message: "blueprint `github-issues` needs param `repo`",
+        line: 4,
+        column: 8,
+    },
+    Expected {
+        fixture: "unknown_blueprint.toml",
+        message: "unknown blueprint `jira-isues`",
+        line: 3,
+        column: 8,
+    },
+    Expected {
         fixture: "maintenance.toml",
         message: "day-of-week",
         line: 5,
@@ -261,4 +273,57 @@ fn every_mistake_of_a_first_config_is_reported_in_one_pass() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn an_instance_is_listed_with_its_blueprint_and_what_it_expanded_to() {
+    let home = Home::new();
+    let (code, json) = check_json(&home, &repo_file("connectors.toml"));
+    assert_eq!(code, 0, "{json:#}");
+    let issues = json["integrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "shop-issues")
+        .expect("the demo uses github-issues");
+    assert_eq!(issues["blueprint"], "github-issues");
+    assert_eq!(issues["expanded"]["paginate"]["type"], "link_header");
+    assert_eq!(issues["expanded"]["auth"]["token"], "secret:github_token");
+}
+
+#[test]
+fn blueprint_list_and_show_describe_the_shipped_library() {
+    let home = Home::new();
+    let list = home
+        .patchbay()
+        .args(["blueprint", "list"])
+        .assert()
+        .success();
+    let list = String::from_utf8_lossy(&list.get_output().stdout).into_owned();
+    for name in [
+        "github-issues",
+        "jira-issues",
+        "slack-history",
+        "msgraph-users",
+    ] {
+        assert!(list.contains(name), "{list}");
+    }
+    let show = home
+        .patchbay()
+        .args(["blueprint", "show", "slack-history"])
+        .assert()
+        .success();
+    let show = String::from_utf8_lossy(&show.get_output().stdout).into_owned();
+    assert!(
+        show.contains("https://api.slack.com/methods/conversations.history"),
+        "{show}"
+    );
+    assert!(show.contains("uses = \"slack-history\""), "{show}");
+    let unknown = home
+        .patchbay()
+        .args(["blueprint", "show", "slack-histroy"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&unknown.get_output().stderr).into_owned();
+    assert!(stderr.contains("did you mean `slack-history`?"), "{stderr}");
 }

@@ -92,7 +92,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/oauth/token",
-        what: "OAuth2 token endpoint: client_credentials, refresh_token (rotates on use), device_code",
+        what: "OAuth2 token endpoint: client_credentials, refresh_token (rotates on use), device_code, authorization_code (checks PKCE)",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/oauth/authorize",
+        what: "OAuth2 authorization (S256 PKCE required); approves at once and redirects to redirect_uri with code and state",
     },
     Endpoint {
         method: "POST",
@@ -134,6 +139,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/sink/stats",
         what: "what the sinks received: deliveries, records, refusals, tests, the last Slack text",
     },
+    Endpoint {
+        method: "",
+        path: "/github/...",
+        what: "vendor shapes for the shipped blueprints: /github, /jira, /bamboohr, /slack, /notion, /msgraph, /pagerduty (docs/sandbox.md)",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/vendors/NAME/throttle",
+        what: "?times=N: the next N requests to that vendor get its rate-limit answer",
+    },
 ];
 
 /// The guide as text, for the terminal and for `GET /`.
@@ -169,6 +184,11 @@ pub fn text(url: &str) -> String {
             "webhook signing key (/sink/webhook)",
             credentials::WEBHOOK_SIGNING_KEY,
         ),
+        (
+            "vendor routes' token or API key",
+            super::vendors::VENDOR_TOKEN,
+        ),
+        ("Jira account (basic user)", super::vendors::JIRA_EMAIL),
     ] {
         out.push_str(&format!("  {what:<38} {value}\n"));
     }

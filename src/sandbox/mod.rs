@@ -74,6 +74,8 @@ pub fn demo_secrets(url: &str) -> Vec<(&'static str, String)> {
             "github_hook_secret",
             credentials::GITHUB_HOOK_SECRET.to_owned(),
         ),
+        ("github_token", vendors::VENDOR_TOKEN.to_owned()),
+        ("pagerduty_token", vendors::VENDOR_TOKEN.to_owned()),
         // Deliberately stale: partner-api shows what an auth failure looks like.
         ("partner_token", "expired-partner-token-0000".to_owned()),
     ]

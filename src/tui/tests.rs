@@ -122,6 +122,7 @@ fn model(read_only: bool) -> Model {
     );
     failing.state.consecutive_failures = 3;
     failing.state.auth_failed = true;
+    failing.blueprint = Some("hubspot-contacts".into());
     let mut breaker = view(
         "billing-invoices",
         "graphql",
