@@ -105,6 +105,12 @@ fn show_text(blueprint: &BlueprintInfo) -> String {
         blueprint.kind.as_deref().unwrap_or("-"),
         blueprint.auth.as_deref().unwrap_or("none")
     );
+    if let Some(fetches) = &blueprint.fetches {
+        let _ = writeln!(out, "fetches: {fetches}");
+    }
+    for limit in &blueprint.limits {
+        let _ = writeln!(out, "rate: {limit}");
+    }
     if let Some(docs) = &blueprint.docs {
         let _ = writeln!(out, "written from: {docs}");
     }

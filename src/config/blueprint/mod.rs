@@ -45,6 +45,10 @@ pub struct BlueprintInfo {
     pub params: Vec<ParamInfo>,
     pub kind: Option<String>,
     pub auth: Option<String>,
+    /// The request it makes, as templated: `GET ${params.site}/rest/api/3/search`.
+    pub fetches: Option<String>,
+    /// Its `rate_limit`, and the quota header it reads, in words.
+    pub limits: Vec<String>,
     /// The blueprint's own TOML, literal credentials masked.
     pub text: String,
 }
@@ -285,6 +289,31 @@ fn decode_one<'a>(
         .and_then(|a| a.get_ref().as_table()?.get("type")?.get_ref().as_str())
         .map(str::to_owned);
     let start = value.span().start;
+    let text_at = |path: &[&str]| {
+        let (last, tables) = path.split_last()?;
+        let mut table = table;
+        for key in tables {
+            table = table.get(*key)?.get_ref().as_table()?;
+        }
+        table.get(*last)?.get_ref().as_str().map(str::to_owned)
+    };
+    let fetches = text_at(&["request", "url"]).map(|url| {
+        let method = text_at(&["request", "method"]).unwrap_or_else(|| "GET".to_owned());
+        format!("{} {url}", method.to_uppercase())
+    });
+    let mut limits = Vec::new();
+    if let Some(rate) = table.get("rate_limit").and_then(|r| r.get_ref().as_table())
+        && let (Some(requests), Some(per)) = (rate.get("requests"), rate.get("per"))
+    {
+        let per = per.get_ref().as_str().unwrap_or("?");
+        limits.push(format!(
+            "at most {} requests per {per}",
+            params::as_toml(requests.get_ref())
+        ));
+    }
+    if let Some(remaining) = text_at(&["quota", "remaining"]) {
+        limits.push(format!("slows down as the quota in `{remaining}` runs low"));
+    }
     let info = BlueprintInfo {
         name,
         description,
@@ -312,6 +341,8 @@ fn decode_one<'a>(
             .collect(),
         kind: kind.clone(),
         auth,
+        fetches,
+        limits,
         text: mask_credentials(
             &table_text(text, start, "blueprint"),
             start,
