@@ -43,6 +43,7 @@ fn main() {
                 .write(WriteOp::Run {
                     run: Box::new(run),
                     logs: Vec::new(),
+                    requests: Vec::new(),
                     progress: Default::default(),
                 })
                 .await;

@@ -90,6 +90,38 @@ fn the_console_runs_an_integration_and_restores_the_terminal() {
     runtime.block_on(sandbox.stop());
 }
 
+#[test]
+fn a_failing_runs_request_trace_shows_what_the_server_said() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime.block_on(Sandbox::start(0)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    // No token: the sandbox answers 401 with {"error": "invalid token"}.
+    let private = format!(
+        "[[integration]]\nname = \"private\"\nkind = \"http\"\nevery = \"1h\"\nretry = {{ max_attempts = 1 }}\n\
+         [integration.request]\nurl = \"{}/api/private\"\n[integration.records]\npath = \"$.data[*]\"\n",
+        sandbox.url()
+    );
+    let config = write_config(home.path(), &private);
+    let mut console = console_on(home.path(), &config, &[]);
+    console.wait_for("private", PATIENCE);
+    console.press(":run private\r");
+    console.wait_for("private: run failed", PATIENCE);
+    console.press("2");
+    console.wait_for("run history", PATIENCE);
+    console.press("\r"); // the newest run, the one that failed
+    console.wait_for("requests (1 traced", PATIENCE);
+    console.wait_for("401 GET", PATIENCE);
+    console.press("\r"); // its request
+    console.wait_for("request 1 of run", PATIENCE);
+    console.wait_for("invalid token", PATIENCE);
+    console.press("\x1b"); // back to the run
+    console.wait_for("requests (1 traced", PATIENCE);
+    console.press("\x1b");
+    console.press("q");
+    assert!(console.wait_exit(PATIENCE).success());
+    runtime.block_on(sandbox.stop());
+}
+
 /// After the program ended: every byte it wrote is in, and from `since` on it left the
 /// alternate screen, showed the cursor, released the mouse, and turned raw mode off.
 fn assert_restored(console: &Console, since: usize) {

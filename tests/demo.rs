@@ -68,6 +68,9 @@ async fn every_demo_integration_runs_as_the_demo_means() {
             None,
         ),
         ("payments-health", RunStatus::Success, None, Some(1)),
+        // Blueprint instances against the sandbox's GitHub and PagerDuty shapes.
+        ("shop-issues", RunStatus::Success, None, Some(230)),
+        ("oncall-incidents", RunStatus::Success, None, Some(230)),
         // The orders of at least 100.00 that shop-orders upserted into the warehouse:
         // how many depends on the sandbox's clock, so counted below.
         ("warehouse-orders", RunStatus::Success, None, None),

@@ -73,6 +73,9 @@ async fn no_secret_value_reaches_any_output() {
         let run = run_once(&engine, name).await;
         shown.push_str(&serde_json::to_string(&*run).unwrap());
         shown.push_str(&harness.store.run_logs(run.id).unwrap().join("\n"));
+        let requests = harness.store.run_requests(run.id).unwrap();
+        assert!(!requests.is_empty(), "{name}'s requests were traced");
+        shown.push_str(&serde_json::to_string(&requests).unwrap());
     }
     for name in [
         "private", "wrong", "metrics", "hook", "slack", "discord", "gone",
@@ -117,7 +120,7 @@ async fn no_secret_value_reaches_any_output() {
     outputs.push(("store".into(), store_bytes));
     outputs.push(("the Logs pane's ring".into(), ring.into_bytes()));
     outputs.push((
-        "run records, run logs and test reports".into(),
+        "run records, run logs, request traces and test reports".into(),
         shown.into_bytes(),
     ));
     let logged: usize = outputs[..log_files.len()]

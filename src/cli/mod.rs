@@ -93,6 +93,11 @@ pub enum Command {
         name: String,
         #[arg(long)]
         json: bool,
+        /// Also show the first N records after the pipeline, marking what would be
+        /// delivered and why the others would not (a filter, unchanged); nothing is
+        /// delivered
+        #[arg(long, value_name = "N")]
+        show: Option<usize>,
     },
     /// Serve the built-in sandbox API alone, for pointing a config at it
     Sandbox {
@@ -246,9 +251,9 @@ fn run(cli: Cli) -> CliResult {
             let _telemetry = context.telemetry(None)?;
             runtime()?.block_on(run::run(&context, &name, json))
         }
-        Command::Test { name, json } => {
+        Command::Test { name, json, show } => {
             let _telemetry = context.telemetry(None)?;
-            runtime()?.block_on(run::test(&context, &name, json))
+            runtime()?.block_on(run::test(&context, &name, json, show))
         }
         Command::Sandbox { port } => {
             let _telemetry = context.telemetry(Some(tracing::Level::INFO))?;

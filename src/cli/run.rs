@@ -10,6 +10,7 @@ use crate::control::Event;
 use crate::control::protocol as q;
 use crate::domain::run::{RunRecord, RunStatus};
 use crate::engine::CommandError;
+use crate::pipeline::preview::PreviewRecord;
 
 /// Runs `name` now, through the service when one runs, and waits for its record.
 pub async fn run(context: &Context, name: &str, json: bool) -> CliResult {
@@ -78,22 +79,42 @@ async fn finished(hub: &crate::control::Hub, name: &str, run: ulid::Ulid) -> Opt
         .find(|r| r.id == run && r.status != RunStatus::Running)
 }
 
-pub async fn test(context: &Context, name: &str, json: bool) -> CliResult {
+pub async fn test(context: &Context, name: &str, json: bool, show: Option<usize>) -> CliResult {
     let (hub, local) = context.hub(false).await?;
-    let report = hub
-        .ask(q::Test {
-            name: name.to_owned(),
-        })
-        .await
-        .map_err(command_error);
+    let asked = async {
+        let report = hub
+            .ask(q::Test {
+                name: name.to_owned(),
+            })
+            .await?;
+        let sample = match show {
+            Some(limit) if report.ok => Some(
+                hub.ask(q::Preview {
+                    name: name.to_owned(),
+                    limit,
+                })
+                .await?,
+            ),
+            _ => None,
+        };
+        Ok::<_, CommandError>((report, sample))
+    }
+    .await
+    .map_err(command_error);
     if let Some(local) = local {
         local.stop(Duration::ZERO).await;
     }
-    let report = report?;
+    let (report, sample) = asked?;
     if json {
+        let output = serde_json::json!({ "test": report, "records": sample });
         println!(
             "{}",
-            serde_json::to_string(&report).map_err(CliError::runtime)?
+            serde_json::to_string(if show.is_some() {
+                &output
+            } else {
+                &output["test"]
+            })
+            .map_err(CliError::runtime)?
         );
     } else {
         let verdict = if report.ok { "ok" } else { "FAILED" };
@@ -104,6 +125,9 @@ pub async fn test(context: &Context, name: &str, json: bool) -> CliResult {
         if let Some(hint) = &report.hint {
             println!("  hint: {hint}");
         }
+        if let Some(sample) = &sample {
+            print_sample(sample);
+        }
     }
     Ok(if report.ok {
         ExitCode::SUCCESS
@@ -111,6 +135,25 @@ pub async fn test(context: &Context, name: &str, json: bool) -> CliResult {
         ExitCode::from(1)
     })
 }
+
+/// The sampled records, one line each: `+` would be delivered, `-` would not, and why.
+fn print_sample(sample: &[PreviewRecord]) {
+    let delivered = sample.iter().filter(|r| r.delivered).count();
+    println!(
+        "\n{} records after the pipeline; {delivered} would be delivered (+), {} not (-):",
+        sample.len(),
+        sample.len() - delivered
+    );
+    for record in sample {
+        let mark = if record.delivered { '+' } else { '-' };
+        let text = serde_json::to_string(&record.record).unwrap_or_default();
+        let text: String = text.chars().take(RECORD_WIDTH).collect();
+        println!("  {mark} {:<10} {text}", record.verdict.describe());
+    }
+}
+
+/// Characters of a record shown per line.
+const RECORD_WIDTH: usize = 160;
 
 /// Exit 2 for what the operator asked wrongly (an unknown name, a viewer acting),
 /// exit 1 for what failed.

@@ -42,6 +42,11 @@ enum Literal {
 }
 
 impl Expr {
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     pub fn parse(text: &str) -> Result<Self, String> {
         let tokens = tokenize(text)?;
         let mut parser = Parser { tokens, next: 0 };

@@ -54,6 +54,7 @@ pub async fn answer(
         )),
         Q::Runs(q) => A::Runs(engine.runs(q.integration, q.before, q.limit).await?),
         Q::RunLogs(q) => A::RunLogs(engine.run_logs(q.run).await?),
+        Q::RunRequests(q) => A::RunRequests(engine.run_requests(q.run).await?),
         Q::Rollups(q) => A::Rollups(engine.rollups(q.integration, q.since_minute).await?),
         Q::Uptime(q) => A::Uptime(engine.uptime(q.integration, Utc::now()).await?),
         Q::Alerts(_) => A::Alerts(engine.alerts().await?),
@@ -78,6 +79,7 @@ pub async fn answer(
         Q::Enable(q) => A::Enable(engine.enable(&q.name).await?),
         Q::Disable(q) => A::Disable(engine.disable(&q.name).await?),
         Q::Test(q) => A::Test(engine.test_connection(&q.name).await?),
+        Q::Preview(q) => A::Preview(engine.preview(&q.name, q.limit).await?),
         Q::SetCursor(q) => A::SetCursor(engine.set_cursor(&q.name, q.value).await?),
         Q::Reload(_) => A::Reload(engine.reload().await?),
         Q::SetSecret(q) => A::SetSecret(

@@ -27,7 +27,7 @@ use super::status::Summary;
 
 /// Bumped when a frame changes shape; a client and a service of different versions
 /// refuse each other with a message that names both.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The socket's name in the data directory.
 pub const SOCKET_FILE: &str = "patchbay.sock";
 /// The largest frame a client may send: requests are small (a secret value at most).
@@ -185,6 +185,8 @@ requests! {
     /// A page of run history, newest first, older than `before`.
     Runs { integration: Option<String>, before: Option<Ulid>, limit: usize } -> Vec<RunRecord>;
     RunLogs { run: Ulid } -> Vec<String>;
+    /// The run's requests as traced: the first and the last ones.
+    RunRequests { run: Ulid } -> Vec<crate::domain::trace::RequestTrace>;
     /// Stored per-minute figures since `since_minute` (unix minutes).
     Rollups { integration: String, since_minute: i64 } -> Vec<MinuteRollup>;
     Uptime { integration: String } -> crate::domain::stats::Uptime;
@@ -206,6 +208,8 @@ requests! {
     Enable { name: String } -> ();
     Disable { name: String } -> ();
     Test { name: String } -> TestReport;
+    /// A source's first records after the pipeline, with what would become of each.
+    Preview { name: String, limit: usize } -> Vec<crate::pipeline::preview::PreviewRecord>;
     /// Sets a source's incremental cursor, or forgets it with `None`.
     SetCursor { name: String, value: Option<String> } -> ();
     Reload {} -> ReloadSummary;

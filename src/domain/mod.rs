@@ -9,6 +9,7 @@ pub mod health;
 pub mod run;
 pub mod stats;
 pub mod suggest;
+pub mod trace;
 
 pub use alert::{
     Alert, AlertSeverity, AlertStatus, Attempt, NoticeEvent, Silence, SilenceTarget, ended_silences,

@@ -268,6 +268,7 @@ impl Engine {
                 let _ = reply.send(self.set_cursor(&name, value).await);
             }
             Command::Test { name, reply } => self.test(&name, reply).await,
+            Command::Preview { name, limit, reply } => self.preview(&name, limit, reply).await,
             Command::Reload { reply } => {
                 let result = self.reload().await;
                 if result.is_ok() && self.scheduling {

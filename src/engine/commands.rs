@@ -12,6 +12,7 @@ use super::actor::Engine;
 use super::handle::{CommandError, EngineEvent};
 use crate::connectors::{Connector, TestReport};
 use crate::domain::{AuditEntry, IntegrationState, PauseReason};
+use crate::pipeline::preview::PreviewRecord;
 use crate::runtime::context::RunContext;
 use crate::store::{Cursor, WriteOp};
 
@@ -157,14 +158,7 @@ impl Engine {
             }
         };
         let connector = slot.connector.clone();
-        let ctx = RunContext::new(
-            Arc::clone(&slot.integration),
-            Ulid::from_datetime(self.services.clock.now().into()),
-            Arc::clone(&self.services),
-            slot.limiter.clone(),
-            slot.cursor.clone(),
-            Default::default(),
-        );
+        let ctx = self.side_context(slot);
         let timeout = slot.integration.timeout;
         self.audit("integration.test", Some(name)).await;
         tokio::spawn(async move {
@@ -179,5 +173,63 @@ impl Engine {
             };
             let _ = reply.send(Ok(TestReport::from_result(result, started.elapsed())));
         });
+    }
+
+    /// The first `limit` records of a source after the pipeline, each with what would
+    /// become of it; nothing is delivered or stored.
+    pub(super) async fn preview(
+        &mut self,
+        name: &str,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<PreviewRecord>, CommandError>>,
+    ) {
+        let slot = match self.lookup(name) {
+            Ok(slot) => slot,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
+        let Connector::Source(source) = slot.connector.clone() else {
+            let _ = reply.send(Err(CommandError::Failed(format!(
+                "`{name}` is an output: it has no records of its own to show"
+            ))));
+            return;
+        };
+        let ctx = self.side_context(slot);
+        let services = Arc::clone(&self.services);
+        let timeout = slot.integration.timeout;
+        tokio::spawn(async move {
+            let sampled = tokio::time::timeout(
+                timeout,
+                super::preview::sample(source, &ctx, &services, limit),
+            )
+            .await;
+            let result = match sampled {
+                Ok(Ok(records)) => Ok(records),
+                Ok(Err(failure)) => Err(CommandError::Failed(format!(
+                    "{}: {} ({})",
+                    failure.class, failure.message, failure.hint
+                ))),
+                Err(_) => Err(CommandError::Failed(format!(
+                    "no records within {}; raise `timeout` or check the endpoint",
+                    humantime::format_duration(timeout)
+                ))),
+            };
+            let _ = reply.send(result);
+        });
+    }
+
+    /// A context for work beside the runs (a test, a preview): the integration's
+    /// limits and cursor, its own id, nothing stored.
+    fn side_context(&self, slot: &super::registry::Slot) -> RunContext {
+        RunContext::new(
+            Arc::clone(&slot.integration),
+            Ulid::from_datetime(self.services.clock.now().into()),
+            Arc::clone(&self.services),
+            slot.limiter.clone(),
+            slot.cursor.clone(),
+            Default::default(),
+        )
     }
 }

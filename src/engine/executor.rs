@@ -140,6 +140,7 @@ pub async fn execute(
         .write(WriteOp::Run {
             run: Box::new(record.clone()),
             logs,
+            requests: Vec::new(),
             progress: Progress::default(),
         })
         .await;
@@ -169,6 +170,7 @@ async fn run_plan(
         .write(WriteOp::Run {
             run: Box::new(record.clone()),
             logs: Vec::new(),
+            requests: Vec::new(),
             progress: Progress::default(),
         })
         .await;
@@ -187,11 +189,13 @@ async fn run_plan(
     };
     let progress = settle(&mut record, &ctx, outcome, &plan, services.clock.now());
     let logs = ctx.take_log();
+    let requests = ctx.take_requests();
     let cursor = progress.cursor.clone();
     writer
         .write(WriteOp::Run {
             run: Box::new(record.clone()),
             logs,
+            requests,
             progress,
         })
         .await;
@@ -389,7 +393,7 @@ impl Tally {
 }
 
 /// The stored content hashes for `keys`, read off the async runtime.
-async fn stored_hashes(
+pub(super) async fn stored_hashes(
     services: &Arc<Services>,
     integration: &str,
     keys: Vec<String>,

@@ -15,6 +15,7 @@ use crate::domain::run::RunRecord;
 use crate::domain::stats::{MinuteRollup, Stats, Uptime};
 use crate::domain::{Alert, AuditEntry, Silence};
 use crate::domain::{Health, IntegrationState, Operator, PauseReason};
+use crate::pipeline::preview::PreviewRecord;
 use crate::runtime::metrics::{Metrics, Window};
 use crate::runtime::tokens::AccessTokenInfo;
 use crate::store::SecretMeta;
@@ -246,6 +247,11 @@ pub(crate) enum Command {
         name: String,
         reply: oneshot::Sender<Result<TestReport, CommandError>>,
     },
+    Preview {
+        name: String,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<PreviewRecord>, CommandError>>,
+    },
     Reload {
         reply: oneshot::Sender<Result<ReloadSummary, CommandError>>,
     },
@@ -382,6 +388,13 @@ impl EngineHandle {
 
     pub async fn run_logs(&self, run: Ulid) -> Result<Vec<String>, CommandError> {
         self.query(move |store| store.run_logs(run)).await
+    }
+
+    pub async fn run_requests(
+        &self,
+        run: Ulid,
+    ) -> Result<Vec<crate::domain::trace::RequestTrace>, CommandError> {
+        self.query(move |store| store.run_requests(run)).await
     }
 
     /// Request and webhook totals since start, for Prometheus.
@@ -544,6 +557,21 @@ impl EngineHandle {
     pub async fn test_connection(&self, name: &str) -> Result<TestReport, CommandError> {
         self.ask(|reply| Command::Test {
             name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    /// A source's first `limit` records after the pipeline, with what would become of
+    /// each; nothing delivered. Viewers may ask: it changes nothing.
+    pub async fn preview(
+        &self,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<PreviewRecord>, CommandError> {
+        self.ask(|reply| Command::Preview {
+            name: name.to_owned(),
+            limit,
             reply,
         })
         .await?

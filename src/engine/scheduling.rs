@@ -136,6 +136,7 @@ impl Engine {
                 .write(WriteOp::Run {
                     run: Box::new(record.clone()),
                     logs: Vec::new(),
+                    requests: Vec::new(),
                     progress: Default::default(),
                 })
                 .await;

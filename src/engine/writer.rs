@@ -166,6 +166,7 @@ mod tests {
                 .write(WriteOp::Run {
                     run: Box::new(run),
                     logs: vec![format!("line {i}")],
+                    requests: Vec::new(),
                     progress: Default::default(),
                 })
                 .await;

@@ -17,6 +17,14 @@ pub fn content_hash(record: &Value) -> u64 {
     hasher.finish()
 }
 
+/// What a record is to the store of what was delivered before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    New,
+    Changed,
+    Unchanged,
+}
+
 #[derive(Debug, Default)]
 pub struct ChangeDetector {
     key_field: Option<String>,
@@ -47,37 +55,38 @@ impl ChangeDetector {
     }
 
     /// Classifies one page against `known` (stored hashes by key) and what this run saw
-    /// before; returns what the outputs should receive. Records without a key cannot be
-    /// recognised again: they count as new.
+    /// before; returns what the outputs should receive.
     pub fn page(&mut self, records: Vec<Value>, known: &HashMap<String, u64>) -> Vec<Value> {
         let mut deliver = Vec::with_capacity(records.len());
         for record in records {
-            let Some(key) = record_key(&record, self.key_field.as_deref()) else {
-                self.new += 1;
-                deliver.push(record);
-                continue;
-            };
-            let hash = content_hash(&record);
-            let is_change = match self.this_run.get(&key).or_else(|| known.get(&key)) {
-                None => {
-                    self.new += 1;
-                    true
-                }
-                Some(old) if *old != hash => {
-                    self.changed += 1;
-                    true
-                }
-                Some(_) => {
-                    self.unchanged += 1;
-                    false
-                }
-            };
-            self.this_run.insert(key, hash);
-            if is_change || self.deliver == Deliver::All {
+            let change = self.classify(&record, known);
+            if change != Change::Unchanged || self.deliver == Deliver::All {
                 deliver.push(record);
             }
         }
         deliver
+    }
+
+    /// Whether `record` is new, changed or unchanged, counting it. Records without a
+    /// key cannot be recognised again: they count as new.
+    pub fn classify(&mut self, record: &Value, known: &HashMap<String, u64>) -> Change {
+        let Some(key) = record_key(record, self.key_field.as_deref()) else {
+            self.new += 1;
+            return Change::New;
+        };
+        let hash = content_hash(record);
+        let change = match self.this_run.get(&key).or_else(|| known.get(&key)) {
+            None => Change::New,
+            Some(old) if *old != hash => Change::Changed,
+            Some(_) => Change::Unchanged,
+        };
+        match change {
+            Change::New => self.new += 1,
+            Change::Changed => self.changed += 1,
+            Change::Unchanged => self.unchanged += 1,
+        }
+        self.this_run.insert(key, hash);
+        change
     }
 
     /// (key, hash) of every keyed record of the run, to store once the outputs accepted

@@ -2,6 +2,7 @@
 //! rename, set, drop_if / keep_if), then change detection by primary key.
 
 pub mod dedupe;
+pub mod preview;
 
 use serde_json::{Map, Value};
 
@@ -13,6 +14,13 @@ use crate::config::pipeline::PipelineSpec;
 pub struct TransformFailure {
     pub key: String,
     pub reason: String,
+}
+
+/// What a transform made of one record.
+enum Kept {
+    Record(Value),
+    /// Dropped by a filter, named.
+    Dropped(String),
 }
 
 #[derive(Debug, Default)]
@@ -32,16 +40,12 @@ impl PipelineSpec {
             };
         }
         let mut out = Transformed::default();
-        let set: Map<String, Value> = self
-            .set
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null)))
-            .collect();
+        let set = self.set_fields();
         for (index, record) in records.into_iter().enumerate() {
             let key = record_key(&record, key_field).unwrap_or_else(|| format!("#{}", index + 1));
             match self.transform_one(record, &set) {
-                Ok(Some(record)) => out.records.push(record),
-                Ok(None) => out.dropped += 1,
+                Ok(Kept::Record(record)) => out.records.push(record),
+                Ok(Kept::Dropped(_)) => out.dropped += 1,
                 Err(reason) => out.failed.push(TransformFailure { key, reason }),
             }
         }
@@ -57,11 +61,15 @@ impl PipelineSpec {
             && self.keep_if.is_none()
     }
 
-    fn transform_one(
-        &self,
-        record: Value,
-        set: &Map<String, Value>,
-    ) -> Result<Option<Value>, String> {
+    /// The fixed `set` fields as JSON, once per page.
+    fn set_fields(&self) -> Map<String, Value> {
+        self.set
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null)))
+            .collect()
+    }
+
+    fn transform_one(&self, record: Value, set: &Map<String, Value>) -> Result<Kept, String> {
         let reshapes = !self.select.is_empty() || !self.rename.is_empty() || !set.is_empty();
         let record = if reshapes {
             self.reshape(record, set)?
@@ -71,14 +79,14 @@ impl PipelineSpec {
         if let Some(drop_if) = &self.drop_if
             && drop_if.eval(&record).map_err(|e| format!("drop_if: {e}"))?
         {
-            return Ok(None);
+            return Ok(Kept::Dropped(format!("drop_if `{}`", drop_if.source())));
         }
         if let Some(keep_if) = &self.keep_if
             && !keep_if.eval(&record).map_err(|e| format!("keep_if: {e}"))?
         {
-            return Ok(None);
+            return Ok(Kept::Dropped(format!("not keep_if `{}`", keep_if.source())));
         }
-        Ok(Some(record))
+        Ok(Kept::Record(record))
     }
 
     /// select, rename, set: these need a record with fields.

@@ -17,6 +17,7 @@ use super::metrics::Metrics;
 use crate::config::credential::Credential;
 use crate::config::{ApiKeyLocation, Auth, Integration};
 use crate::domain::Failure;
+use crate::domain::trace::{RequestLog, RequestTrace};
 use crate::redact;
 use crate::runtime::tokens::TokenCache;
 use crate::secrets::{Vault, VaultError};
@@ -84,6 +85,7 @@ pub struct RunContext {
     /// The incremental cursor that the last successful run stored.
     pub cursor: Option<String>,
     log: Mutex<Vec<String>>,
+    requests: Mutex<RequestLog>,
 }
 
 impl RunContext {
@@ -104,6 +106,7 @@ impl RunContext {
             limiter,
             cursor,
             log: Mutex::new(Vec::new()),
+            requests: Mutex::default(),
         }
     }
 
@@ -166,6 +169,25 @@ impl RunContext {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(stamped);
+    }
+
+    /// Adds a request to the run's trace (bounded: the first and the last ones).
+    pub fn trace_request(&self, trace: RequestTrace) {
+        self.lock_requests().push(trace);
+    }
+
+    /// Says what the newest traced request led to ("retrying in 2s").
+    pub fn note_request(&self, note: String) {
+        self.lock_requests().note_last(note);
+    }
+
+    /// The traced requests: the first and the last of the run.
+    pub fn take_requests(&self) -> Vec<RequestTrace> {
+        self.lock_requests().take()
+    }
+
+    fn lock_requests(&self) -> std::sync::MutexGuard<'_, RequestLog> {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn take_log(&self) -> Vec<String> {

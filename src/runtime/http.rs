@@ -15,6 +15,7 @@ use super::context::RunContext;
 use super::counters::RunCounters;
 use super::limits::HostLimits;
 use super::retry::{backoff, parse_retry_after, wait_from_seconds};
+use super::trace::{TraceDraft, read_excerpt};
 use crate::config::kinds::http::{Action, OnRateLimit, ResponseAction};
 use crate::domain::Failure;
 use crate::domain::run::ErrorClass;
@@ -119,9 +120,13 @@ impl HttpClient {
                     "use a buffered body",
                 ));
             };
+            let mut draft = TraceDraft::new(&attempt_request, &shown_url, attempt, ctx.now());
+            let started = Instant::now();
             let outcome = self
-                .attempt(ctx, attempt_request, &host, &shown_url, policy)
+                .attempt(ctx, attempt_request, &host, &shown_url, policy, &mut draft)
                 .await;
+            let failed = outcome.as_ref().err().map(|(failure, _)| failure);
+            ctx.trace_request(draft.finish(started.elapsed(), failed));
             let (failure, wait) = match outcome {
                 Ok(fetched) => return Ok(fetched),
                 Err(failed) => failed,
@@ -137,12 +142,12 @@ impl HttpClient {
             let wait = wait.unwrap_or_else(|| backoff(&retry, attempt, &mut rand::rng()));
             let wait = wait.min(retry.max_delay.as_std());
             RunCounters::add(&ctx.counters.retries);
+            let retrying = format!("retrying in {}", humantime::format_duration(round_ms(wait)));
             ctx.log(format!(
-                "attempt {attempt} failed ({}): {}; retrying in {}",
-                failure.class,
-                failure.message,
-                humantime::format_duration(round_ms(wait))
+                "attempt {attempt} failed ({}): {}; {retrying}",
+                failure.class, failure.message,
             ));
+            ctx.note_request(retrying);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = ctx.cancel.cancelled() => return Err(failure),
@@ -158,6 +163,7 @@ impl HttpClient {
         host: &str,
         shown_url: &str,
         policy: &RequestPolicy<'_>,
+        draft: &mut TraceDraft,
     ) -> Result<Fetched, (Failure, Option<Duration>)> {
         if let Some(limiter) = &ctx.limiter {
             let max_wait = ctx.integration.retry.max_delay.as_std();
@@ -240,6 +246,7 @@ impl HttpClient {
                 return Err((failure(class, format!("{what}: {shown_url}")), None));
             }
         };
+        draft.answered(response.status(), response.headers());
         let quota_spent = match ctx
             .limiter
             .as_ref()
@@ -286,9 +293,10 @@ impl HttpClient {
                 }
                 Some(Action::Ignore) | None => class_of_status(status, header_wait.is_some()),
             };
+            let body = draft.error_body(read_excerpt(response).await);
             // Some APIs (Discord) say how long to wait in the body instead of a header.
             let retry_after = match header_wait {
-                None if status == StatusCode::TOO_MANY_REQUESTS => body_retry_after(response).await,
+                None if status == StatusCode::TOO_MANY_REQUESTS => body_retry_after(&body),
                 wait => wait,
             };
             ctx.metrics_request(false, started.elapsed(), class == ErrorClass::RateLimited);
@@ -325,6 +333,7 @@ impl HttpClient {
                 ));
             }
         };
+        draft.read(body.len());
         ctx.metrics_request(true, started.elapsed(), false);
         ctx.counters
             .bytes
@@ -349,9 +358,8 @@ pub fn install_tls_provider() {
 }
 
 /// `{"retry_after": 0.4}` in a 429 body, in seconds.
-async fn body_retry_after(response: reqwest::Response) -> Option<Duration> {
-    let body = read_limited(response, 64 * 1024).await.ok()?;
-    let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
+fn body_retry_after(body: &[u8]) -> Option<Duration> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
     wait_from_seconds(json.get("retry_after")?.as_f64()?)
 }
 

@@ -16,3 +16,4 @@ pub mod quota;
 pub mod retry;
 pub mod tokens;
 pub mod totals;
+pub mod trace;

@@ -50,6 +50,7 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<()> {
     copy(from, to, RECORD_HASHES)?;
     copy(from, to, INBOX)?;
     copy(from, to, RUN_LOGS)?;
+    copy(from, to, RUN_REQUESTS)?;
     copy(from, to, CURSORS)?;
     copy(from, to, METRICS)?;
     copy(from, to, ALERTS)?;

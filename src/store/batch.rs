@@ -11,6 +11,7 @@ use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRICS, RECORD_HASHES};
 use super::{Result, Store, encode};
 use crate::domain::run::{RunRecord, RunStatus};
 use crate::domain::stats::MinuteRollup;
+use crate::domain::trace::RequestTrace;
 use crate::domain::{Alert, AuditEntry, IntegrationState, Silence};
 
 /// The incremental-sync watermark of an integration and the run that earned it.
@@ -39,6 +40,8 @@ pub enum WriteOp {
     Run {
         run: Box<RunRecord>,
         logs: Vec<String>,
+        /// Its requests as traced (only when it finished).
+        requests: Vec<RequestTrace>,
         progress: Progress,
     },
     State {
@@ -89,6 +92,7 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
         WriteOp::Run {
             run,
             logs,
+            requests,
             progress,
         } => {
             let Progress {
@@ -101,6 +105,9 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
                 super::runs::put_run(txn, run)?;
                 if !logs.is_empty() {
                     super::runs::append_logs(txn, run.id, logs)?;
+                }
+                if !requests.is_empty() {
+                    super::runs::append_requests(txn, run.id, requests)?;
                 }
             }
             if let Some(cursor) = cursor {
@@ -234,6 +241,7 @@ mod tests {
         WriteOp::Run {
             run: Box::new(run.clone()),
             logs: Vec::new(),
+            requests: Vec::new(),
             progress: Progress::default(),
         }
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 use ulid::Ulid;
 
-use super::schema::{ACTIVE_RUNS, METRICS, RUN_LOGS, RUNS, RUNS_BY_TIME};
+use super::schema::{ACTIVE_RUNS, METRICS, RUN_LOGS, RUN_REQUESTS, RUNS, RUNS_BY_TIME};
 use super::{Result, Store};
 use crate::config::Retention;
 use crate::domain::stats::Uptime;
@@ -34,6 +34,7 @@ impl Store {
                 let mut runs = txn.open_table(RUNS)?;
                 let mut by_time = txn.open_table(RUNS_BY_TIME)?;
                 let mut logs = txn.open_table(RUN_LOGS)?;
+                let mut requests = txn.open_table(RUN_REQUESTS)?;
                 let active = txn.open_table(ACTIVE_RUNS)?;
                 for (name, id) in batch {
                     if active.get(*id)?.is_some() {
@@ -42,6 +43,7 @@ impl Store {
                     runs.remove((name.as_str(), *id))?;
                     by_time.remove(*id)?;
                     logs.retain_in((*id, 0)..=(*id, u32::MAX), |_, _| false)?;
+                    requests.retain_in((*id, 0)..=(*id, u32::MAX), |_, _| false)?;
                 }
                 Ok(())
             })?;

@@ -3,9 +3,10 @@
 use redb::{ReadableTable, WriteTransaction};
 use ulid::Ulid;
 
-use super::schema::{ACTIVE_RUNS, RUN_LOGS, RUNS, RUNS_BY_TIME};
+use super::schema::{ACTIVE_RUNS, RUN_LOGS, RUN_REQUESTS, RUNS, RUNS_BY_TIME};
 use super::{Result, Store, decode, encode};
 use crate::domain::run::{RunRecord, RunStatus};
+use crate::domain::trace::RequestTrace;
 
 impl Store {
     /// Inserts or updates runs, all in one transaction (one durable commit).
@@ -33,6 +34,17 @@ impl Store {
         let id = run.0;
         logs.range((id, 0)..=(id, u32::MAX))?
             .map(|entry| Ok(entry?.1.value().to_owned()))
+            .collect()
+    }
+
+    /// The run's traced requests, in order.
+    pub fn run_requests(&self, run: Ulid) -> Result<Vec<RequestTrace>> {
+        let txn = self.read()?;
+        let traces = txn.open_table(RUN_REQUESTS)?;
+        let id = run.0;
+        traces
+            .range((id, 0)..=(id, u32::MAX))?
+            .map(|entry| decode(entry?.1.value(), || format!("a request of run {run}")))
             .collect()
     }
 
@@ -133,6 +145,25 @@ pub(super) fn append_logs(txn: &WriteTransaction, run: Ulid, lines: &[String]) -
         .map_or(0, |(key, _)| key.value().1 + 1);
     for (offset, line) in lines.iter().enumerate() {
         logs.insert((id, next + offset as u32), line.as_str())?;
+    }
+    Ok(())
+}
+
+/// Stores a run's traced requests, numbered after any it already has.
+pub(super) fn append_requests(
+    txn: &WriteTransaction,
+    run: Ulid,
+    requests: &[RequestTrace],
+) -> Result<()> {
+    let mut traces = txn.open_table(RUN_REQUESTS)?;
+    let id = run.0;
+    let next = traces
+        .range((id, 0)..=(id, u32::MAX))?
+        .next_back()
+        .transpose()?
+        .map_or(0, |(key, _)| key.value().1 + 1);
+    for (offset, trace) in requests.iter().enumerate() {
+        traces.insert((id, next + offset as u32), encode(trace).as_slice())?;
     }
     Ok(())
 }
@@ -275,6 +306,7 @@ mod tests {
                 let op = WriteOp::Run {
                     run: Box::new(record),
                     logs: vec!["a line".into()],
+                    requests: Vec::new(),
                     progress: Progress::default(),
                 };
                 store.apply(&[op]).unwrap();

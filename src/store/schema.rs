@@ -3,7 +3,7 @@
 use redb::{TableDefinition, WriteTransaction};
 
 /// Bump when a table's layout changes, and add a step to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -26,6 +26,8 @@ pub const RECORD_HASHES: TableDefinition<(&str, &str), u64> = TableDefinition::n
 pub const INBOX: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("inbox");
 /// (run id, line number) → log line.
 pub const RUN_LOGS: TableDefinition<(u128, u32), &str> = TableDefinition::new("run_logs");
+/// (run id, request number) → JSON `RequestTrace`: the run's requests as traced.
+pub const RUN_REQUESTS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("run_requests");
 /// Integration name → JSON cursor (the incremental-sync watermark).
 pub const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
 /// (integration, unix minute) → JSON per-minute metric rollup.
@@ -44,7 +46,8 @@ pub const SECRET_META: TableDefinition<&str, &[u8]> = TableDefinition::new("secr
 type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `MIGRATIONS[n]` takes a store from version `n` to `n + 1`.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_tables_v1, add_silences_v2];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
+    [create_tables_v1, add_silences_v2, add_run_requests_v3];
 
 fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(INTEGRATION_STATE)?;
@@ -65,6 +68,11 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
 
 fn add_silences_v2(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(SILENCES)?;
+    Ok(())
+}
+
+fn add_run_requests_v3(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(RUN_REQUESTS)?;
     Ok(())
 }
 

@@ -46,6 +46,10 @@ impl Pane {
 pub enum Drill {
     Integration(String),
     Run(Arc<RunRecord>),
+    /// One traced request of a run: its headers and the start of its body.
+    Request(Arc<RunRecord>, usize),
+    /// A source's first records after the pipeline, and what would become of each.
+    Preview(String),
     /// The audit log (`:audit`): who did what, to what, when, from where.
     Audit,
 }
@@ -87,6 +91,8 @@ pub enum Effect {
         value: Option<String>,
     },
     LoadRunLogs(ulid::Ulid),
+    /// Samples a source's records through the pipeline, delivering nothing.
+    LoadPreview(String),
     LoadOlderRuns,
     /// The newest audit entries, for the audit view.
     LoadAudit,
@@ -172,6 +178,8 @@ pub struct App {
     pub selected_name: Option<String>,
     pub selected_run: usize,
     pub selected_alert: usize,
+    /// The traced request selected in the run view.
+    pub selected_request: usize,
     pub detail_scroll: usize,
     pub help_scroll: usize,
     /// History, metrics and logs: every integration, or only the selected one.
@@ -204,6 +212,7 @@ impl App {
             selected_name: None,
             selected_run: 0,
             selected_alert: 0,
+            selected_request: 0,
             detail_scroll: 0,
             help_scroll: 0,
             scope_all: true,
@@ -490,8 +499,22 @@ impl App {
             | Action::Test
             | Action::SetSecret => return self.act(action),
             Action::Silence => self.start_silence(),
+            Action::Preview => {
+                return match self.selected_name() {
+                    Some(name) => self.open_preview(name),
+                    None => Vec::new(),
+                };
+            }
         }
         Vec::new()
+    }
+
+    /// Opens the records preview of `name`; it changes nothing, so viewers may too.
+    pub(super) fn open_preview(&mut self, name: String) -> Vec<Effect> {
+        self.model.preview = None;
+        self.detail_scroll = 0;
+        self.drill.push(Drill::Preview(name.clone()));
+        vec![Effect::LoadPreview(name)]
     }
 
     /// Opens the command line on `silence TARGET 2h `, for the operator to adjust the
@@ -535,6 +558,17 @@ impl App {
         self.guarded(effect)
     }
 
+    /// A run's traced requests have loaded: the selection starts on the last one that
+    /// failed, the one an operator opened the run for.
+    pub fn show_run_requests(
+        &mut self,
+        run: ulid::Ulid,
+        requests: Vec<crate::domain::trace::RequestTrace>,
+    ) {
+        self.selected_request = requests.iter().rposition(|r| r.failed()).unwrap_or(0);
+        self.model.run_requests = Some((run, requests));
+    }
+
     fn switch(&mut self, pane: Pane) {
         self.pane = pane;
         self.drill.clear();
@@ -542,6 +576,14 @@ impl App {
     }
 
     fn open(&mut self) -> Vec<Effect> {
+        if let Some(Drill::Run(run)) = self.drill.last()
+            && self.run_requests(run).is_some_and(|r| !r.is_empty())
+        {
+            self.drill
+                .push(Drill::Request(Arc::clone(run), self.selected_request));
+            self.detail_scroll = 0;
+            return Vec::new();
+        }
         if self.drill.is_empty() {
             match self.pane {
                 Pane::Integrations | Pane::Metrics => {
@@ -581,6 +623,16 @@ impl App {
 
     fn move_selection(&mut self, by: isize) -> Vec<Effect> {
         let step = |value: usize| (value as isize).saturating_add(by).max(0) as usize;
+        if let Some(Drill::Run(run)) = self.drill.last()
+            && let Some(count) = self.run_requests(run).map(<[_]>::len)
+            && count > 0
+            && by.abs() == 1
+        {
+            // Up and down pick a request, as in a browser's network tab; the pages
+            // scroll the view.
+            self.selected_request = step(self.selected_request).min(count - 1);
+            return Vec::new();
+        }
         if !self.drill.is_empty() {
             self.detail_scroll = step(self.detail_scroll);
             return Vec::new();

@@ -4,12 +4,13 @@
 use super::app::{App, Drill, Effect, Mode, ToastLevel};
 use super::theme::Theme;
 
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 15] = [
     "run",
     "pause",
     "resume",
     "cancel",
     "test",
+    "preview",
     "reload",
     "theme",
     "secret set",
@@ -117,6 +118,13 @@ impl App {
             "resume" => needs_target(self, Effect::Resume),
             "cancel" => needs_target(self, Effect::Cancel),
             "test" => needs_target(self, Effect::Test),
+            "preview" => match target.filter(|name| self.model.integration(name).is_some()) {
+                Some(name) => self.open_preview(name),
+                None => {
+                    self.toast(":preview needs an integration's name", ToastLevel::Error);
+                    Vec::new()
+                }
+            },
             "reload" => self.guarded(Effect::Reload),
             "audit" => {
                 self.model.audit = None;

@@ -70,6 +70,11 @@ const HELP: &[(Action, Context, &str)] = &[
     ),
     (Action::Test, Context::Actions, "test its connection"),
     (
+        Action::Preview,
+        Context::Navigation,
+        "preview its records after the pipeline",
+    ),
+    (
         Action::SetSecret,
         Context::Actions,
         "set a secret (the value is masked)",

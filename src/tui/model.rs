@@ -130,6 +130,13 @@ pub struct Model {
     pub audit: Option<Vec<AuditEntry>>,
     /// The log lines of the run open in the run view.
     pub run_logs: Option<(ulid::Ulid, Vec<String>)>,
+    /// The records preview open in the preview view (`None`: loading).
+    pub preview: Option<(
+        String,
+        Result<Vec<crate::pipeline::preview::PreviewRecord>, String>,
+    )>,
+    /// The traced requests of the run open in the run view.
+    pub run_requests: Option<(ulid::Ulid, Vec<crate::domain::trace::RequestTrace>)>,
     /// Firing and undelivered alerts, for the header.
     pub alert_counts: AlertCounts,
     /// The Alerts pane's alerts and silences.
@@ -163,6 +170,8 @@ impl Model {
             log_capacity: log_capacity.max(1),
             audit: None,
             run_logs: None,
+            run_requests: None,
+            preview: None,
             uptime: None,
             tests: HashMap::new(),
             secret_metas: HashMap::new(),

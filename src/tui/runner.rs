@@ -25,6 +25,7 @@ use crate::control::protocol::{self as q, Event as HubEvent};
 use crate::control::{Hub, Origin};
 use crate::domain::{RunRecord, RunStatus};
 use crate::engine::{CommandError, EngineSnapshot};
+use crate::pipeline::preview::PreviewRecord;
 
 /// Audit entries the audit view reads when it opens, newest first.
 const AUDIT_ENTRIES: usize = 500;
@@ -66,7 +67,7 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME_INTERVAL;
-    let (tested_tx, mut tested) = mpsc::unbounded_channel::<Tested>();
+    let (finished_tx, mut finished) = mpsc::unbounded_channel::<Finished>();
     loop {
         if dirty && last_frame.elapsed() >= FRAME_INTERVAL {
             app.model.now = chrono::Utc::now();
@@ -84,13 +85,13 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                     let closing_help = matches!(app.mode, Mode::Help);
                     let effects = app.on_key(key);
                     if !closing_help || !effects.is_empty() {
-                        perform(&mut app, &hub, &tested_tx, effects).await;
+                        perform(&mut app, &hub, &finished_tx, effects).await;
                     }
                     dirty = true;
                 }
                 Some(Ok(Event::Mouse(mouse))) => {
                     let effects = app.on_mouse(mouse);
-                    perform(&mut app, &hub, &tested_tx, effects).await;
+                    perform(&mut app, &hub, &finished_tx, effects).await;
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
@@ -136,13 +137,18 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                 }
                 dirty = true;
             }
-            Some((name, outcome)) = tested.recv() => {
-                match &outcome {
-                    Ok(text) => app.toast(text.clone(), ToastLevel::Info),
-                    Err(text) => app.toast(text.clone(), ToastLevel::Error),
+            Some(done) = finished.recv() => {
+                match done {
+                    Finished::Tested(name, outcome) => {
+                        match &outcome {
+                            Ok(text) => app.toast(text.clone(), ToastLevel::Info),
+                            Err(text) => app.toast(text.clone(), ToastLevel::Error),
+                        }
+                        // The detail view keeps showing it after the toast is gone.
+                        app.model.tests.insert(name, (chrono::Utc::now(), outcome));
+                    }
+                    Finished::Previewed(name, records) => app.model.preview = Some((name, records)),
                 }
-                // The detail view keeps showing it after the toast is gone.
-                app.model.tests.insert(name, (chrono::Utc::now(), outcome));
                 dirty = true;
             }
             () = sleep_until(next_frame) => {}
@@ -284,8 +290,16 @@ async fn load_rollups(app: &mut App, hub: &Hub, integration: String) {
     }
 }
 
-/// A finished connection test: the integration and what the test said.
-type Tested = (String, Result<String, String>);
+/// A slow ask that finished in the background.
+enum Finished {
+    /// A connection test: the integration and what the test said.
+    Tested(String, Result<String, String>),
+    /// A records preview of the integration, or why there is none.
+    Previewed(String, Result<Vec<PreviewRecord>, String>),
+}
+
+/// Records a preview shows.
+const PREVIEW_RECORDS: usize = 20;
 
 /// Tests a connection; the text is what the status line and the detail view show.
 async fn test_connection(hub: &Hub, name: String) -> Result<String, String> {
@@ -315,11 +329,11 @@ fn said<T>(
 }
 
 /// Carries out effects through the hub and reports back on the status line. Slow
-/// ones (connection tests) report through `tested` when they finish.
+/// ones (connection tests, previews) report through `finished` when they are done.
 async fn perform(
     app: &mut App,
     hub: &Hub,
-    tested: &mpsc::UnboundedSender<Tested>,
+    finished: &mpsc::UnboundedSender<Finished>,
     effects: Vec<Effect>,
 ) {
     for effect in effects {
@@ -360,12 +374,26 @@ async fn perform(
                 // background, so the console stays live; the loop reports the result.
                 let started = format!("{name}: testing the connection…");
                 let hub = hub.clone();
-                let tested = tested.clone();
+                let finished = finished.clone();
                 tokio::spawn(async move {
                     let outcome = test_connection(&hub, name.clone()).await;
-                    let _ = tested.send((name, outcome));
+                    let _ = finished.send(Finished::Tested(name, outcome));
                 });
                 Ok(started)
+            }
+            Effect::LoadPreview(name) => {
+                // A source may take a while to answer; the view says it is loading.
+                let hub = hub.clone();
+                let finished = finished.clone();
+                tokio::spawn(async move {
+                    let request = q::Preview {
+                        name: name.clone(),
+                        limit: PREVIEW_RECORDS,
+                    };
+                    let records = hub.ask(request).await.map_err(|e| e.to_string());
+                    let _ = finished.send(Finished::Previewed(name, records));
+                });
+                continue;
             }
             Effect::SetSecret { name, value } => {
                 let request = q::SetSecret {
@@ -420,6 +448,9 @@ async fn perform(
             Effect::LoadRunLogs(run) => {
                 if let Ok(lines) = hub.ask(q::RunLogs { run }).await {
                     app.model.run_logs = Some((run, lines));
+                }
+                if let Ok(requests) = hub.ask(q::RunRequests { run }).await {
+                    app.show_run_requests(run, requests);
                 }
                 continue;
             }

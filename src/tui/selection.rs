@@ -7,6 +7,7 @@ use super::app::{App, Drill, SortBy};
 use super::model::{Health, health};
 use crate::domain::Alert;
 use crate::domain::run::RunRecord;
+use crate::domain::trace::RequestTrace;
 use crate::engine::IntegrationView;
 
 impl App {
@@ -53,9 +54,17 @@ impl App {
 
     pub(super) fn selected_name(&self) -> Option<String> {
         match self.drill.last() {
-            Some(Drill::Integration(name)) => Some(name.clone()),
-            Some(Drill::Run(run)) => Some(run.integration.clone()),
+            Some(Drill::Integration(name) | Drill::Preview(name)) => Some(name.clone()),
+            Some(Drill::Run(run) | Drill::Request(run, _)) => Some(run.integration.clone()),
             Some(Drill::Audit) | None => self.selected().map(|i| i.name.clone()),
+        }
+    }
+
+    /// The traced requests of `run`, once loaded.
+    pub fn run_requests(&self, run: &RunRecord) -> Option<&[RequestTrace]> {
+        match &self.model.run_requests {
+            Some((id, requests)) if *id == run.id => Some(requests),
+            _ => None,
         }
     }
 

@@ -309,6 +309,73 @@ fn alerts() -> crate::engine::AlertsView {
     }
 }
 
+/// Three records through a pipeline with a filter and a primary key.
+fn previewed_records() -> Vec<crate::pipeline::preview::PreviewRecord> {
+    use crate::pipeline::preview::{PreviewRecord, Verdict};
+    let record = |id: u64, status: &str, verdict: Verdict, delivered: bool| PreviewRecord {
+        record: serde_json::json!({"id": id, "email": format!("c{id}@example.com"), "status": status}),
+        verdict,
+        delivered,
+    };
+    vec![
+        record(1, "active", Verdict::New, true),
+        record(2, "active", Verdict::Unchanged, false),
+        record(
+            3,
+            "deleted",
+            Verdict::Filtered("drop_if `status == \"deleted\"`".into()),
+            false,
+        ),
+        record(4, "active", Verdict::Changed, true),
+    ]
+}
+
+/// A run's requests as traced: a page, then a refused token request.
+fn traced_requests() -> Vec<crate::domain::trace::RequestTrace> {
+    let request = |status: u16, url: &str, outcome: &str, body: Option<&str>| {
+        crate::domain::trace::RequestTrace {
+            at: now() - Duration::seconds(42),
+            method: "GET".into(),
+            url: url.into(),
+            attempt: 1,
+            status: Some(status),
+            duration_ms: 231,
+            bytes: body.map_or(48_213, |b| b.len() as u64),
+            outcome: outcome.into(),
+            note: (status == 401)
+                .then(|| "not retried: auth failures need a new credential".into()),
+            request_headers: vec![
+                ("authorization".into(), "***".into()),
+                ("accept".into(), "application/json".into()),
+            ],
+            response_headers: vec![
+                ("content-type".into(), "application/json".into()),
+                (
+                    "www-authenticate".into(),
+                    "Bearer error=\"invalid_token\"".into(),
+                ),
+            ],
+            body_excerpt: body.map(str::to_owned),
+        }
+    };
+    vec![
+        request(
+            200,
+            "https://crm.example.com/api/contacts?page=1",
+            "ok",
+            None,
+        ),
+        request(
+            401,
+            "https://crm.example.com/api/contacts?page=2",
+            "auth: 401 Unauthorized from https://crm.example.com/api/contacts?page=2",
+            Some(
+                "{\"error\": \"invalid_token\", \"error_description\": \"The access token expired\"}",
+            ),
+        ),
+    ]
+}
+
 fn app(theme: &str, read_only: bool) -> App {
     App::new(
         model(read_only),
@@ -372,7 +439,7 @@ fn showing(theme: &str, screen: &str) -> App {
             };
             app.model.secret_metas.insert("api_token".into(), token);
         }
-        "run" => {
+        "run" | "request" => {
             let run = Arc::clone(
                 app.model
                     .runs
@@ -387,7 +454,15 @@ fn showing(theme: &str, screen: &str) -> App {
                     "10:00:18.230 auth: 401 Unauthorized".into(),
                 ],
             ));
-            app.drill.push(Drill::Run(run));
+            app.show_run_requests(run.id, traced_requests());
+            app.drill.push(Drill::Run(Arc::clone(&run)));
+            if screen == "request" {
+                app.on_key(key(KeyCode::Enter));
+            }
+        }
+        "preview" => {
+            app.open_preview("crm-contacts".into());
+            app.model.preview = Some(("crm-contacts".into(), Ok(previewed_records())));
         }
         "help" => app.mode = Mode::Help,
         "audit" => {
@@ -436,6 +511,8 @@ fn snapshots_of_every_view_at_both_sizes_in_both_themes() {
             "alerts",
             "detail",
             "run",
+            "request",
+            "preview",
             "help",
             "audit",
         ] {
@@ -489,6 +566,20 @@ fn keys_move_open_and_go_back() {
     assert_eq!(app.pane, Pane::History);
     let effects = app.on_key(key(KeyCode::Enter));
     assert!(matches!(effects[..], [Effect::LoadRunLogs(_)]));
+    let Some(Drill::Run(run)) = app.drill.last().cloned() else {
+        panic!("the run view opened")
+    };
+    // Its requests load with the failed one selected; up and down pick, Enter opens.
+    app.show_run_requests(run.id, traced_requests());
+    assert_eq!(app.selected_request, 1, "the failed request is selected");
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.selected_request, 0);
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.drill.last(), Some(Drill::Request(_, 1))));
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("invalid_token"), "{screen}");
+    app.on_key(key(KeyCode::Esc));
     assert!(matches!(app.drill.last(), Some(Drill::Run(_))));
     app.on_key(key(KeyCode::Tab));
     assert_eq!((app.pane, app.drill.len()), (Pane::Metrics, 0));
@@ -878,4 +969,22 @@ fn live_history_folds_repeated_successes_like_the_store() {
     }
     let rows: Vec<String> = model.runs.iter().map(|r| r.status_text()).collect();
     assert_eq!(rows, ["success", "failed", "success ×3"]);
+}
+
+#[test]
+fn the_preview_key_samples_the_selected_source_also_for_viewers() {
+    let mut app = app_read_only_on("crm-contacts");
+    let effects = app.on_key(key(KeyCode::Char('P')));
+    assert!(matches!(&effects[..], [Effect::LoadPreview(name)] if name == "crm-contacts"));
+    assert!(matches!(app.drill.last(), Some(Drill::Preview(_))));
+    assert!(render(&mut app, 80, 24).contains("fetching the first records"));
+    app.model.preview = Some(("crm-contacts".into(), Ok(previewed_records())));
+    let screen = render(&mut app, 80, 24);
+    assert!(
+        screen.contains("2 would be delivered (+), 2 not (-)"),
+        "{screen}"
+    );
+    assert!(screen.contains("dropped by drop_if"), "{screen}");
+    let effects = command(&mut app, "preview billing-invoices");
+    assert!(matches!(&effects[..], [Effect::LoadPreview(name)] if name == "billing-invoices"));
 }

@@ -47,7 +47,9 @@ fn draw_body(frame: &mut Frame, area: Rect, app: &mut App) {
     match app.drill.last().cloned() {
         Some(Drill::Integration(name)) => views::detail::draw(frame, area, app, &name),
         Some(Drill::Run(run)) => views::run::draw(frame, area, app, &run),
+        Some(Drill::Request(run, index)) => views::request::draw(frame, area, app, &run, index),
         Some(Drill::Audit) => views::audit::draw(frame, area, app),
+        Some(Drill::Preview(name)) => views::preview::draw(frame, area, app, &name),
         None => match app.pane {
             Pane::Integrations => views::integrations::draw(frame, area, app),
             Pane::History => views::history::draw(frame, area, app),

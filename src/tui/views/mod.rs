@@ -9,6 +9,8 @@ pub mod history;
 pub mod integrations;
 pub mod logs;
 pub mod metrics;
+pub mod preview;
+pub mod request;
 pub mod run;
 pub mod status;
 
