@@ -140,14 +140,49 @@ pub const ENDPOINTS: &[Endpoint] = &[
         what: "what the sinks received: deliveries, records, refusals, tests, the last Slack text",
     },
     Endpoint {
-        method: "",
-        path: "/github/...",
-        what: "vendor shapes for the shipped blueprints: /github, /jira, /bamboohr, /slack, /notion, /msgraph, /pagerduty (docs/sandbox.md)",
+        method: "GET",
+        path: "/github/repos/acme/shop/issues",
+        what: "GitHub issues: per_page/page, Link, since, X-RateLimit-*",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/jira/rest/api/3/search",
+        what: "Jira Cloud JQL search: startAt/maxResults; basic email:token",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/bamboohr/api/gateway.php/acme/v1/employees/directory",
+        what: "BambooHR directory: the API key as basic user",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/slack/conversations.history",
+        what: "Slack history: cursor, oldest, errors as 200 {\"ok\": false}",
     },
     Endpoint {
         method: "POST",
-        path: "/vendors/NAME/throttle",
-        what: "?times=N: the next N requests to that vendor get its rate-limit answer",
+        path: "/notion/v1/databases/demo/query",
+        what: "Notion database query: start_cursor in the body, Notion-Version",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/msgraph/v1.0/users",
+        what: "Microsoft Graph users: $top, @odata.nextLink; token from the next route",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/msgraph/login/contoso/oauth2/v2.0/token",
+        what: "Entra ID token endpoint (client credentials)",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/pagerduty/incidents",
+        what: "PagerDuty incidents: offset/limit/more, Token token=KEY",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/vendors/github/throttle",
+        what: "?times=N: the next N requests to that vendor (github, jira, bamboohr, slack, notion, msgraph, pagerduty) get its rate-limit answer",
     },
 ];
 

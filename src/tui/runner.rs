@@ -276,9 +276,15 @@ async fn load_secret_metas(app: &mut App, hub: &Hub) {
     }
 }
 
-/// The metrics pane's last hour of stored minutes for `name`.
+/// The metrics pane's stored minutes for `name`: the last hour, or day with the 24h
+/// window, for its charts.
 async fn load_rollups(app: &mut App, hub: &Hub, integration: String) {
-    let since_minute = chrono::Utc::now().timestamp() / 60 - 60;
+    let span = if app.window == crate::runtime::metrics::Window::Day {
+        1_440
+    } else {
+        60
+    };
+    let since_minute = chrono::Utc::now().timestamp() / 60 - span;
     if let Ok(rollups) = hub
         .ask(q::Rollups {
             integration,

@@ -203,6 +203,11 @@ fn model(read_only: bool) -> Model {
             minute: now().timestamp() / 60 - 30 + i,
             stats: Stats {
                 requests_ok: (i as u64 * 7) % 23 + 4,
+                requests_failed: u64::from(i % 9 == 0),
+                records: (i as u64 * 13) % 40 + 10,
+                p50_ms: Some(40 + (i as u64 % 5) * 3),
+                p95_ms: Some(180 + (i as u64 * 17) % 60),
+                p99_ms: Some(600 + (i as u64 * 31) % 200),
                 ..Stats::default()
             },
         })

@@ -1,12 +1,13 @@
 //! Metrics of the selected integration (or all together): requests, errors, latency,
-//! records and rate-limit hits over 5 m / 1 h / 24 h, and requests per minute.
+//! records and rate-limit hits over 5 m / 1 h / 24 h, and below them charts of the
+//! selected integration's stored minutes (`charts`).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::millis;
+use super::{charts, millis};
 use crate::domain::stats::WindowStats;
 use crate::runtime::metrics::Window;
 use crate::tui::app::App;
@@ -91,30 +92,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             .border_style(theme.dim),
     );
     frame.render_widget(table, table_area);
-    let counts: Vec<u64> = app
-        .model
-        .rollups
-        .iter()
-        .map(|r| r.stats.requests_ok + r.stats.requests_failed)
-        .collect();
-    let title = if counts.is_empty() {
-        " requests per minute: no finished minute stored yet ".to_owned()
-    } else {
-        format!(
-            " requests per minute, last {} minutes stored ",
-            counts.len()
-        )
-    };
-    let spark = Sparkline::default()
-        .data(&counts)
-        .style(theme.accent)
-        .block(
-            Block::default()
-                .borders(Borders::TOP)
-                .title(title)
-                .border_style(theme.dim),
-        );
-    frame.render_widget(spark, chart_area);
+    charts::draw(frame, chart_area, app, &theme);
     if figures.iter().all(|f| f.covered_seconds == 0) {
         frame.render_widget(
             Line::styled("  no requests yet", theme.dim),

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod charts;
 pub mod detail;
 pub mod header;
 pub mod help;
