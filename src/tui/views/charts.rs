@@ -125,7 +125,7 @@ fn chart<'a>(title: &str, series: &'a [Series], unit: &str, span: f64, theme: &T
         })
         .collect();
     let title = if series.iter().all(|s| s.points.is_empty()) {
-        format!("{title}(nothing stored for these minutes yet) ")
+        format!("{title}(no minute stored yet) ")
     } else {
         title.to_owned()
     };
