@@ -191,7 +191,8 @@ async fn an_event_answered_202_survives_sigkill_and_is_delivered_after_restart()
     let delivered = std::fs::read_to_string(home.path("events.jsonl")).unwrap();
     assert!(delivered.contains("evt-42"), "{delivered}");
     restarted.signal("TERM");
-    assert!(restarted.wait_exit(LIMIT).success());
+    let stopped = restarted.wait_exit(LIMIT);
+    assert!(stopped.success(), "{stopped:?}: {}", restarted.stderr());
     let store = Store::open_in(&home.data_dir()).unwrap();
     assert!(
         store.inbox("events", 10).unwrap().is_empty(),

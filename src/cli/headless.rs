@@ -21,6 +21,12 @@ use crate::telemetry::LogRing;
 pub async fn run(context: &Context, grace: Duration) -> CliResult {
     let settings = context.load_config()?.settings;
     let telemetry = context.telemetry_with_ring(Some(tracing::Level::INFO), settings.log_buffer)?;
+    // Before the engine starts working: a SIGTERM that arrives while it starts (the
+    // inbox replayed, the first runs going) is then held and stops it gracefully,
+    // instead of killing the process with the default action.
+    let mut terminate = signal(SignalKind::terminate()).map_err(CliError::runtime)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(CliError::runtime)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(CliError::runtime)?;
     let engine = context.start_engine(true).await?;
     let (socket, _metrics) =
         match serve(context, &settings, &engine.handle, telemetry.ring.clone()).await {
@@ -30,9 +36,6 @@ pub async fn run(context: &Context, grace: Duration) -> CliResult {
                 return Err(error);
             }
         };
-    let mut terminate = signal(SignalKind::terminate()).map_err(CliError::runtime)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(CliError::runtime)?;
-    let mut hangup = signal(SignalKind::hangup()).map_err(CliError::runtime)?;
     let snapshot = engine.handle.snapshot().await.map_err(CliError::runtime)?;
     tracing::info!(
         integrations = snapshot.integrations.len(),
