@@ -12,21 +12,11 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 fn setup() -> Home {
     let home = Home::new();
-    let db = home.path("shop.db");
-    std::fs::File::create(&db).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE orders (id INTEGER PRIMARY KEY, updated_at TEXT NOT NULL);
+    common::sql::sqlite_file(
+        &home.path("shop.db"),
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, updated_at TEXT NOT NULL);
              INSERT INTO orders VALUES (1, '2026-01-01'), (2, '2026-01-02');",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-    });
+    );
     std::fs::write(
         home.path("connectors.toml"),
         "[[integration]]\nname = \"orders\"\nkind = \"sql\"\nevery = \"1h\"\nurl = \"sqlite://shop.db\"\n\

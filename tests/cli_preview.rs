@@ -7,21 +7,11 @@ use common::Home;
 
 fn setup() -> Home {
     let home = Home::new();
-    let db = home.path("shop.db");
-    std::fs::File::create(&db).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE orders (id INTEGER PRIMARY KEY, status TEXT NOT NULL);
+    common::sql::sqlite_file(
+        &home.path("shop.db"),
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, status TEXT NOT NULL);
              INSERT INTO orders VALUES (1, 'paid'), (2, 'refunded'), (3, 'open'), (4, 'paid');",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-    });
+    );
     std::fs::write(
         home.path("connectors.toml"),
         "[[integration]]\nname = \"orders\"\nkind = \"sql\"\nevery = \"1h\"\nurl = \"sqlite://shop.db\"\n\

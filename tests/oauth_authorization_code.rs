@@ -57,6 +57,27 @@ fn start_auth(mut patchbay: Command, extra: &[&str]) -> Authorizing {
     Authorizing { child, url }
 }
 
+/// A sandbox, a home whose config authorizes `app` against it (redirecting to
+/// `127.0.0.1:port`), and `patchbay auth app` started there with `extra`.
+async fn authorizing(port: u16, extra: &'static [&'static str]) -> (Sandbox, Home, Authorizing) {
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let home = Home::new();
+    std::fs::write(home.path("connectors.toml"), config(&sandbox.url(), port)).unwrap();
+    let patchbay = home.patchbay_process();
+    let auth = tokio::task::spawn_blocking(move || start_auth(patchbay, extra))
+        .await
+        .unwrap();
+    (sandbox, home, auth)
+}
+
+/// `patchbay run app` in `home`: whether it succeeded, and what it printed.
+async fn run_app_in(home: &Home) -> (bool, String) {
+    let patchbay = home.patchbay_process();
+    tokio::task::spawn_blocking(move || run_app(patchbay))
+        .await
+        .unwrap()
+}
+
 /// What the browser does: open the URL; the authorization server approves and
 /// redirects. Returns the address it redirects to.
 async fn browse(url: &str) -> String {
@@ -93,17 +114,7 @@ fn run_app(mut patchbay: Command) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pasted_redirect_address_authorizes_and_the_tokens_are_used() {
-    let sandbox = Sandbox::start(0).await.unwrap();
-    let home = Home::new();
-    std::fs::write(
-        home.path("connectors.toml"),
-        config(&sandbox.url(), free_port()),
-    )
-    .unwrap();
-    let patchbay = home.patchbay_process();
-    let auth = tokio::task::spawn_blocking(move || start_auth(patchbay, &[]))
-        .await
-        .unwrap();
+    let (sandbox, home, auth) = authorizing(free_port(), &[]).await;
     assert!(
         auth.url.contains("code_challenge_method=S256"),
         "{}",
@@ -118,12 +129,7 @@ async fn a_pasted_redirect_address_authorizes_and_the_tokens_are_used() {
         .await
         .unwrap();
     assert!(ok, "{stderr}");
-    let (ok, output) = {
-        let patchbay = home.patchbay_process();
-        tokio::task::spawn_blocking(move || run_app(patchbay))
-            .await
-            .unwrap()
-    };
+    let (ok, output) = run_app_in(&home).await;
     assert!(ok, "the stored tokens open /api/secure: {output}");
     assert!(output.contains("\"records_in\":20"), "{output}");
     sandbox.stop().await;
@@ -131,17 +137,7 @@ async fn a_pasted_redirect_address_authorizes_and_the_tokens_are_used() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pasted_address_with_another_state_is_refused_and_nothing_is_stored() {
-    let sandbox = Sandbox::start(0).await.unwrap();
-    let home = Home::new();
-    std::fs::write(
-        home.path("connectors.toml"),
-        config(&sandbox.url(), free_port()),
-    )
-    .unwrap();
-    let patchbay = home.patchbay_process();
-    let auth = tokio::task::spawn_blocking(move || start_auth(patchbay, &[]))
-        .await
-        .unwrap();
+    let (sandbox, home, auth) = authorizing(free_port(), &[]).await;
     let redirected = browse(&auth.url).await;
     let (before, _) = redirected.split_once("state=").unwrap();
     let forged = format!("{before}state=forged-by-someone-else");
@@ -153,12 +149,7 @@ async fn a_pasted_address_with_another_state_is_refused_and_nothing_is_stored() 
         stderr.contains("`state`") && stderr.contains("nothing was stored"),
         "{stderr}"
     );
-    let (ok, output) = {
-        let patchbay = home.patchbay_process();
-        tokio::task::spawn_blocking(move || run_app(patchbay))
-            .await
-            .unwrap()
-    };
+    let (ok, output) = run_app_in(&home).await;
     assert!(!ok);
     assert!(output.contains("has no token yet"), "{output}");
     sandbox.stop().await;
@@ -166,14 +157,8 @@ async fn a_pasted_address_with_another_state_is_refused_and_nothing_is_stored() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn listen_catches_the_redirect_on_the_loopback_by_itself() {
-    let sandbox = Sandbox::start(0).await.unwrap();
-    let home = Home::new();
     let port = free_port();
-    std::fs::write(home.path("connectors.toml"), config(&sandbox.url(), port)).unwrap();
-    let patchbay = home.patchbay_process();
-    let auth = tokio::task::spawn_blocking(move || start_auth(patchbay, &["--listen"]))
-        .await
-        .unwrap();
+    let (sandbox, home, auth) = authorizing(port, &["--listen"]).await;
     let redirected = browse(&auth.url).await;
     // The browser follows the redirect to the listener, which may still be binding.
     let mut delivered = false;
@@ -190,12 +175,7 @@ async fn listen_catches_the_redirect_on_the_loopback_by_itself() {
         .await
         .unwrap();
     assert!(ok, "{stderr}");
-    let (ok, output) = {
-        let patchbay = home.patchbay_process();
-        tokio::task::spawn_blocking(move || run_app(patchbay))
-            .await
-            .unwrap()
-    };
+    let (ok, output) = run_app_in(&home).await;
     assert!(ok, "{output}");
     sandbox.stop().await;
 }

@@ -23,6 +23,19 @@ pub struct Db {
 
 static TABLES: AtomicUsize = AtomicUsize::new(0);
 
+/// A SQLite file at `path` holding what `sql` creates, for tests of the CLI on a
+/// `sql` source.
+pub fn sqlite_file(path: &std::path::Path, sql: &str) {
+    std::fs::File::create(path).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+    });
+}
+
 impl Db {
     pub fn new(kind: Kind) -> Self {
         match kind {

@@ -7,11 +7,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{ago, until};
+use super::{ago, drill_page, until};
 use crate::domain::PauseReason;
 use crate::domain::stats::{Share, Uptime};
 use crate::runtime::metrics::Window;
@@ -265,18 +265,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
             .lines()
             .map(|l| Line::styled(format!("  {l}"), theme.dim)),
     );
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(format!(
-            " {name} ({} back) ",
-            key_hint(&app.keymap, Action::Back)
-        ))
-        .border_style(theme.dim);
-    let paragraph = Paragraph::new(lines)
-        .block(block)
-        .wrap(Wrap { trim: false })
-        .scroll((app.detail_scroll as u16, 0));
-    frame.render_widget(paragraph, area);
+    drill_page(frame, area, app, name, lines);
 }
 
 #[cfg(test)]

@@ -16,8 +16,14 @@ pub mod run;
 pub mod status;
 
 use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use super::app::App;
+use super::keymap::{Action, key_hint};
 use super::theme::Theme;
 use crate::domain::run::RunStatus;
 use crate::domain::stats::short_span;
@@ -35,6 +41,25 @@ pub fn window(len: usize, selected: usize, offset: usize, height: usize) -> (usi
     };
     let offset = offset.min(len.saturating_sub(height));
     (offset, (offset + height).min(len))
+}
+
+/// A view opened with Enter: `lines` under a titled rule that says how to go back,
+/// wrapped, scrolled by the drill views' shared offset.
+pub fn drill_page(frame: &mut Frame, area: Rect, app: &App, title: &str, lines: Vec<Line<'_>>) {
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(format!(
+            " {title} ({} back) ",
+            key_hint(&app.keymap, Action::Back)
+        ))
+        .border_style(app.theme.dim);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll as u16, 0)),
+        area,
+    );
 }
 
 /// The style of a run status.

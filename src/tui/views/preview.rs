@@ -4,11 +4,9 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::fit;
+use super::{drill_page, fit};
 use crate::tui::app::App;
-use crate::tui::keymap::{Action, key_hint};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
     let theme = &app.theme;
@@ -47,18 +45,5 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         }
         _ => lines.push(Line::styled("fetching the first records…", theme.dim)),
     }
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(format!(
-            " preview of {name} ({} back) ",
-            key_hint(&app.keymap, Action::Back)
-        ))
-        .border_style(theme.dim);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((app.detail_scroll as u16, 0)),
-        area,
-    );
+    drill_page(frame, area, app, &format!("preview of {name}"), lines);
 }

@@ -4,13 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
-use super::millis;
 use super::run::size;
+use super::{drill_page, millis};
 use crate::domain::run::RunRecord;
 use crate::tui::app::App;
-use crate::tui::keymap::{Action, key_hint};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, run: &RunRecord, index: usize) {
     let theme = &app.theme;
@@ -94,21 +93,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, run: &RunRecord, index: us
         }
         None => lines.push(Line::styled("body: kept only for error answers", theme.dim)),
     }
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(format!(
-            " request {} of run {} of {} ({} back) ",
-            index + 1,
-            run.id,
-            run.integration,
-            key_hint(&app.keymap, Action::Back)
-        ))
-        .border_style(theme.dim);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((app.detail_scroll as u16, 0)),
-        area,
+    let title = format!(
+        "request {} of run {} of {}",
+        index + 1,
+        run.id,
+        run.integration
     );
+    drill_page(frame, area, app, &title, lines);
 }

@@ -5,9 +5,8 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::{fit, millis, status_style, window};
+use super::{drill_page, fit, millis, status_style, window};
 use crate::domain::run::RunRecord;
 use crate::domain::trace::RequestTrace;
 use crate::tui::app::App;
@@ -58,22 +57,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, run: &RunRecord) {
         ),
         _ => lines.push(Line::styled("  loading…", theme.dim)),
     }
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(format!(
-            " run {} of {} ({} back) ",
-            run.id,
-            run.integration,
-            key_hint(&app.keymap, Action::Back)
-        ))
-        .border_style(theme.dim);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((app.detail_scroll as u16, 0)),
-        area,
-    );
+    let title = format!("run {} of {}", run.id, run.integration);
+    drill_page(frame, area, app, &title, lines);
 }
 
 /// Request rows shown at once; the list scrolls to keep the selection on screen.
