@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 
 use patchbay::domain::IntegrationState;
 use patchbay::domain::run::{RunRecord, RunStatus, Trigger};
+use patchbay::domain::stats::{MinuteRollup, Stats};
 use patchbay::engine::IntegrationView;
+use patchbay::runtime::metrics::Window;
 use patchbay::tui::app::App;
+use patchbay::tui::app::Pane;
 use patchbay::tui::keymap::Keymap;
 use patchbay::tui::model::Model;
 use patchbay::tui::theme::Theme;
@@ -84,21 +87,55 @@ fn frames() {
         Keymap::default(),
         false,
     );
+    let integrations = frame_times(&mut app, |app, frame| {
+        // Move the selection so every frame has something new to draw.
+        app.selected_integration = frame * 25 % 10_000;
+    });
+    report("console_frame_200x60_10000_integrations", &integrations);
+    // The metrics pane with its charts over a day of stored minutes (the 24h window).
+    app.pane = Pane::Metrics;
+    app.window = Window::Day;
+    app.model.rollups = (0..1_440)
+        .map(|minute| MinuteRollup {
+            integration: "integration-00000".into(),
+            minute: now.timestamp() / 60 - 1_440 + minute,
+            stats: Stats {
+                requests_ok: (minute as u64 * 7) % 60,
+                requests_failed: (minute as u64) % 3,
+                records: (minute as u64 * 13) % 500,
+                p50_ms: Some(40 + minute as u64 % 20),
+                p95_ms: Some(200 + minute as u64 % 90),
+                p99_ms: Some(700 + minute as u64 % 300),
+                ..Stats::default()
+            },
+        })
+        .collect();
+    let charts = frame_times(&mut app, |app, frame| {
+        app.selected_integration = frame % 2;
+    });
+    report("console_frame_200x60_metrics_charts_24h", &charts);
+}
+
+/// 400 frames at 200x60, each after `change`; their draw times, sorted.
+fn frame_times(app: &mut App, change: impl Fn(&mut App, usize)) -> Vec<Duration> {
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     let mut samples = Vec::new();
     for frame in 0..400 {
-        // Move the selection so every frame has something new to draw.
-        app.selected_integration = frame * 25 % 10_000;
+        change(app, frame);
         let started = Instant::now();
         terminal
-            .draw(|f| patchbay::tui::view::draw(f, &mut app))
+            .draw(|f| patchbay::tui::view::draw(f, app))
             .expect("draw");
         samples.push(started.elapsed());
     }
     samples.sort();
+    samples
+}
+
+fn report(name: &str, samples: &[Duration]) {
     let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
     measure::report(
-        "console_frame_200x60_10000_integrations",
+        name,
         &[
             ("frames", samples.len().to_string()),
             ("p50_ms", ms(samples[samples.len() / 2])),

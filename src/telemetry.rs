@@ -155,6 +155,9 @@ pub struct LogEvent {
     pub target: String,
     pub integration: Option<String>,
     pub message: String,
+    /// The run the event is about, so the Logs pane can open it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<ulid::Ulid>,
 }
 
 /// `tracing::Level` as its name ("INFO") on the wire to attached consoles.
@@ -257,6 +260,7 @@ impl<S: Subscriber> Layer<S> for RingLayer {
                 .integration
                 .map(|i| self.redactor.redact(&i).into_owned()),
             message: self.redactor.redact(&message).into_owned(),
+            run: fields.run,
         });
     }
 }
@@ -265,6 +269,7 @@ impl<S: Subscriber> Layer<S> for RingLayer {
 struct FieldText {
     message: String,
     integration: Option<String>,
+    run: Option<ulid::Ulid>,
     rest: Vec<String>,
 }
 
@@ -273,6 +278,7 @@ impl Visit for FieldText {
         match field.name() {
             "message" => self.message = value.to_owned(),
             "integration" => self.integration = Some(value.to_owned()),
+            "run" if value.parse::<ulid::Ulid>().is_ok() => self.run = value.parse().ok(),
             name => self.rest.push(format!("{name}={value}")),
         }
     }

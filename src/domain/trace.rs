@@ -16,6 +16,9 @@ pub const TRACED_AT_START: usize = 50;
 pub const TRACED_AT_END: usize = 50;
 /// How much of an error's body is kept.
 pub const BODY_EXCERPT_BYTES: usize = 2048;
+/// Requests a successful run keeps from its start and from its end: enough to see how
+/// it went, without a busy source's history growing by a hundred requests a run.
+pub const KEPT_OF_A_SUCCESS: usize = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestTrace {
@@ -85,6 +88,15 @@ impl RequestLog {
     }
 }
 
+/// What a finished run stores of its trace: all of it when the run did not succeed,
+/// else its first and last few requests.
+pub fn kept(succeeded: bool, mut traces: Vec<RequestTrace>) -> Vec<RequestTrace> {
+    if succeeded && traces.len() > 2 * KEPT_OF_A_SUCCESS {
+        traces.drain(KEPT_OF_A_SUCCESS..traces.len() - KEPT_OF_A_SUCCESS);
+    }
+    traces
+}
+
 /// Whether a header's value is a credential: shown as `***` whatever it holds.
 pub fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -137,6 +149,19 @@ mod tests {
         assert_eq!(kept[TRACED_AT_START].attempt, 450);
         assert_eq!(kept.last().unwrap().attempt, 499);
         assert_eq!(kept.last().unwrap().note.as_deref(), Some("retrying in 1s"));
+    }
+
+    #[test]
+    fn a_successful_run_keeps_only_its_first_and_last_few_requests() {
+        let traces: Vec<RequestTrace> = (0..30).map(trace).collect();
+        let kept_ok = kept(true, traces.clone());
+        let attempts: Vec<u32> = kept_ok.iter().map(|t| t.attempt).collect();
+        assert_eq!(attempts, [0, 1, 2, 3, 4, 25, 26, 27, 28, 29]);
+        assert_eq!(
+            kept(false, traces).len(),
+            30,
+            "a failed run keeps everything"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::config::Integration;
 use crate::connectors::{Fetch, Output, Pages, Source};
 use crate::domain::Failure;
 use crate::domain::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
+use crate::domain::trace;
 use crate::pipeline::dedupe::ChangeDetector;
 use crate::runtime::classify::INTERNAL_HINT;
 use crate::runtime::context::{RunContext, Services, log_line};
@@ -189,7 +190,7 @@ async fn run_plan(
     };
     let progress = settle(&mut record, &ctx, outcome, &plan, services.clock.now());
     let logs = ctx.take_log();
-    let requests = ctx.take_requests();
+    let requests = trace::kept(record.status == RunStatus::Success, ctx.take_requests());
     let cursor = progress.cursor.clone();
     writer
         .write(WriteOp::Run {

@@ -615,10 +615,33 @@ impl App {
                         return vec![Effect::LoadDetail(name)];
                     }
                 }
-                Pane::Logs => {}
+                Pane::Logs => return self.open_logged_run(),
             }
         }
         Vec::new()
+    }
+
+    /// Opens the run the Logs pane's bottom line is about, if it is still in memory.
+    fn open_logged_run(&mut self) -> Vec<Effect> {
+        let shown = self.visible_logs();
+        let end = self.logs_end(shown.len());
+        let Some(id) = end.checked_sub(1).and_then(|i| shown[i].run) else {
+            self.toast("this line is not about a run", ToastLevel::Info);
+            return Vec::new();
+        };
+        match self.model.runs.iter().find(|r| r.id == id).map(Arc::clone) {
+            Some(run) => {
+                self.drill.push(Drill::Run(run));
+                vec![Effect::LoadRunLogs(id)]
+            }
+            None => {
+                self.toast(
+                    format!("run {id} is no longer in memory; History pages in older runs"),
+                    ToastLevel::Info,
+                );
+                Vec::new()
+            }
+        }
     }
 
     fn move_selection(&mut self, by: isize) -> Vec<Effect> {

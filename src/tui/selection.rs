@@ -9,6 +9,7 @@ use crate::domain::Alert;
 use crate::domain::run::RunRecord;
 use crate::domain::trace::RequestTrace;
 use crate::engine::IntegrationView;
+use crate::telemetry::LogEvent;
 
 impl App {
     /// The integrations the table shows: filtered and sorted.
@@ -58,6 +59,40 @@ impl App {
             Some(Drill::Run(run) | Drill::Request(run, _)) => Some(run.integration.clone()),
             Some(Drill::Audit) | None => self.selected().map(|i| i.name.clone()),
         }
+    }
+
+    /// The Logs pane's lines: the level, scope and search filters applied, oldest first.
+    pub fn visible_logs(&self) -> Vec<&LogEvent> {
+        let focus = (!self.scope_all).then(|| self.focus_name()).flatten();
+        let view = &self.logs;
+        self.model
+            .logs
+            .iter()
+            .filter(|e| view.min_level.is_none_or(|min| e.level <= min))
+            .filter(|e| {
+                focus
+                    .as_ref()
+                    .is_none_or(|f| e.integration.as_ref() == Some(f))
+            })
+            .filter(|e| {
+                view.search.is_empty()
+                    || e.message.contains(&view.search)
+                    || e.integration
+                        .as_deref()
+                        .is_some_and(|i| i.contains(&view.search))
+            })
+            .collect()
+    }
+
+    /// Where the Logs pane's lines end: all of them when following, else as far as
+    /// scrolled up. The line before it, the bottom one on screen, is the one Enter
+    /// opens.
+    pub fn logs_end(&self, shown: usize) -> usize {
+        shown.saturating_sub(if self.logs.follow {
+            0
+        } else {
+            self.logs.scroll
+        })
     }
 
     /// The traced requests of `run`, once loaded.

@@ -241,6 +241,7 @@ fn model(read_only: bool) -> Model {
                 target: "patchbay".into(),
                 integration: integration.map(str::to_owned),
                 message: (*message).into(),
+                run: None,
             })
             .collect(),
     );
@@ -992,4 +993,36 @@ fn the_preview_key_samples_the_selected_source_also_for_viewers() {
     assert!(screen.contains("dropped by drop_if"), "{screen}");
     let effects = command(&mut app, "preview billing-invoices");
     assert!(matches!(&effects[..], [Effect::LoadPreview(name)] if name == "billing-invoices"));
+}
+
+#[test]
+fn enter_in_the_logs_opens_the_run_of_the_bottom_line() {
+    let mut app = app("default", false);
+    let failed = app
+        .model
+        .runs
+        .iter()
+        .find(|r| r.status == RunStatus::Failed)
+        .map(|r| (r.id, r.integration.clone()))
+        .unwrap();
+    app.model.add_logs(vec![LogEvent {
+        seq: 100,
+        at: now(),
+        level: tracing::Level::WARN,
+        target: "patchbay".into(),
+        integration: Some(failed.1.clone()),
+        message: "run failed in 230 ms".into(),
+        run: Some(failed.0),
+    }]);
+    app.on_key(key(KeyCode::Char('4')));
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("Enter opens its run"), "{screen}");
+    let effects = app.on_key(key(KeyCode::Enter));
+    assert!(matches!(&effects[..], [Effect::LoadRunLogs(id)] if *id == failed.0));
+    assert!(matches!(app.drill.last(), Some(Drill::Run(run)) if run.id == failed.0));
+    // A line without a run says so rather than opening another.
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Up));
+    assert!(app.on_key(key(KeyCode::Enter)).is_empty());
+    assert!(app.drill.is_empty());
 }

@@ -7,39 +7,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tracing::Level;
 
-use crate::telemetry::LogEvent;
 use crate::tui::app::App;
+use crate::tui::keymap::{Action, key_hint};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.theme.clone();
     let focus = (!app.scope_all).then(|| app.focus_name()).flatten();
+    let shown = app.visible_logs();
     let view = &app.logs;
-    let shown: Vec<&LogEvent> = app
-        .model
-        .logs
-        .iter()
-        .filter(|e| view.min_level.is_none_or(|min| e.level <= min))
-        .filter(|e| {
-            focus
-                .as_ref()
-                .is_none_or(|f| e.integration.as_ref() == Some(f))
-        })
-        .filter(|e| {
-            view.search.is_empty()
-                || e.message.contains(&view.search)
-                || e.integration
-                    .as_deref()
-                    .is_some_and(|i| i.contains(&view.search))
-        })
-        .collect();
     let height = area.height.saturating_sub(1) as usize;
-    let end = shown
-        .len()
-        .saturating_sub(if view.follow { 0 } else { view.scroll });
+    let end = app.logs_end(shown.len());
     let start = end.saturating_sub(height);
+    let bottom_run = end.checked_sub(1).and_then(|i| shown[i].run);
     let lines: Vec<Line> = shown[start..end]
         .iter()
-        .map(|event| {
+        .enumerate()
+        .map(|(row, event)| {
             let level_style = match event.level {
                 Level::ERROR => theme.error,
                 Level::WARN => theme.warn,
@@ -63,14 +46,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 theme.text,
                 theme.selection,
             ));
-            Line::from(spans)
+            let line = Line::from(spans);
+            // The bottom line is the one Enter opens, when it is about a run.
+            if start + row + 1 == end && bottom_run.is_some() {
+                line.style(theme.selection)
+            } else {
+                line
+            }
         })
         .collect();
     let level = view.min_level.map_or("all".to_owned(), |l| {
         format!("{}+", l.as_str().to_lowercase())
     });
     let title = format!(
-        " logs: {} | level {level} | follow {} | {} lines{} ",
+        " logs: {} | level {level} | follow {} | {} lines{}{} ",
         focus.unwrap_or_else(|| "all".into()),
         if view.follow { "on" } else { "off" },
         shown.len(),
@@ -78,6 +67,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             String::new()
         } else {
             format!(" | search \"{}\"", view.search)
+        },
+        if bottom_run.is_some() {
+            format!(" | {} opens its run", key_hint(&app.keymap, Action::Open))
+        } else {
+            String::new()
         },
     );
     let mut paragraph = Paragraph::new(lines).block(
