@@ -102,8 +102,38 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Layout::vertical(constraints).split(area)
     };
     for ((title, series, unit), area) in charts.iter().zip(areas.iter()) {
-        frame.render_widget(chart(title, series, unit, span, theme), *area);
+        // Braille draws two points per cell: more minutes than that only cost time.
+        let columns = usize::from(area.width) * 2;
+        let drawn: Vec<Series> = series
+            .iter()
+            .map(|s| Series {
+                name: s.name,
+                style: s.style,
+                points: peaks(&s.points, span, columns),
+            })
+            .collect();
+        frame.render_widget(chart(title, &drawn, unit, span, theme), *area);
     }
+}
+
+/// `points` (x from `-span` to 0, in order) thinned to at most `columns`: the highest
+/// of each column's points, so a spike in a day of minutes still shows.
+fn peaks(points: &[(f64, f64)], span: f64, columns: usize) -> Vec<(f64, f64)> {
+    if points.len() <= columns || columns == 0 {
+        return points.to_vec();
+    }
+    let column_of = |x: f64| (((x + span) / span) * (columns - 1) as f64).round() as usize;
+    let mut kept: Vec<(f64, f64)> = Vec::with_capacity(columns);
+    let mut last_column = usize::MAX;
+    for &(x, y) in points {
+        let column = column_of(x);
+        match kept.last_mut() {
+            Some(point) if column == last_column => point.1 = point.1.max(y),
+            _ => kept.push((x, y)),
+        }
+        last_column = column;
+    }
+    kept
 }
 
 fn chart<'a>(title: &str, series: &'a [Series], unit: &str, span: f64, theme: &Theme) -> Chart<'a> {
@@ -179,6 +209,25 @@ fn short(value: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_day_of_minutes_is_thinned_to_the_columns_keeping_peaks() {
+        let day: Vec<(f64, f64)> = (0..1_440)
+            .map(|m| (f64::from(m) - 1_440.0, if m == 700 { 99.0 } else { 1.0 }))
+            .collect();
+        let thinned = super::peaks(&day, 1_440.0, 120);
+        assert!(thinned.len() <= 121, "{}", thinned.len());
+        assert!(
+            thinned.iter().any(|(_, y)| *y == 99.0),
+            "the spike survives"
+        );
+        let hour: Vec<(f64, f64)> = (0..60).map(|m| (f64::from(m) - 60.0, 1.0)).collect();
+        assert_eq!(
+            super::peaks(&hour, 60.0, 120),
+            hour,
+            "fewer points than columns stay"
+        );
+    }
+
     #[test]
     fn the_top_of_an_axis_is_a_round_figure() {
         assert_eq!(super::nice_ceiling(1.0), 1.0);
