@@ -135,14 +135,24 @@ impl Store {
     }
 }
 
-pub(super) fn append_logs(txn: &WriteTransaction, run: Ulid, lines: &[String]) -> Result<()> {
-    let mut logs = txn.open_table(RUN_LOGS)?;
+/// The number after the last of a run's entries in a table keyed (run, number): logs
+/// and traces are appended across a run's writes.
+fn next_number<V: redb::Value + 'static>(
+    table: &redb::Table<'_, (u128, u32), V>,
+    run: Ulid,
+) -> Result<u32> {
     let id = run.0;
-    let next = logs
+    Ok(table
         .range((id, 0)..=(id, u32::MAX))?
         .next_back()
         .transpose()?
-        .map_or(0, |(key, _)| key.value().1 + 1);
+        .map_or(0, |(key, _)| key.value().1 + 1))
+}
+
+pub(super) fn append_logs(txn: &WriteTransaction, run: Ulid, lines: &[String]) -> Result<()> {
+    let mut logs = txn.open_table(RUN_LOGS)?;
+    let id = run.0;
+    let next = next_number(&logs, run)?;
     for (offset, line) in lines.iter().enumerate() {
         logs.insert((id, next + offset as u32), line.as_str())?;
     }
@@ -157,11 +167,7 @@ pub(super) fn append_requests(
 ) -> Result<()> {
     let mut traces = txn.open_table(RUN_REQUESTS)?;
     let id = run.0;
-    let next = traces
-        .range((id, 0)..=(id, u32::MAX))?
-        .next_back()
-        .transpose()?
-        .map_or(0, |(key, _)| key.value().1 + 1);
+    let next = next_number(&traces, run)?;
     for (offset, trace) in requests.iter().enumerate() {
         traces.insert((id, next + offset as u32), encode(trace).as_slice())?;
     }
