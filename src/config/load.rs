@@ -678,12 +678,13 @@ fn entry<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
         .map(|(_, v)| v)
 }
 
-fn span_of(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
+pub(super) fn span_of(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
     entry(table, key).map(Spanned::span)
 }
 
-fn table_span(table: &DeTable<'_>) -> Option<Range<usize>> {
-    // The first key is the closest thing to the `[[integration]]` header we can point at.
+pub(super) fn table_span(table: &DeTable<'_>) -> Option<Range<usize>> {
+    // The first key is the closest thing to a `[[integration]]` or `[[blueprint]]`
+    // header we can point at.
     table.iter().next().map(|(k, _)| k.span())
 }
 

@@ -24,6 +24,7 @@ pub use library::{BlueprintFile, Library, Origin};
 pub use params::ParamType;
 
 use super::de::{Value, unknown_key_help};
+use super::load::{span_of, table_span};
 use super::problem::{Problem, SourceFile};
 use super::source_text::{mask_credentials, table_text};
 use crate::domain::did_you_mean;
@@ -261,7 +262,7 @@ fn decode_one<'a>(
         }
         None => {
             problems.push(
-                Problem::error("a blueprint needs a `name`", first_key_span(table))
+                Problem::error("a blueprint needs a `name`", table_span(table))
                     .with_help("add `name = \"my-api\"`; instances refer to it with `uses`"),
             );
             String::new()
@@ -521,14 +522,6 @@ fn optional_string(table: &DeTable<'_>, key: &str, problems: &mut Vec<Problem>) 
             None
         }
     }
-}
-
-fn span_of(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
-    table.get(key).map(Spanned::span)
-}
-
-fn first_key_span(table: &DeTable<'_>) -> Option<Range<usize>> {
-    table.iter().next().map(|(k, _)| k.span())
 }
 
 #[cfg(test)]
