@@ -89,7 +89,7 @@ impl Exporter {
         );
         registry.register_with_unit(
             "patchbay_scheduler_lag",
-            "The 99th percentile of how late scheduled runs started, since start",
+            "The 99th percentile of how late scheduled runs started, over about the last minute",
             Unit::Seconds,
             exporter.lag.clone(),
         );
@@ -132,7 +132,7 @@ impl Exporter {
                 })
                 .inc();
         }
-        self.lag.set(snapshot.status.lag.p99_us as f64 / 1e6);
+        self.lag.set(snapshot.status.lag.recent_p99_us as f64 / 1e6);
         let bytes = std::fs::metadata(self.engine.store_path()).map_or(0, |m| m.len());
         self.store_bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));

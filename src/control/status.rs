@@ -111,8 +111,8 @@ impl Summary {
         let _ = writeln!(out, "  states     {}", states.join(", "));
         let _ = writeln!(
             out,
-            "  scheduler  lag p50 {} ms, p99 {} ms over {} fires",
-            self.lag.p50_us / 1000,
+            "  scheduler  lag p99 {} ms in the last minute, {} ms since start ({} fires)",
+            self.lag.recent_p99_us / 1000,
             self.lag.p99_us / 1000,
             self.lag.fires
         );

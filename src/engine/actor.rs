@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -74,7 +73,7 @@ pub(super) struct Engine {
     pub(super) run_slots: Arc<Semaphore>,
     pub(super) scheduling: bool,
     pub(super) stopping: Option<Stopping>,
-    pub(super) lag: Histogram<u64>,
+    pub(super) lag: super::lag::LagRecorder,
     pub(super) alerting: Alerting,
     /// Whom the command being handled is done for: the audit log names them.
     pub(super) acting: Arc<Operator>,
@@ -155,7 +154,7 @@ pub async fn start(
         done_tx,
         scheduling: options.scheduling,
         stopping: None,
-        lag: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("static bounds"),
+        lag: super::lag::LagRecorder::new(),
         alerting,
         acting: Arc::new(Operator::this_process()),
     };

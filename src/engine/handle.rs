@@ -204,13 +204,18 @@ pub struct AlertsView {
     pub silences: Vec<Silence>,
 }
 
-/// Scheduling lag (actual start minus due time) over every fire since start.
+/// Scheduling lag (actual start minus due time) over every fire since start, and the
+/// p99 over about the last minute.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LagStats {
     pub fires: u64,
     pub p50_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+    #[serde(default)]
+    pub recent_fires: u64,
+    #[serde(default)]
+    pub recent_p99_us: u64,
 }
 
 /// A command with the operator it is done for, so the audit log names who acted.

@@ -8,6 +8,7 @@ mod commands;
 pub mod executor;
 pub mod handle;
 mod inbound;
+mod lag;
 mod preview;
 mod registry;
 mod runs;

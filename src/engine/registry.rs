@@ -10,8 +10,7 @@ use ulid::Ulid;
 use super::actor::Engine;
 use super::executor::Cancel;
 use super::handle::{
-    CommandError, EngineSnapshot, EngineStatus, IntegrationChange, IntegrationView, LagStats,
-    ReloadSummary,
+    CommandError, EngineSnapshot, EngineStatus, IntegrationChange, IntegrationView, ReloadSummary,
 };
 use crate::config::{Config, Integration};
 use crate::connectors::Connector;
@@ -267,12 +266,7 @@ impl Engine {
         EngineStatus {
             scheduling: self.scheduling,
             stopping: self.stopping.is_some(),
-            lag: LagStats {
-                fires: self.lag.len(),
-                p50_us: self.lag.value_at_quantile(0.5),
-                p99_us: self.lag.value_at_quantile(0.99),
-                max_us: self.lag.max(),
-            },
+            lag: self.lag.stats(),
         }
     }
 }

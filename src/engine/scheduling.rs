@@ -109,7 +109,7 @@ impl Engine {
             return;
         }
         let lag = (now - due.due).num_microseconds().unwrap_or(0).max(1) as u64;
-        self.lag.saturating_record(lag);
+        self.lag.record(lag);
         match self.start_run(&name, Trigger::Schedule) {
             Ok(_) => {}
             Err(CommandError::AlreadyRunning(_)) => self.record_skipped(&name, now),
