@@ -31,10 +31,9 @@ pub async fn run_with(
     if let Some(hub) = context.service().await? {
         // Theme and keys are the operator's own; the service's config may be
         // unreadable to them.
-        let (settings, keys) = match context.load_config() {
-            Ok(config) => (config.settings, config.keys),
-            Err(_) => (Settings::default(), Keymap::default()),
-        };
+        let (settings, keys) = context
+            .load_settings()
+            .unwrap_or_else(|_| (Settings::default(), Keymap::default()));
         let _telemetry = context.telemetry(None)?;
         let result = runner::run(hub, options(settings, keys)).await;
         return result

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Cli, CliError};
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::control::{self, AttachError, Hub};
 use crate::engine::{self, EngineHandle, EngineOptions};
 use crate::paths;
@@ -15,6 +15,7 @@ use crate::secrets::Vault;
 use crate::secrets::identity::EnvOrPrompt;
 use crate::store::Store;
 use crate::telemetry::{self, LogFormat, Telemetry, TelemetryOptions};
+use crate::tui::keymap::Keymap;
 
 pub struct Context {
     config_flag: Option<PathBuf>,
@@ -72,15 +73,26 @@ impl Context {
 
     /// Loads the config; an unreadable or missing file is a usage error (exit 2).
     pub fn load_config(&self) -> Result<Config, CliError> {
-        let path = paths::find_config(self.config_flag.as_deref()).map_err(|tried| {
+        let path = self.config_path()?;
+        Config::load(&path)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))
+    }
+
+    /// Only the config's settings and keys (see `Config::load_settings`).
+    pub fn load_settings(&self) -> Result<(Settings, Keymap), CliError> {
+        let path = self.config_path()?;
+        Config::load_settings(&path)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))
+    }
+
+    fn config_path(&self) -> Result<PathBuf, CliError> {
+        paths::find_config(self.config_flag.as_deref()).map_err(|tried| {
             let tried: Vec<_> = tried.iter().map(|p| p.display().to_string()).collect();
             CliError::usage(format!(
                 "no config file found (tried {}); pass --config FILE",
                 tried.join(", ")
             ))
-        })?;
-        Config::load(&path)
-            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))
+        })
     }
 
     /// `--data-dir`, else `settings.data_dir` of the config if there is one, else XDG.
@@ -90,8 +102,8 @@ impl Context {
         }
         paths::find_config(self.config_flag.as_deref())
             .ok()
-            .and_then(|path| Config::load(&path).ok())
-            .and_then(|config| config.settings.data_dir)
+            .and_then(|path| Config::load_settings(&path).ok())
+            .and_then(|(settings, _)| settings.data_dir)
             .map(|dir| paths::expand_home(&dir))
             .unwrap_or_else(paths::default_data_dir)
     }

@@ -73,6 +73,30 @@ impl Config {
         ))
     }
 
+    /// Only `[settings]` and `[keys]`, unchecked beyond their own decoding (a part that
+    /// does not decode is left at its default): what a console attached to a service
+    /// needs, and where the service's socket is. Checking every integration of a
+    /// 10,000-integration file the console never runs took most of its first frame.
+    pub fn load_settings(path: &Path) -> std::io::Result<(Settings, Keymap)> {
+        let text = std::fs::read_to_string(path)?;
+        let mut settings = Settings::default();
+        let mut keys = Keymap::default();
+        if let Ok(root) = DeTable::parse(&text) {
+            for (key, value) in root.get_ref() {
+                match key.get_ref().as_ref() {
+                    "settings" => {
+                        if let Ok(decoded) = decode::<Settings>(value, OuterKeys::Report).value {
+                            settings = decoded;
+                        }
+                    }
+                    "keys" => keys = decode_keys(value, &mut Vec::new()),
+                    _ => {}
+                }
+            }
+        }
+        Ok((settings, keys))
+    }
+
     /// Checks a config's text with only the shipped blueprints.
     pub fn parse(source: SourceFile) -> Self {
         Self::parse_with(source, &Library::shipped())
