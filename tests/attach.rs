@@ -281,6 +281,65 @@ async fn a_restarted_service_is_reattached() {
 }
 
 /// Speaks the protocol's framing by hand: a 4-byte length, then JSON.
+/// A console watches the rows on its screen: their changes come whole, and the
+/// others' only in brief (health and times), which is all it needs to count and sort;
+/// log lines only when it asks for them.
+#[tokio::test]
+async fn a_client_gets_whole_changes_of_what_it_watches_and_briefs_of_the_rest() {
+    use patchbay::control::protocol::Watch;
+    use patchbay::control::{Event, Hub};
+
+    let server = api().await;
+    let home = Home::new();
+    let other = format!(
+        "[[integration]]\nname = \"other\"\nkind = \"http\"\nevery = \"1s\"\n\
+         [integration.request]\nurl = \"{}/items\"\n",
+        server.uri()
+    );
+    std::fs::write(home.path("connectors.toml"), config(&server, "") + &other).unwrap();
+    let _service = service(&home);
+    let hub = Hub::attach(&home.data_dir().join("patchbay.sock"), true)
+        .await
+        .expect("attaches");
+
+    let now = hub
+        .ask(Watch {
+            names: vec!["items".into()],
+            every_brief: true,
+            logs: false,
+        })
+        .await
+        .expect("watch answered");
+    assert_eq!(
+        now.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["items"],
+        "the answer is how the watched integration stands"
+    );
+    // Every event on the socket after the answer follows the watch.
+    let mut events = hub.subscribe();
+    let mut whole = std::collections::BTreeSet::new();
+    let mut briefed = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + LIMIT;
+    while !(whole.contains("items") && briefed.contains("other")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let published = tokio::time::timeout(left, events.recv())
+            .await
+            .expect("both ran within the limit")
+            .expect("the service keeps sending");
+        match &published.event.event {
+            Event::Changed(changes) => whole.extend(changes.iter().map(|c| c.name.clone())),
+            Event::Briefs(briefs) => briefed.extend(briefs.iter().map(|b| b.name.clone())),
+            Event::Logs(_) => panic!("log lines were not asked for"),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        whole.into_iter().collect::<Vec<_>>(),
+        ["items"],
+        "only the watched integration comes whole"
+    );
+}
+
 fn frame(stream: &mut UnixStream, body: &[u8]) -> std::io::Result<()> {
     stream.write_all(&u32::try_from(body.len()).unwrap().to_be_bytes())?;
     stream.write_all(body)

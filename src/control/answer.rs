@@ -37,6 +37,8 @@ pub async fn answer(
     use Response as A;
     Ok(match request {
         Q::Snapshot(_) => A::Snapshot(engine.snapshot().await?),
+        // What a connection is sent is the server's business; in-process, everything.
+        Q::Watch(q) => A::Watch(engine.changes(q.names).await?),
         Q::Figures(q) => {
             let now = Utc::now();
             A::Figures(

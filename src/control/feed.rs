@@ -8,7 +8,7 @@
 //! started goes out as soon as it ends, since they wait for it). Each event is
 //! serialised at most once, however many clients read it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -16,9 +16,10 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::brief::{IntegrationBrief, Standing};
 use super::protocol::{Event, Sequenced, ServiceFrame};
 use crate::domain::run::{RunRecord, RunStatus, Trigger};
-use crate::engine::{EngineEvent, EngineHandle};
+use crate::engine::{EngineEvent, EngineHandle, IntegrationChange};
 use crate::telemetry::LogRing;
 
 /// How long changes are gathered before they are sent.
@@ -30,16 +31,34 @@ const BATCH: Duration = Duration::from_millis(200);
 const BACKLOG: usize = 128;
 /// Log lines sent per batch; the service's log files keep every one.
 const LOG_LINES_PER_BATCH: usize = 200;
-/// Routine runs (scheduled, successful) sent per batch: at 10,000 runs a second no
-/// one reads each, and every console would parse them all. Failed and partial runs,
-/// and runs an operator started, are always sent; the store has every run.
-const ROUTINE_RUNS_PER_BATCH: usize = 50;
+/// Routine runs (scheduled, successful or skipped) sent per batch, fifty a second: at
+/// 10,000 runs a second no one reads each, and every console would parse them all (at
+/// 50 a batch, parsing them was a sixth of an attached console's CPU). Every other run
+/// (failed, partial, cancelled, interrupted, or started by an operator) is sent; the
+/// store has them all.
+const ROUTINE_RUNS_PER_BATCH: usize = 10;
 
-/// One published event, with its wire frame made on first use.
+/// What a client asked to be sent (`Watch`).
+#[derive(Debug, Default)]
+pub struct Interest {
+    /// Integrations whose changes it gets whole.
+    pub names: HashSet<String>,
+    /// Briefs of every change, not only of those whose health moved.
+    pub every_brief: bool,
+    pub logs: bool,
+}
+
+/// One published event, with its wire frames made on first use.
 #[derive(Debug)]
 pub struct Published {
     pub event: Sequenced,
     frame: OnceLock<Bytes>,
+    /// Of a `Changed`: which changes moved their integration between healths.
+    moved: Vec<usize>,
+    /// `Changed` as `Briefs`, of all changes and of those that moved, for clients
+    /// that watch only some integrations.
+    all_briefs: OnceLock<Bytes>,
+    moved_briefs: OnceLock<Bytes>,
 }
 
 impl Published {
@@ -48,6 +67,9 @@ impl Published {
         Self {
             event,
             frame: OnceLock::new(),
+            moved: Vec::new(),
+            all_briefs: OnceLock::new(),
+            moved_briefs: OnceLock::new(),
         }
     }
 
@@ -55,6 +77,53 @@ impl Published {
     pub fn frame(&self) -> &Bytes {
         self.frame
             .get_or_init(|| encode(&ServiceFrame::Event(self.event.clone())))
+    }
+
+    /// The frames for a client with `interest`: a `Changed` as briefs (of all, or of
+    /// those that moved) and whole those it watches (a frame of its own); log lines if
+    /// it wants them; any other event as it is.
+    pub fn frames_for(&self, interest: &Interest) -> Vec<Bytes> {
+        match &self.event.event {
+            Event::Changed(changes) => {
+                let mut frames = Vec::new();
+                if interest.every_brief {
+                    frames.push(self.briefs(&self.all_briefs, changes.iter()));
+                } else if !self.moved.is_empty() {
+                    let moved = self.moved.iter().filter_map(|&at| changes.get(at));
+                    frames.push(self.briefs(&self.moved_briefs, moved));
+                }
+                let whole: Vec<IntegrationChange> = changes
+                    .iter()
+                    .filter(|change| interest.names.contains(&change.name))
+                    .cloned()
+                    .collect();
+                if !whole.is_empty() {
+                    frames.push(self.encode_as(Event::Changed(whole)));
+                }
+                frames
+            }
+            Event::Logs(_) if !interest.logs => Vec::new(),
+            _ => vec![self.frame().clone()],
+        }
+    }
+
+    fn briefs<'a>(
+        &self,
+        cell: &OnceLock<Bytes>,
+        changes: impl Iterator<Item = &'a IntegrationChange>,
+    ) -> Bytes {
+        cell.get_or_init(|| {
+            self.encode_as(Event::Briefs(changes.map(IntegrationBrief::from).collect()))
+        })
+        .clone()
+    }
+
+    /// `event` in this one's place in the stream.
+    fn encode_as(&self, event: Event) -> Bytes {
+        encode(&ServiceFrame::Event(Sequenced {
+            seq: self.event.seq,
+            event,
+        }))
     }
 }
 
@@ -77,6 +146,7 @@ impl Feed {
         let publisher = Publisher {
             published: feed.published.clone(),
             seq: 0,
+            standing: HashMap::new(),
         };
         tokio::spawn(publisher.run(engine, logs));
         feed
@@ -90,17 +160,37 @@ impl Feed {
 struct Publisher {
     published: broadcast::Sender<Arc<Published>>,
     seq: u64,
+    /// How each integration stood in the last `Changed`, to tell which moved.
+    standing: HashMap<String, Standing>,
 }
 
 impl Publisher {
     fn publish(&mut self, event: Event) {
+        self.send(event, Vec::new());
+    }
+
+    fn publish_changes(&mut self, changes: Vec<IntegrationChange>) {
+        let moved = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, change)| {
+                let now = Standing::of(change);
+                self.standing.insert(change.name.clone(), now) != Some(now)
+            })
+            .map(|(at, _)| at)
+            .collect();
+        self.send(Event::Changed(changes), moved);
+    }
+
+    fn send(&mut self, event: Event, moved: Vec<usize>) {
         self.seq += 1;
-        let published = Arc::new(Published::received(Sequenced {
+        let mut published = Published::received(Sequenced {
             seq: self.seq,
             event,
-        }));
+        });
+        published.moved = moved;
         // No subscriber is not an error: a service may run with nobody attached.
-        let _ = self.published.send(published);
+        let _ = self.published.send(Arc::new(published));
     }
 
     async fn run(mut self, engine: EngineHandle, logs: LogRing) {
@@ -121,7 +211,8 @@ impl Publisher {
                     }
                     Ok(EngineEvent::RunFinished(run)) => {
                         changed.insert(run.integration.clone());
-                        let routine = run.status == RunStatus::Success
+                        // Skipped runs too: an overloaded hub skips thousands.
+                        let routine = matches!(run.status, RunStatus::Success | RunStatus::Skipped)
                             && run.trigger != Trigger::Manual;
                         if routine && routine_sent >= ROUTINE_RUNS_PER_BATCH {
                             left_out += 1;
@@ -153,6 +244,9 @@ impl Publisher {
                                 .collect(),
                             Err(_) => break,
                         };
+                        for removed in &summary.removed {
+                            self.standing.remove(removed);
+                        }
                         self.publish(Event::Reloaded { summary, views });
                     }
                     Ok(EngineEvent::AlertsChanged(counts)) => self.publish(Event::Alerts(counts)),
@@ -186,7 +280,7 @@ impl Publisher {
                     if !changed.is_empty() {
                         let names = std::mem::take(&mut changed).into_iter().collect();
                         match engine.changes(names).await {
-                            Ok(changes) => self.publish(Event::Changed(changes)),
+                            Ok(changes) => self.publish_changes(changes),
                             Err(_) => break,
                         }
                     }
@@ -200,5 +294,129 @@ impl Publisher {
             });
         }
         self.publish(Event::Stopped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Health, IntegrationState};
+    use crate::telemetry::LogEvent;
+
+    fn change(name: &str, health: Health) -> IntegrationChange {
+        IntegrationChange {
+            name: name.into(),
+            cursor: None,
+            enabled: true,
+            paused: None,
+            next_run: None,
+            running: None,
+            state: IntegrationState {
+                health,
+                ..IntegrationState::default()
+            },
+            access_token: None,
+        }
+    }
+
+    fn events_in(frames: &[Bytes]) -> Vec<Event> {
+        frames
+            .iter()
+            .map(|frame| match serde_json::from_slice(frame).unwrap() {
+                ServiceFrame::Event(sequenced) => sequenced.event,
+                ServiceFrame::Reply { .. } => panic!("not an event"),
+            })
+            .collect()
+    }
+
+    fn names(event: &Event) -> Vec<&str> {
+        match event {
+            Event::Changed(changes) => changes.iter().map(|c| c.name.as_str()).collect(),
+            Event::Briefs(briefs) => briefs.iter().map(|b| b.name.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn changed(changes: Vec<IntegrationChange>, moved: Vec<usize>) -> Published {
+        let mut published = Published::received(Sequenced {
+            seq: 7,
+            event: Event::Changed(changes),
+        });
+        published.moved = moved;
+        published
+    }
+
+    #[test]
+    fn a_watcher_gets_its_rows_whole_and_briefs_of_those_that_moved() {
+        let published = changed(
+            vec![
+                change("on-screen", Health::Up),
+                change("fell-down", Health::Down),
+                change("steady", Health::Up),
+            ],
+            vec![1],
+        );
+        let interest = Interest {
+            names: HashSet::from(["on-screen".to_owned()]),
+            every_brief: false,
+            logs: false,
+        };
+        let events = events_in(&published.frames_for(&interest));
+        assert!(matches!(events[0], Event::Briefs(_)));
+        assert_eq!(names(&events[0]), ["fell-down"]);
+        assert!(matches!(events[1], Event::Changed(_)));
+        assert_eq!(names(&events[1]), ["on-screen"]);
+
+        let sorted_by_time = Interest {
+            every_brief: true,
+            ..interest
+        };
+        let events = events_in(&published.frames_for(&sorted_by_time));
+        assert_eq!(names(&events[0]), ["on-screen", "fell-down", "steady"]);
+    }
+
+    #[test]
+    fn nothing_moved_and_nothing_watched_sends_nothing() {
+        let published = changed(vec![change("steady", Health::Up)], Vec::new());
+        assert!(published.frames_for(&Interest::default()).is_empty());
+    }
+
+    #[test]
+    fn log_lines_go_only_to_who_asked() {
+        let published = Published::received(Sequenced {
+            seq: 3,
+            event: Event::Logs(vec![LogEvent {
+                seq: 1,
+                at: chrono::Utc::now(),
+                level: tracing::Level::INFO,
+                target: "patchbay::engine::runs".into(),
+                integration: None,
+                message: "run success".into(),
+                run: None,
+            }]),
+        });
+        assert!(published.frames_for(&Interest::default()).is_empty());
+        let wants_logs = Interest {
+            logs: true,
+            ..Interest::default()
+        };
+        assert_eq!(published.frames_for(&wants_logs).len(), 1);
+    }
+
+    #[test]
+    fn the_publisher_calls_a_first_sighting_and_a_new_health_a_move() {
+        let (published, mut receiver) = broadcast::channel(4);
+        let mut publisher = Publisher {
+            published,
+            seq: 0,
+            standing: HashMap::new(),
+        };
+        publisher.publish_changes(vec![change("a", Health::Up)]);
+        publisher.publish_changes(vec![change("a", Health::Up)]);
+        publisher.publish_changes(vec![change("a", Health::Down)]);
+        let moved: Vec<Vec<usize>> = (0..3)
+            .map(|_| receiver.try_recv().unwrap().moved.clone())
+            .collect();
+        assert_eq!(moved, [vec![0], vec![], vec![0]]);
     }
 }

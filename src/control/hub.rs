@@ -88,6 +88,11 @@ impl Hub {
         }
     }
 
+    /// Whether the engine is in another process, behind its socket.
+    pub fn is_attached(&self) -> bool {
+        matches!(self.link, Link::Remote { .. })
+    }
+
     pub fn origin(&self) -> Origin {
         match &self.link {
             Link::Local { .. } => Origin::Local,

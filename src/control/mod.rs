@@ -5,6 +5,7 @@
 
 mod access;
 mod answer;
+mod brief;
 mod client;
 mod feed;
 mod hub;
@@ -15,6 +16,7 @@ pub mod status;
 
 pub use access::Viewers;
 pub use answer::Process;
+pub use brief::IntegrationBrief;
 pub use client::AttachError;
 pub use feed::{Feed, Published};
 pub use hub::{Hub, Origin};

@@ -23,11 +23,12 @@ use crate::engine::{
 use crate::store::SecretMeta;
 use crate::telemetry::LogEvent;
 
+use super::brief::IntegrationBrief;
 use super::status::Summary;
 
 /// Bumped when a frame changes shape; a client and a service of different versions
 /// refuse each other with a message that names both.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// The socket's name in the data directory.
 pub const SOCKET_FILE: &str = "patchbay.sock";
 /// The largest frame a client may send: requests are small (a secret value at most).
@@ -97,6 +98,9 @@ pub enum Event {
     Snapshot(Box<EngineSnapshot>),
     /// How integrations that changed stand now.
     Changed(Vec<IntegrationChange>),
+    /// The same, in brief, for a client that watches only some integrations (`Watch`):
+    /// it gets `Changed` for those and briefs of the others.
+    Briefs(Vec<IntegrationBrief>),
     /// Finished runs: every failed, partial or operator-started one, and a sample of
     /// routine ones; `left_out` routine runs are only in the store.
     RunsFinished {
@@ -177,6 +181,11 @@ macro_rules! requests {
 requests! {
     /// Every integration's view, the engine's status and alert counts.
     Snapshot {} -> EngineSnapshot;
+    /// What this client shows, so the service sends it only that: changes of `names`
+    /// come whole (the rows on a console's screen); of the others, briefs of those
+    /// whose health moved, or of all with `every_brief` (a console sorted by last or
+    /// next run); log lines only with `logs`. Answers how `names` stand now.
+    Watch { names: Vec<String>, every_brief: bool, logs: bool } -> Vec<IntegrationChange>;
     /// Live figures (5 m, 1 h, 24 h) of the named integrations.
     Figures { names: Vec<String> } -> Vec<(String, [Stats; 3])>;
     /// Live figures (5 m, 1 h, 24 h) of one integration or, without a name, of all

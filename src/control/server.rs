@@ -16,16 +16,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use super::access::{Peer, Viewers};
 use super::answer::{Process, answer};
-use super::feed::{Feed, encode};
+use super::feed::{Feed, Interest, encode};
 use super::protocol::{
-    Attached, Call, Event, Hello, MAX_CLIENT_FRAME, MAX_SERVICE_FRAME, Sequenced, ServiceFrame,
-    VERSION, Welcome,
+    Attached, Call, Event, Hello, MAX_CLIENT_FRAME, MAX_SERVICE_FRAME, Request, Sequenced,
+    ServiceFrame, VERSION, Welcome,
 };
 use crate::domain::Operator;
 use crate::engine::EngineHandle;
@@ -36,6 +36,12 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Calls one client may have in flight; more wait, and so does its reading.
 const CALLS_IN_FLIGHT: usize = 8;
+/// Integrations one client may watch: a console watches the rows around its screen.
+const MAX_WATCHED: usize = 2_000;
+
+/// What a client asked to be sent (`Watch`): `None` until it asks, and until then it
+/// gets everything.
+type Watched = Option<Arc<Interest>>;
 
 /// Who may attach, and how.
 pub struct Access {
@@ -225,7 +231,8 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) -> Result<(), String> {
     let who = operator.to_string();
     let engine = shared.engine.acting_for(operator, read_only);
     let (replies, outbox) = mpsc::channel::<Bytes>(CALLS_IN_FLIGHT);
-    let mut writing = tokio::spawn(write_loop(writer, outbox, events, engine.clone()));
+    let (watch, watched) = watch::channel::<Watched>(None);
+    let mut writing = tokio::spawn(write_loop(writer, outbox, events, watched, engine.clone()));
     let in_flight = Arc::new(Semaphore::new(CALLS_IN_FLIGHT));
     let result = loop {
         let frame = tokio::select! {
@@ -242,6 +249,13 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) -> Result<(), String> {
             Ok(call) => call,
             Err(error) => break Err(format!("{}: not a call: {error}", peer.user)),
         };
+        if let Request::Watch(asked) = &call.request {
+            watch.send_replace(Some(Arc::new(Interest {
+                names: asked.names.iter().take(MAX_WATCHED).cloned().collect(),
+                every_brief: asked.every_brief,
+                logs: asked.logs,
+            })));
+        }
         let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
             break Ok(());
         };
@@ -268,13 +282,14 @@ async fn write_loop(
     mut writer: FramedWrite<tokio::net::unix::OwnedWriteHalf, LengthDelimitedCodec>,
     mut replies: mpsc::Receiver<Bytes>,
     mut events: broadcast::Receiver<Arc<super::feed::Published>>,
+    watched: watch::Receiver<Watched>,
     engine: EngineHandle,
 ) {
     let mut last_seq = 0;
     loop {
-        let frame = tokio::select! {
+        let frames = tokio::select! {
             reply = replies.recv() => match reply {
-                Some(frame) => frame,
+                Some(frame) => vec![frame],
                 None => return,
             },
             event = events.recv() => match event {
@@ -285,7 +300,11 @@ async fn write_loop(
                         let _ = send(&mut writer, published.frame().clone()).await;
                         return;
                     }
-                    published.frame().clone()
+                    let interest = watched.borrow().clone();
+                    match interest {
+                        Some(interest) => published.frames_for(&interest),
+                        None => vec![published.frame().clone()],
+                    }
                 }
                 // Fell behind: start it over from how things stand now, skipping
                 // the backlog it would otherwise replay on top.
@@ -293,16 +312,18 @@ async fn write_loop(
                     last_seq += missed + events.len() as u64;
                     events = events.resubscribe();
                     let Ok(snapshot) = engine.snapshot().await else { return };
-                    encode(&ServiceFrame::Event(Sequenced {
+                    vec![encode(&ServiceFrame::Event(Sequenced {
                         seq: last_seq,
                         event: Event::Snapshot(Box::new(snapshot)),
-                    }))
+                    }))]
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
         };
-        if send(&mut writer, frame).await.is_err() {
-            return;
+        for frame in frames {
+            if send(&mut writer, frame).await.is_err() {
+                return;
+            }
         }
     }
 }

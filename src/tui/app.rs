@@ -193,6 +193,8 @@ pub struct App {
     /// Where the last frame drew the main table, for mouse clicks.
     pub table_area: Rect,
     pub table_offset: usize,
+    /// The table's rows as last filtered and sorted, and from what.
+    pub(super) rows: std::cell::RefCell<Option<(super::selection::RowsKey, Vec<usize>)>>,
 }
 
 impl App {
@@ -230,6 +232,7 @@ impl App {
             quit: false,
             table_area: Rect::default(),
             table_offset: 0,
+            rows: std::cell::RefCell::default(),
         }
     }
 

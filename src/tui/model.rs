@@ -1,12 +1,12 @@
 //! What the console shows, built from engine snapshots and events. The views read only
 //! this, so tests can render any screen from fixed data.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::control::Origin;
+use crate::control::{IntegrationBrief, Origin};
 use crate::domain::AuditEntry;
 use crate::domain::run::{RunRecord, RunStatus};
 use crate::domain::stats::{MinuteRollup, Stats, Uptime, WindowStats};
@@ -37,6 +37,16 @@ pub enum Health {
 }
 
 impl Health {
+    pub const ALL: [Health; 7] = [
+        Self::Down,
+        Self::Pending,
+        Self::Degraded,
+        Self::Paused,
+        Self::Unknown,
+        Self::Up,
+        Self::Disabled,
+    ];
+
     /// A distinct shape per state, so it reads without colour.
     pub fn symbol(self) -> &'static str {
         match self {
@@ -82,6 +92,31 @@ pub fn health(view: &IntegrationView) -> Health {
     }
 }
 
+/// See `Model::rows_generation`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowsGeneration {
+    pub standing: u64,
+    pub times: u64,
+}
+
+/// What of an integration the table's filter and sort read.
+#[derive(PartialEq)]
+struct RowKeys {
+    health: Health,
+    last_run_at: Option<DateTime<Utc>>,
+    next_run: Option<DateTime<Utc>>,
+}
+
+impl RowKeys {
+    fn of(view: &IntegrationView) -> Self {
+        Self {
+            health: health(view),
+            last_run_at: view.state.last_run_at,
+            next_run: view.next_run,
+        }
+    }
+}
+
 /// Live figures of one integration, per window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
@@ -106,8 +141,18 @@ pub struct Model {
     pub integrations: Vec<IntegrationView>,
     /// Where each integration is in `integrations`, by name.
     position: HashMap<String, usize>,
+    /// Bumped when the table's rows may have changed: which there are or how they stand
+    /// (filter and sort by health), and, apart, their last and next run times (sort by
+    /// time). The table's order is kept until one it depends on moves: sorting 10,000
+    /// rows on every batch from the hub was most of an attached console's CPU.
+    pub(super) rows_generation: RowsGeneration,
     /// Newest first; the first page comes from the store, new runs from events.
     pub runs: VecDeque<Arc<RunRecord>>,
+    /// The ids in `runs`, and each integration's newest run id (perhaps since dropped
+    /// off its end): a busy hub adds hundreds of runs a second, and finding the one a
+    /// run folds into by scanning 2,000 runs was half an attached console's CPU.
+    run_ids: HashSet<ulid::Ulid>,
+    newest_run: HashMap<String, ulid::Ulid>,
     /// No older runs than those in `runs` exist in the store.
     pub history_complete: bool,
     pub recent: HashMap<String, VecDeque<RunStatus>>,
@@ -159,7 +204,10 @@ impl Model {
             engine_state: "starting".into(),
             integrations: Vec::new(),
             position: HashMap::new(),
+            rows_generation: RowsGeneration::default(),
             runs: VecDeque::new(),
+            run_ids: HashSet::new(),
+            newest_run: HashMap::new(),
             history_complete: false,
             recent: HashMap::new(),
             last_problem: HashMap::new(),
@@ -184,21 +232,45 @@ impl Model {
     /// repeats its integration's last one is counted on it, as the store does.
     pub fn add_run(&mut self, run: Arc<RunRecord>) {
         self.note_run(&run);
-        self.runs.retain(|r| r.id != run.id);
-        if let Some(last) = self
-            .runs
-            .iter_mut()
-            .find(|r| r.integration == run.integration)
+        // A run already shown (from the first page of history) comes again as an event.
+        if let Some(at) = self.run_position(run.id) {
+            self.runs.remove(at);
+            self.run_ids.remove(&run.id);
+        }
+        let newest = self
+            .newest_run
+            .get(&run.integration)
+            .and_then(|&id| self.run_position(id));
+        if let Some(last) = newest.and_then(|at| self.runs.get_mut(at))
             && run.repeats(last)
         {
             Arc::make_mut(last).fold(&run);
             return;
         }
+        self.newest_run.insert(run.integration.clone(), run.id);
+        self.run_ids.insert(run.id);
         self.runs.push_front(run);
-        if self.runs.len() > HISTORY_IN_MEMORY {
-            self.runs.pop_back();
+        if self.runs.len() > HISTORY_IN_MEMORY
+            && let Some(dropped) = self.runs.pop_back()
+        {
+            self.run_ids.remove(&dropped.id);
             self.history_complete = false;
         }
+    }
+
+    /// Where the run with `id` is in `runs`, if it is there: most often it is not.
+    fn run_position(&self, id: ulid::Ulid) -> Option<usize> {
+        if !self.run_ids.contains(&id) {
+            return None;
+        }
+        self.runs.iter().position(|r| r.id == id)
+    }
+
+    /// Forgets the runs in memory, before history is read again from the start.
+    pub fn clear_history(&mut self) {
+        self.runs.clear();
+        self.run_ids.clear();
+        self.newest_run.clear();
     }
 
     /// Appends older runs from the store (a page, newest first).
@@ -207,6 +279,10 @@ impl Model {
         for run in page {
             let run = Arc::new(run);
             self.remember_problem(&run);
+            self.newest_run
+                .entry(run.integration.clone())
+                .or_insert(run.id);
+            self.run_ids.insert(run.id);
             self.runs.push_back(run);
         }
     }
@@ -217,6 +293,8 @@ impl Model {
         for run in page.into_iter().rev() {
             let run = Arc::new(run);
             self.note_run(&run);
+            self.newest_run.insert(run.integration.clone(), run.id);
+            self.run_ids.insert(run.id);
             self.runs.push_front(run);
         }
     }
@@ -243,7 +321,20 @@ impl Model {
         }
     }
 
+    /// Adds log lines in sequence order. Lines fetched to catch up can arrive after
+    /// newer streamed ones: they are merged in, and a line already here is not repeated.
     pub fn add_logs(&mut self, events: Vec<LogEvent>) {
+        let newer = |event: &LogEvent, logs: &VecDeque<LogEvent>| {
+            logs.back().is_none_or(|last| event.seq > last.seq)
+        };
+        if !events.iter().all(|event| newer(event, &self.logs)) {
+            let mut merged: Vec<LogEvent> = self.logs.drain(..).chain(events).collect();
+            merged.sort_by_key(|event| event.seq);
+            merged.dedup_by_key(|event| event.seq);
+            let excess = merged.len().saturating_sub(self.log_capacity);
+            self.logs = merged.into_iter().skip(excess).collect();
+            return;
+        }
         for event in events {
             if self.logs.len() == self.log_capacity {
                 self.logs.pop_front();
@@ -256,6 +347,7 @@ impl Model {
     pub fn set_snapshot(&mut self, snapshot: EngineSnapshot) {
         self.integrations = snapshot.integrations;
         self.index_integrations();
+        self.rows_changed();
         self.set_status(snapshot.status);
         self.alert_counts = snapshot.alerts;
     }
@@ -275,25 +367,52 @@ impl Model {
     /// second, so each is found through an index by name, not a scan.
     pub fn apply_changes(&mut self, changes: Vec<IntegrationChange>) {
         for change in changes {
-            let at = match self.position.get(&change.name) {
-                Some(&at)
-                    if self
-                        .integrations
-                        .get(at)
-                        .is_some_and(|v| v.name == change.name) =>
-                {
-                    Some(at)
-                }
-                // The list was replaced since the index was built.
-                _ => {
-                    self.index_integrations();
-                    self.position.get(&change.name).copied()
-                }
-            };
-            if let Some(view) = at.and_then(|at| self.integrations.get_mut(at)) {
+            if let Some(view) = self.integration_mut(&change.name) {
+                let before = RowKeys::of(view);
                 view.apply(change);
+                let after = RowKeys::of(view);
+                self.note_row_keys(&before, &after);
             }
         }
+    }
+
+    fn note_row_keys(&mut self, before: &RowKeys, after: &RowKeys) {
+        if before.health != after.health {
+            self.rows_generation.standing += 1;
+        }
+        if (before.last_run_at, before.next_run) != (after.last_run_at, after.next_run) {
+            self.rows_generation.times += 1;
+        }
+    }
+
+    /// Which integrations there are changed, or anything about them may have.
+    fn rows_changed(&mut self) {
+        self.rows_generation.standing += 1;
+        self.rows_generation.times += 1;
+    }
+
+    /// Briefs of integrations, most of them off screen.
+    pub fn apply_briefs(&mut self, briefs: Vec<IntegrationBrief>) {
+        for brief in briefs {
+            if let Some(view) = self.integration_mut(&brief.name) {
+                let before = RowKeys::of(view);
+                brief.apply_to(view);
+                let after = RowKeys::of(view);
+                self.note_row_keys(&before, &after);
+            }
+        }
+    }
+
+    fn integration_mut(&mut self, name: &str) -> Option<&mut IntegrationView> {
+        let at = match self.position.get(name) {
+            Some(&at) if self.integrations.get(at).is_some_and(|v| v.name == name) => Some(at),
+            // The list was replaced since the index was built.
+            _ => {
+                self.index_integrations();
+                self.position.get(name).copied()
+            }
+        };
+        at.and_then(|at| self.integrations.get_mut(at))
     }
 
     fn index_integrations(&mut self) {
@@ -316,6 +435,7 @@ impl Model {
             }
         }
         self.index_integrations();
+        self.rows_changed();
     }
 
     pub fn integration(&self, name: &str) -> Option<&IntegrationView> {

@@ -1,5 +1,6 @@
-//! The event loop. The screen is redrawn only when something changed, at most 20 times
-//! a second; `terminal.rs` wraps each frame in synchronized output so a slow link never
+//! The event loop. The screen is redrawn only when something changed: within 50 ms of
+//! a key, and at most twice a second for the engine's changes (a busy hub changes
+//! something every few milliseconds, and a slow link gains nothing from more); `terminal.rs` wraps each frame in synchronized output so a slow link never
 //! shows half a frame. The terminal is restored on exit, on a panic, and on SIGHUP (the
 //! SSH connection dropped) or SIGTERM.
 
@@ -15,7 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::app::{App, Effect, Mode, Pane, ToastLevel};
+use super::app::{App, Effect, Mode, Pane, SortBy, ToastLevel};
 use super::keymap::Keymap;
 use super::model::{Figures, Model};
 use super::terminal::ConsoleTerminal;
@@ -31,7 +32,9 @@ use crate::pipeline::preview::PreviewRecord;
 const AUDIT_ENTRIES: usize = 500;
 use secrecy::ExposeSecret;
 
+/// How soon the screen follows a key, and how often the engine's changes.
 const FRAME_INTERVAL: Duration = Duration::from_millis(50);
+const DATA_FRAME_INTERVAL: Duration = Duration::from_millis(500);
 /// The clock and "in 12s" labels change with time alone.
 const CLOCK_TICK: Duration = Duration::from_secs(1);
 const HISTORY_PAGE: usize = 200;
@@ -56,6 +59,9 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
     let mut events = hub.subscribe();
     // The first frame comes from the store and the engine's state, before any run.
     start_over(&mut app, &hub).await;
+    // The integrations the service sends whole, as last told: the clock's first tick,
+    // right after the first frame, tells it (and fetches the figures on screen).
+    let mut watched: Option<Shown> = None;
     // A service that went away: where to find it again.
     let mut lost: Option<PathBuf> = None;
 
@@ -65,20 +71,18 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut clock = tokio::time::interval(CLOCK_TICK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut dirty = true;
-    let mut last_frame = Instant::now() - FRAME_INTERVAL;
+    let mut redraw = Redraw::new();
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<Finished>();
     loop {
-        if dirty && last_frame.elapsed() >= FRAME_INTERVAL {
+        if redraw.is_due() {
             app.model.now = chrono::Utc::now();
             console.terminal.draw(|frame| view::draw(frame, &mut app))?;
-            last_frame = Instant::now();
-            dirty = false;
+            redraw.done();
         }
         if app.quit {
             break;
         }
-        let next_frame = dirty.then(|| last_frame + FRAME_INTERVAL);
+        let next_frame = redraw.due_at();
         tokio::select! {
             event = input.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
@@ -87,14 +91,16 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                     if !closing_help || !effects.is_empty() {
                         perform(&mut app, &hub, &finished_tx, effects).await;
                     }
-                    dirty = true;
+                    watch_screen(&mut app, &hub, &mut watched).await;
+                    redraw.within(FRAME_INTERVAL);
                 }
                 Some(Ok(Event::Mouse(mouse))) => {
                     let effects = app.on_mouse(mouse);
                     perform(&mut app, &hub, &finished_tx, effects).await;
-                    dirty = true;
+                    watch_screen(&mut app, &hub, &mut watched).await;
+                    redraw.within(FRAME_INTERVAL);
                 }
-                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(Event::Resize(_, _))) => redraw.within(FRAME_INTERVAL),
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => break,
             },
@@ -109,12 +115,17 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                             }
                             Origin::Local => break,
                         },
-                        event => dirty |= apply(&mut app, &hub, event).await,
+                        event => {
+                            if apply(&mut app, &hub, event).await {
+                                redraw.within(DATA_FRAME_INTERVAL);
+                            }
+                        }
                     },
                     Err(RecvError::Lagged(_)) => {
                         events = events.resubscribe();
                         start_over(&mut app, &hub).await;
-                        dirty = true;
+                        watched = None;
+                        redraw.within(DATA_FRAME_INTERVAL);
                     }
                     Err(RecvError::Closed) => break,
                 }
@@ -127,15 +138,18 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                     events = hub.subscribe();
                     lost = None;
                     start_over(&mut app, &hub).await;
+                    // A new connection watches nothing yet.
+                    watched = None;
                     app.toast("reattached to the service", ToastLevel::Info);
                 }
                 if lost.is_none() {
+                    watch_screen(&mut app, &hub, &mut watched).await;
                     load_figures(&mut app, &hub).await;
                 }
                 if app.toast.as_ref().is_some_and(|t| t.until <= std::time::Instant::now()) {
                     app.toast = None;
                 }
-                dirty = true;
+                redraw.within(DATA_FRAME_INTERVAL);
             }
             Some(done) = finished.recv() => {
                 match done {
@@ -149,7 +163,7 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                     }
                     Finished::Previewed(name, records) => app.model.preview = Some((name, records)),
                 }
-                dirty = true;
+                redraw.within(FRAME_INTERVAL);
             }
             () = sleep_until(next_frame) => {}
             _ = hangup.recv() => break,
@@ -160,11 +174,55 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
     Ok(())
 }
 
+/// When the next frame is due: the soonest any change asked for, counted from the last.
+struct Redraw {
+    within: Option<Duration>,
+    last: Instant,
+}
+
+impl Redraw {
+    /// The first frame is due at once.
+    fn new() -> Self {
+        Self {
+            within: Some(Duration::ZERO),
+            last: Instant::now(),
+        }
+    }
+
+    fn within(&mut self, interval: Duration) {
+        self.within = Some(self.within.map_or(interval, |w| w.min(interval)));
+    }
+
+    fn due_at(&self) -> Option<Instant> {
+        self.within.map(|w| self.last + w)
+    }
+
+    fn is_due(&self) -> bool {
+        self.due_at().is_some_and(|at| at <= Instant::now())
+    }
+
+    fn done(&mut self) {
+        self.within = None;
+        self.last = Instant::now();
+    }
+}
+
 /// Applies one event; answers whether the screen changed.
 async fn apply(app: &mut App, hub: &Hub, event: &HubEvent) -> bool {
     match event {
         HubEvent::Snapshot(snapshot) => app.model.set_snapshot(EngineSnapshot::clone(snapshot)),
         HubEvent::Changed(changes) => app.model.apply_changes(changes.clone()),
+        HubEvent::Briefs(briefs) => {
+            // Briefs are of rows off screen (those on it come whole as well): they
+            // change the screen only through the counts or the order.
+            let before = app.model.rows_generation;
+            app.model.apply_briefs(briefs.clone());
+            let after = app.model.rows_generation;
+            let by_time = matches!(app.sort, SortBy::LastRun | SortBy::NextRun);
+            if before.standing == after.standing && (!by_time || before.times == after.times) {
+                return false;
+            }
+        }
         HubEvent::RunsFinished { runs, .. } => {
             for run in runs {
                 if app.awaited_run == Some(run.id) {
@@ -192,32 +250,97 @@ async fn apply(app: &mut App, hub: &Hub, event: &HubEvent) -> bool {
     true
 }
 
+/// What the service was last told this console shows (`Watch`).
+#[derive(Debug, Default, PartialEq)]
+struct Shown {
+    names: Vec<String>,
+    every_brief: bool,
+    logs: bool,
+}
+
+/// Tells an attached service what the screen shows, when that changed: the rows on
+/// it (their changes come whole, the others' in brief), whether the table is sorted
+/// by a time (then it needs everyone's times), whether the Logs pane is open. What it
+/// stopped sending meanwhile is fetched once when it is wanted again. In-process
+/// everything comes anyway.
+async fn watch_screen(app: &mut App, hub: &Hub, shown: &mut Option<Shown>) {
+    if !hub.is_attached() {
+        return;
+    }
+    let mut names = app.names_on_screen();
+    if let Some(focus) = app.focus_name()
+        && !names.contains(&focus)
+    {
+        names.push(focus);
+    }
+    let now = Shown {
+        names,
+        every_brief: matches!(app.sort, SortBy::LastRun | SortBy::NextRun),
+        logs: app.pane == Pane::Logs,
+    };
+    if shown.as_ref() == Some(&now) {
+        return;
+    }
+    // Until its first `Watch` a connection is sent everything: nothing to catch up.
+    let times_missed = now.every_brief && shown.as_ref().is_some_and(|s| !s.every_brief);
+    let logs_missed = now.logs && shown.as_ref().is_some_and(|s| !s.logs);
+    // Before the stream resumes and adds newer lines.
+    let logs_since = app.model.logs.back().map_or(0, |e| e.seq + 1);
+    let Ok(changes) = hub
+        .ask(q::Watch {
+            names: now.names.clone(),
+            every_brief: now.every_brief,
+            logs: now.logs,
+        })
+        .await
+    else {
+        return;
+    };
+    app.model.apply_changes(changes);
+    if times_missed && let Ok(snapshot) = hub.ask(q::Snapshot {}).await {
+        app.model.set_snapshot(snapshot);
+    }
+    if logs_missed && let Ok(lines) = hub.ask(q::Logs { since: logs_since }).await {
+        app.model.add_logs(lines);
+    }
+    app.clamp();
+    *shown = Some(now);
+}
+
 /// Everything from the start: the engine's state, the first page of history, the
-/// service's recent log lines. On attach, on reattach, and after falling behind.
+/// service's recent log lines, the alerts; the figures on screen follow with the
+/// clock's next tick. On attach, on reattach, and after falling behind.
 async fn start_over(app: &mut App, hub: &Hub) {
     app.model.origin = hub.origin();
     app.model.read_only = hub.read_only();
-    match hub.ask(q::Snapshot {}).await {
-        Ok(snapshot) => app.model.set_snapshot(snapshot),
-        Err(_) => app.model.engine_state = "stopped".into(),
-    }
-    if let Ok(page) = hub
-        .ask(q::Runs {
+    // Asked together: a busy service answers each in its turn, and the first frame
+    // waits for the slowest, not for the sum.
+    let since = app.model.logs.back().map_or(0, |e| e.seq + 1);
+    let (snapshot, page, lines, alerts) = tokio::join!(
+        hub.ask(q::Snapshot {}),
+        hub.ask(q::Runs {
             integration: None,
             before: None,
             limit: HISTORY_PAGE,
-        })
-        .await
-    {
-        app.model.runs.clear();
+        }),
+        hub.ask(q::Logs { since }),
+        hub.ask(q::Alerts {}),
+    );
+    match snapshot {
+        Ok(snapshot) => app.model.set_snapshot(snapshot),
+        Err(_) => app.model.engine_state = "stopped".into(),
+    }
+    if let Ok(page) = page {
+        app.model.clear_history();
         app.model.seed_history(page, HISTORY_PAGE);
     }
-    let since = app.model.logs.back().map_or(0, |e| e.seq + 1);
-    if let Ok(lines) = hub.ask(q::Logs { since }).await {
+    if let Ok(lines) = lines {
         app.model.add_logs(lines);
     }
-    load_alerts(app, hub).await;
-    load_figures(app, hub).await;
+    if let Ok(alerts) = alerts {
+        app.model.alerts = alerts;
+    }
+    app.clamp();
 }
 
 /// The status line for a run the operator started: how it ended, and why if badly.

@@ -12,14 +12,35 @@ use crate::engine::IntegrationView;
 use crate::telemetry::LogEvent;
 
 impl App {
-    /// The integrations the table shows: filtered and sorted.
+    /// The integrations the table shows: filtered and sorted. The order is kept until
+    /// the filter, the sort or what they read changes (`Model::rows_generation`).
     pub fn visible_integrations(&self) -> Vec<&IntegrationView> {
+        let by_time = matches!(self.sort, SortBy::LastRun | SortBy::NextRun);
+        let generation = self.model.rows_generation;
+        let key = RowsKey {
+            standing: generation.standing,
+            times: by_time.then_some(generation.times),
+            filter: self.filter.clone(),
+            sort: self.sort,
+            reverse: self.sort_reverse,
+        };
+        let mut cache = self.rows.borrow_mut();
+        if cache.as_ref().is_none_or(|(known, _)| *known != key) {
+            *cache = Some((key, self.sorted_rows()));
+        }
+        let (_, rows) = cache.as_ref().expect("filled above");
+        rows.iter()
+            .filter_map(|&at| self.model.integrations.get(at))
+            .collect()
+    }
+
+    /// Positions in `model.integrations` of the rows the filter keeps, in sort order.
+    fn sorted_rows(&self) -> Vec<usize> {
         let needle = self.filter.to_lowercase();
-        let mut rows: Vec<&IntegrationView> = self
-            .model
-            .integrations
-            .iter()
-            .filter(|i| {
+        let all = &self.model.integrations;
+        let mut rows: Vec<usize> = (0..all.len())
+            .filter(|&at| {
+                let i = &all[at];
                 needle.is_empty()
                     || i.name.to_lowercase().contains(&needle)
                     || i.kind.contains(needle.as_str())
@@ -28,16 +49,17 @@ impl App {
             })
             .collect();
         match self.sort {
-            SortBy::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
-            SortBy::Kind => rows.sort_by(|a, b| a.kind.cmp(&b.kind).then(a.name.cmp(&b.name))),
-            SortBy::Health => rows.sort_by(|a, b| {
-                self.health_of(a)
-                    .cmp(&self.health_of(b))
-                    .then(a.name.cmp(&b.name))
+            SortBy::Name => rows.sort_by(|&a, &b| all[a].name.cmp(&all[b].name)),
+            SortBy::Kind => rows
+                .sort_by(|&a, &b| (&all[a].kind, &all[a].name).cmp(&(&all[b].kind, &all[b].name))),
+            SortBy::Health => rows.sort_by(|&a, &b| {
+                (self.health_of(&all[a]), &all[a].name)
+                    .cmp(&(self.health_of(&all[b]), &all[b].name))
             }),
-            SortBy::LastRun => rows.sort_by_key(|i| std::cmp::Reverse(i.state.last_run_at)),
-            SortBy::NextRun => rows.sort_by_key(|i| {
-                i.next_run
+            SortBy::LastRun => rows.sort_by_key(|&at| std::cmp::Reverse(all[at].state.last_run_at)),
+            SortBy::NextRun => rows.sort_by_key(|&at| {
+                all[at]
+                    .next_run
                     .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
             }),
         }
@@ -139,9 +161,7 @@ impl App {
 
     /// Selects the integration on `row` of the table (clamped to the rows there are).
     pub(super) fn select_integration_row(&mut self, row: usize) {
-        let rows = self.visible_integrations();
-        let row = row.min(rows.len().saturating_sub(1));
-        let name = rows.get(row).map(|view| view.name.clone());
+        let (row, name) = row_and_name(&self.visible_integrations(), row);
         self.selected_integration = row;
         self.selected_name = name;
     }
@@ -150,13 +170,16 @@ impl App {
     /// selected integration's row is found again by name; if it is gone (filtered out,
     /// removed by a reload), the row at the same place is selected.
     pub fn clamp(&mut self) {
+        // One sort of the rows: with 10,000 of them it is most of this.
         let rows = self.visible_integrations();
         let found = self
             .selected_name
             .as_ref()
             .and_then(|name| rows.iter().position(|view| &view.name == name));
+        let (row, name) = row_and_name(&rows, found.unwrap_or(self.selected_integration));
         drop(rows);
-        self.select_integration_row(found.unwrap_or(self.selected_integration));
+        self.selected_integration = row;
+        self.selected_name = name;
         let runs = self.visible_runs().len();
         self.selected_run = self.selected_run.min(runs.saturating_sub(1));
         let alerts = self.visible_alerts().len();
@@ -167,4 +190,21 @@ impl App {
     pub fn health_of(&self, view: &IntegrationView) -> Health {
         health(view)
     }
+}
+
+/// `row` clamped to `rows`, and the name of the integration there.
+fn row_and_name(rows: &[&IntegrationView], row: usize) -> (usize, Option<String>) {
+    let row = row.min(rows.len().saturating_sub(1));
+    (row, rows.get(row).map(|view| view.name.clone()))
+}
+
+/// What the table's order was computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RowsKey {
+    standing: u64,
+    /// Only when sorted by a time.
+    times: Option<u64>,
+    filter: String,
+    sort: SortBy,
+    reverse: bool,
 }

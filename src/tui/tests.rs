@@ -105,6 +105,20 @@ fn run(name: &str, seconds_ago: i64, status: RunStatus) -> RunRecord {
     run
 }
 
+/// How `view` stands, as the hub sends a change.
+fn change_of(view: &IntegrationView) -> crate::engine::IntegrationChange {
+    crate::engine::IntegrationChange {
+        name: view.name.clone(),
+        cursor: view.cursor.clone(),
+        enabled: view.enabled,
+        paused: view.paused.clone(),
+        next_run: view.next_run,
+        running: view.running,
+        state: view.state.clone(),
+        access_token: view.access_token,
+    }
+}
+
 fn model(read_only: bool) -> Model {
     let mut model = Model::new(
         "/srv/patchbay/connectors.toml".into(),
@@ -927,11 +941,19 @@ fn re_sorting_under_the_cursor_keeps_the_selected_integration() {
         .map(|v| v.name.clone())
         .filter(|name| *name != chosen)
         .collect();
-    for view in app.model.integrations.iter_mut() {
-        if others.contains(&view.name) {
+    let finished: Vec<IntegrationView> = app
+        .model
+        .integrations
+        .iter()
+        .filter(|view| others.contains(&view.name))
+        .map(|view| {
+            let mut view = view.clone();
             view.state.last_run_at = Some(now());
-        }
-    }
+            view
+        })
+        .collect();
+    app.model
+        .apply_changes(finished.iter().map(change_of).collect());
     assert_ne!(
         app.visible_integrations()[row].name,
         chosen,
@@ -963,7 +985,7 @@ fn re_sorting_under_the_cursor_keeps_the_selected_integration() {
 #[test]
 fn live_history_folds_repeated_successes_like_the_store() {
     let mut model = model(false);
-    model.runs.clear();
+    model.clear_history();
     for (seconds_ago, status) in [
         (40, RunStatus::Success),
         (30, RunStatus::Success),
@@ -1025,4 +1047,74 @@ fn enter_in_the_logs_opens_the_run_of_the_bottom_line() {
     app.on_key(key(KeyCode::Up));
     assert!(app.on_key(key(KeyCode::Enter)).is_empty());
     assert!(app.drill.is_empty());
+}
+
+/// Briefs keep rows off screen countable and sortable: a change of health or times
+/// moves the generation the table's order is kept by.
+#[test]
+fn a_brief_updates_health_and_times_and_says_when_a_row_moved() {
+    use crate::control::IntegrationBrief;
+    let mut model = model(false);
+    let notes = model
+        .integrations
+        .iter_mut()
+        .find(|v| v.name == "release-notes")
+        .unwrap();
+    notes.state.consecutive_failures = 2;
+    notes.state.last_error = Some("timed out".into());
+    let before = notes.clone();
+    let later = now() + Duration::seconds(5);
+    let brief = |health| IntegrationBrief {
+        name: "release-notes".into(),
+        enabled: true,
+        paused: None,
+        health,
+        last_status: Some(RunStatus::Success),
+        last_run_at: Some(later),
+        next_run: Some(later + Duration::seconds(20)),
+        running: None,
+        running_since: None,
+    };
+    let generation = model.rows_generation;
+    model.apply_briefs(vec![brief(before.state.health)]);
+    assert_eq!(model.rows_generation.standing, generation.standing);
+    assert!(model.rows_generation.times > generation.times);
+    let after = model.integration("release-notes").unwrap();
+    assert_eq!(after.state.last_run_at, Some(later));
+    assert_eq!(after.state.last_status, Some(RunStatus::Success));
+    assert_eq!(
+        (after.state.consecutive_failures, &after.state.last_error),
+        (2, &before.state.last_error),
+        "the rest of its state waits until it is watched"
+    );
+    model.apply_briefs(vec![brief(crate::domain::Health::Down)]);
+    assert!(model.rows_generation.standing > generation.standing);
+    assert_eq!(
+        super::model::health(model.integration("release-notes").unwrap()),
+        super::model::Health::Down
+    );
+}
+
+/// Lines fetched to catch up after the Logs pane opens can arrive after newer streamed
+/// ones: they are merged in order, each once, within the capacity.
+#[test]
+fn caught_up_log_lines_merge_in_order_without_repeats() {
+    let line = |seq: u64| LogEvent {
+        seq,
+        at: now(),
+        level: tracing::Level::INFO,
+        target: "patchbay".into(),
+        integration: None,
+        message: format!("line {seq}"),
+        run: None,
+    };
+    let mut model = Model::new(String::new(), String::new(), false, 5);
+    model.add_logs(vec![line(1), line(7), line(8)]);
+    model.add_logs((2..=7).map(line).collect());
+    let seqs: Vec<u64> = model.logs.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        [4, 5, 6, 7, 8],
+        "the newest five, in order, once each"
+    );
 }

@@ -13,13 +13,12 @@ use crate::tui::model::Health;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
-    let count = |h: Health| {
-        app.model
-            .integrations
-            .iter()
-            .filter(|i| app.health_of(i) == h)
-            .count()
-    };
+    // One pass over the integrations, however many states are counted.
+    let mut by_health = [0usize; Health::ALL.len()];
+    for integration in &app.model.integrations {
+        by_health[app.health_of(integration) as usize] += 1;
+    }
+    let count = |h: Health| by_health[h as usize];
     let counts = [
         (Health::Up, "up", theme.ok),
         (Health::Pending, "pending", theme.warn),
