@@ -2,9 +2,10 @@
 //! with N integrations firing every second against the built-in sandbox, then the
 //! same with C consoles attached in pseudo-terminals. Prints the scheduler's lag p99
 //! (since start, and over about the last minute: with PATCHBAY_BENCH_SECONDS >= 60 that
-//! is the steady state, every console attached) and the service's CPU in both runs, the launch-to-first-frame time of an attached
-//! console, and the service's CPU per idle attached console (a quiet engine, with and
-//! without the consoles).
+//! is the steady state, every console attached), the service's CPU in both runs and
+//! each console's own, the launch-to-first-frame time of an attached console, and the
+//! service's CPU per idle attached console (a quiet engine, with and without the
+//! consoles).
 //!
 //! `cargo bench --bench attach` (PATCHBAY_BENCH_INTEGRATIONS overrides 10000,
 //! PATCHBAY_BENCH_CONSOLES 20, PATCHBAY_BENCH_SECONDS 30).
@@ -118,6 +119,21 @@ impl Service {
         std::thread::sleep(Duration::from_secs(seconds));
         (measure::cpu_ticks_of(self.pid()) - before) as f64 / seconds as f64
     }
+
+    /// The service's CPU and each console's on average, over the same `seconds`.
+    fn cpu_percent_with(&self, consoles: &[Console], seconds: u64) -> (f64, f64) {
+        let ticks = || -> u64 {
+            consoles
+                .iter()
+                .map(|c| measure::cpu_ticks_of(c.pid()))
+                .sum()
+        };
+        let before = ticks();
+        let service = self.cpu_percent(seconds);
+        let each =
+            ticks().saturating_sub(before) as f64 / seconds as f64 / consoles.len().max(1) as f64;
+        (service, each)
+    }
 }
 
 impl Drop for Service {
@@ -143,17 +159,7 @@ fn busy(url: &str, integrations: u64, attached: u64, seconds: u64) {
     let service = Service::start(&config(url, integrations, "1s"));
     let (mut consoles, mut first_frames) = service.consoles(attached);
     std::thread::sleep(Duration::from_secs(5));
-    let consoles_ticks = |consoles: &[Console]| -> u64 {
-        consoles
-            .iter()
-            .map(|c| measure::cpu_ticks_of(c.pid()))
-            .sum()
-    };
-    let consoles_before = consoles_ticks(&consoles);
-    let cpu = service.cpu_percent(seconds);
-    let console_cpu = consoles_ticks(&consoles).saturating_sub(consoles_before) as f64
-        / seconds as f64
-        / attached.max(1) as f64;
+    let (cpu, console_cpu) = service.cpu_percent_with(&consoles, seconds);
     let status = service.status();
     let ms_of = |field: &str| status["lag"][field].as_u64().unwrap_or(0) as f64 / 1000.0;
     let fires = status["lag"]["fires"].as_u64().unwrap_or(0);
@@ -195,7 +201,7 @@ fn idle(url: &str, integrations: u64, attached: u64, seconds: u64) {
     let alone = service.cpu_percent(seconds);
     let (mut consoles, mut first_frames) = service.consoles(attached);
     std::thread::sleep(Duration::from_secs(5));
-    let with_consoles = service.cpu_percent(seconds);
+    let (with_consoles, console_cpu) = service.cpu_percent_with(&consoles, seconds);
     first_frames.sort();
     measure::report(
         "service_idle_consoles",
@@ -211,6 +217,7 @@ fn idle(url: &str, integrations: u64, attached: u64, seconds: u64) {
                 "per_console_percent",
                 format!("{:.3}", (with_consoles - alone) / attached.max(1) as f64),
             ),
+            ("console_cpu_percent_each", format!("{console_cpu:.2}")),
             (
                 "first_frame_ms_p50",
                 first_frames
