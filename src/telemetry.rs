@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -18,6 +18,12 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::redact::{self, Redactor};
+
+/// Log lines queued for the file writer's thread before new ones are dropped: seconds
+/// of a busy service's lines. The crate's default, 128,000, is a 4 MB queue allocated
+/// in every process, a `patchbay run` of a few seconds included (heaptrack found it the
+/// largest allocation of an extraction).
+const LOG_LINES_BUFFERED: usize = 16_384;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -65,7 +71,9 @@ pub fn init(options: TelemetryOptions) -> Result<Telemetry, TelemetryError> {
         .max_log_files(options.keep_files.max(1))
         .build(&options.log_dir)
         .map_err(|e| error(e.to_string()))?;
-    let (file_writer, guard) = tracing_appender::non_blocking(appender);
+    let (file_writer, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_LINES_BUFFERED)
+        .finish(appender);
     let file_writer = Redacting::new(file_writer, redact::global().clone());
     let file_layer = match options.format {
         LogFormat::Text => tracing_subscriber::fmt::layer()

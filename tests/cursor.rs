@@ -336,7 +336,15 @@ async fn a_run_out_of_time_counts_what_went_out_and_moves_nothing() {
     let hashes = setup
         .harness
         .store
-        .record_hashes("items", &["1".to_owned(), "2".to_owned()])
+        .record_hashes(
+            "items",
+            &[1, 2].map(|id| key_of(serde_json::json!({ "id": id }))),
+        )
         .unwrap();
     assert!(hashes.is_empty(), "nothing marked delivered: {hashes:?}");
+}
+
+/// The key a record is stored by.
+fn key_of(record: serde_json::Value) -> u128 {
+    patchbay::pipeline::record_key_hash(&record, Some("id")).expect("keyed")
 }

@@ -397,8 +397,8 @@ impl Tally {
 pub(super) async fn stored_hashes(
     services: &Arc<Services>,
     integration: &str,
-    keys: Vec<String>,
-) -> Result<HashMap<String, u64>, Failure> {
+    keys: Vec<u128>,
+) -> Result<HashMap<u128, u64>, Failure> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }

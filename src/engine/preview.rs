@@ -8,7 +8,7 @@ use super::executor::stored_hashes;
 use crate::connectors::{Pages, Source};
 use crate::domain::Failure;
 use crate::pipeline::preview::{PreviewRecord, preview};
-use crate::pipeline::record_key;
+use crate::pipeline::record_key_hash;
 use crate::runtime::context::{RunContext, Services};
 
 /// The most records a preview shows.
@@ -41,7 +41,7 @@ pub(super) async fn sample(
     let key_field = source.primary_key();
     let keys = records
         .iter()
-        .filter_map(|record| record_key(record, key_field))
+        .filter_map(|record| record_key_hash(record, key_field))
         .collect();
     let known = stored_hashes(services, &ctx.integration.name, keys).await?;
     Ok(preview(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::record_key;
+use super::record_key_hash;
 use crate::config::pipeline::Deliver;
 use crate::fingerprint::Fnv1a;
 
@@ -29,8 +29,8 @@ pub enum Change {
 pub struct ChangeDetector {
     key_field: Option<String>,
     deliver: Deliver,
-    /// Key → hash of every keyed record this run, latest first-hand.
-    this_run: HashMap<String, u64>,
+    /// Key hash → content hash of every keyed record this run, latest first-hand.
+    this_run: HashMap<u128, u64>,
     pub new: u64,
     pub changed: u64,
     pub unchanged: u64,
@@ -46,17 +46,17 @@ impl ChangeDetector {
     }
 
     /// The keys of `records` whose stored hashes are needed (not seen yet this run).
-    pub fn keys_to_look_up(&self, records: &[Value]) -> Vec<String> {
+    pub fn keys_to_look_up(&self, records: &[Value]) -> Vec<u128> {
         records
             .iter()
-            .filter_map(|r| record_key(r, self.key_field.as_deref()))
+            .filter_map(|r| record_key_hash(r, self.key_field.as_deref()))
             .filter(|k| !self.this_run.contains_key(k))
             .collect()
     }
 
     /// Classifies one page against `known` (stored hashes by key) and what this run saw
     /// before; returns what the outputs should receive.
-    pub fn page(&mut self, records: Vec<Value>, known: &HashMap<String, u64>) -> Vec<Value> {
+    pub fn page(&mut self, records: Vec<Value>, known: &HashMap<u128, u64>) -> Vec<Value> {
         let mut deliver = Vec::with_capacity(records.len());
         for record in records {
             let change = self.classify(&record, known);
@@ -69,8 +69,8 @@ impl ChangeDetector {
 
     /// Whether `record` is new, changed or unchanged, counting it. Records without a
     /// key cannot be recognised again: they count as new.
-    pub fn classify(&mut self, record: &Value, known: &HashMap<String, u64>) -> Change {
-        let Some(key) = record_key(record, self.key_field.as_deref()) else {
+    pub fn classify(&mut self, record: &Value, known: &HashMap<u128, u64>) -> Change {
+        let Some(key) = record_key_hash(record, self.key_field.as_deref()) else {
             self.new += 1;
             return Change::New;
         };
@@ -89,10 +89,11 @@ impl ChangeDetector {
         change
     }
 
-    /// (key, hash) of every keyed record of the run, to store once the outputs accepted
-    /// them; in key order, since the store's B-tree takes sorted inserts far faster.
-    pub fn into_seen(self) -> Vec<(String, u64)> {
-        let mut seen: Vec<(String, u64)> = self.this_run.into_iter().collect();
+    /// (key hash, content hash) of every keyed record of the run, to store once the
+    /// outputs accepted them; in key order, since the store's B-tree takes sorted
+    /// inserts far faster.
+    pub fn into_seen(self) -> Vec<(u128, u64)> {
+        let mut seen: Vec<(u128, u64)> = self.this_run.into_iter().collect();
         seen.sort_unstable();
         seen
     }
@@ -105,9 +106,16 @@ mod tests {
 
     #[test]
     fn new_changed_unchanged() {
+        let key = |record: &Value| record_key_hash(record, Some("id")).unwrap();
         let known = HashMap::from([
-            ("1".to_owned(), content_hash(&json!({"id": 1, "v": "a"}))),
-            ("2".to_owned(), content_hash(&json!({"id": 2, "v": "b"}))),
+            (
+                key(&json!({"id": 1})),
+                content_hash(&json!({"id": 1, "v": "a"})),
+            ),
+            (
+                key(&json!({"id": "2"})),
+                content_hash(&json!({"id": 2, "v": "b"})),
+            ),
         ]);
         let records = vec![
             json!({"id": 1, "v": "a"}),
@@ -116,7 +124,15 @@ mod tests {
             json!({"v": "no key"}),
         ];
         let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
-        assert_eq!(detector.keys_to_look_up(&records), ["1", "2", "3"]);
+        assert_eq!(
+            detector.keys_to_look_up(&records),
+            [
+                key(&json!({"id": "1"})),
+                key(&json!({"id": 2})),
+                key(&json!({"id": 3}))
+            ],
+            "a key is its text: 2 and \"2\" are one record"
+        );
         let out = detector.page(records, &known);
         assert_eq!(
             (detector.new, detector.changed, detector.unchanged),

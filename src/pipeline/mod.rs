@@ -116,6 +116,22 @@ pub fn record_key(record: &Value, key_field: Option<&str>) -> Option<String> {
     }
 }
 
+/// What the store knows a record by: the 128-bit hash of its key's text (`"7"` and `7`
+/// are the same key, as they are to `record_key`), made without the text.
+pub fn record_key_hash(record: &Value, key_field: Option<&str>) -> Option<u128> {
+    let mut hasher = crate::fingerprint::Fnv1a128::default();
+    match record.get(key_field?)? {
+        Value::String(s) => hasher.add(s.as_bytes()),
+        Value::Number(n) => {
+            use std::fmt::Write;
+            // Writing into a hasher cannot fail.
+            let _ = write!(hasher, "{n}");
+        }
+        _ => return None,
+    }
+    Some(hasher.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

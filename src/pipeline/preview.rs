@@ -53,7 +53,7 @@ pub fn preview(
     spec: &PipelineSpec,
     records: Vec<Value>,
     key_field: Option<&str>,
-    known: &HashMap<String, u64>,
+    known: &HashMap<u128, u64>,
 ) -> Vec<PreviewRecord> {
     let set = spec.set_fields();
     let mut changes = ChangeDetector::new(key_field.map(str::to_owned), spec.deliver);
@@ -98,7 +98,7 @@ mod tests {
             toml::from_str("select = ['id', 'status']\ndrop_if = 'status == \"refunded\"'\n")
                 .unwrap();
         let known = HashMap::from([(
-            "2".to_owned(),
+            crate::pipeline::record_key_hash(&json!({"id": 2}), Some("id")).unwrap(),
             content_hash(&json!({"id": 2, "status": "paid"})),
         )]);
         let shown = preview(

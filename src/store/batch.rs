@@ -28,7 +28,7 @@ pub struct Cursor {
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
     pub cursor: Option<Cursor>,
-    pub seen: Vec<(String, u64)>,
+    pub seen: Vec<(u128, u64)>,
     pub consumed: Vec<u128>,
 }
 
@@ -117,7 +117,7 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
             if !seen.is_empty() {
                 let mut hashes = txn.open_table(RECORD_HASHES)?;
                 for (key, hash) in seen {
-                    hashes.insert((run.integration.as_str(), key.as_str()), *hash)?;
+                    hashes.insert((run.integration.as_str(), *key), *hash)?;
                 }
             }
             if !consumed.is_empty() {
@@ -185,18 +185,14 @@ impl Store {
             .collect()
     }
 
-    /// The stored content hashes of the records with these keys.
-    pub fn record_hashes(
-        &self,
-        integration: &str,
-        keys: &[String],
-    ) -> Result<HashMap<String, u64>> {
+    /// The stored content hashes of the records with these key hashes.
+    pub fn record_hashes(&self, integration: &str, keys: &[u128]) -> Result<HashMap<u128, u64>> {
         let txn = self.read()?;
         let table = txn.open_table(RECORD_HASHES)?;
         let mut found = HashMap::with_capacity(keys.len());
-        for key in keys {
-            if let Some(hash) = table.get((integration, key.as_str()))? {
-                found.insert(key.clone(), hash.value());
+        for &key in keys {
+            if let Some(hash) = table.get((integration, key))? {
+                found.insert(key, hash.value());
             }
         }
         Ok(found)

@@ -1,9 +1,9 @@
 //! redb tables, the schema version, and the migrations that bring an older store up to it.
 
-use redb::{TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 /// Bump when a table's layout changes, and add a step to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -19,8 +19,13 @@ pub const RUNS_BY_TIME: TableDefinition<u128, &str> = TableDefinition::new("runs
 /// run id → integration, for runs still `running`: what a crash leaves to mark
 /// `interrupted` at the next start, found without scanning every run.
 pub const ACTIVE_RUNS: TableDefinition<u128, &str> = TableDefinition::new("active_runs");
-/// (integration, primary key) → content hash of the record last delivered.
-pub const RECORD_HASHES: TableDefinition<(&str, &str), u64> = TableDefinition::new("record_hashes");
+/// (integration, 128-bit hash of the primary key) → content hash of the record last
+/// delivered. Fixed-size keys: no string per record in memory or in the B-tree.
+pub const RECORD_HASHES: TableDefinition<(&str, u128), u64> =
+    TableDefinition::new("record_key_hashes");
+/// Up to version 3: (integration, primary key as text) → content hash.
+const RECORD_HASHES_BY_TEXT: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("record_hashes");
 /// (integration, event id) → an inbound webhook event (JSON), kept until a run's
 /// outputs accepted it.
 pub const INBOX: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("inbox");
@@ -46,8 +51,12 @@ pub const SECRET_META: TableDefinition<&str, &[u8]> = TableDefinition::new("secr
 type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// `MIGRATIONS[n]` takes a store from version `n` to `n + 1`.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] =
-    [create_tables_v1, add_silences_v2, add_run_requests_v3];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [
+    create_tables_v1,
+    add_silences_v2,
+    add_run_requests_v3,
+    hash_record_keys_v4,
+];
 
 fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(INTEGRATION_STATE)?;
@@ -56,7 +65,7 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(ACTIVE_RUNS)?;
     txn.open_table(RUN_LOGS)?;
     txn.open_table(CURSORS)?;
-    txn.open_table(RECORD_HASHES)?;
+    txn.open_table(RECORD_HASHES_BY_TEXT)?;
     txn.open_table(INBOX)?;
     txn.open_table(METRICS)?;
     txn.open_table(ALERTS)?;
@@ -76,6 +85,23 @@ fn add_run_requests_v3(txn: &WriteTransaction) -> Result<(), redb::Error> {
     Ok(())
 }
 
+/// Each stored key becomes the hash a run now looks it up by; the text table goes.
+fn hash_record_keys_v4(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    {
+        let by_text = txn.open_table(RECORD_HASHES_BY_TEXT)?;
+        let mut hashed = txn.open_table(RECORD_HASHES)?;
+        for entry in by_text.iter()? {
+            let (key, content) = entry?;
+            let (integration, text) = key.value();
+            let mut hasher = crate::fingerprint::Fnv1a128::default();
+            hasher.add(text.as_bytes());
+            hashed.insert((integration, hasher.finish()), content.value())?;
+        }
+    }
+    txn.delete_table(RECORD_HASHES_BY_TEXT)?;
+    Ok(())
+}
+
 /// Runs every migration from `from` to [`SCHEMA_VERSION`] inside `txn`, so that a
 /// failure leaves the store as it was.
 pub fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), redb::Error> {
@@ -85,4 +111,41 @@ pub fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), redb::Error> {
     txn.open_table(META)?
         .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_version_3_store_keeps_what_was_delivered_under_hashed_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::store::STORE_FILE);
+        {
+            let db = redb::Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            for step in &MIGRATIONS[..3] {
+                step(&txn).unwrap();
+            }
+            txn.open_table(META)
+                .unwrap()
+                .insert(SCHEMA_VERSION_KEY, 3)
+                .unwrap();
+            txn.open_table(RECORD_HASHES_BY_TEXT)
+                .unwrap()
+                .insert(("items", "42"), 7)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let key =
+            crate::pipeline::record_key_hash(&serde_json::json!({"id": 42}), Some("id")).unwrap();
+        let found = store.record_hashes("items", &[key]).unwrap();
+        assert_eq!(
+            found.get(&key),
+            Some(&7),
+            "record 42 is still known as delivered"
+        );
+    }
 }
