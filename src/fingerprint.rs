@@ -1,9 +1,6 @@
 //! Stable hashing: the same bytes give the same hash in every process and on every
 //! machine (std's hasher is randomly seeded per process).
 
-const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-const PRIME: u64 = 0x0100_0000_01b3;
-
 /// FNV-1a, 64 bits.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hasher = Fnv1a::default();
@@ -11,28 +8,49 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     hasher.finish()
 }
 
-/// FNV-1a fed piece by piece: as a `Write`, it hashes what is serialised into it
-/// without the bytes ever being collected.
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv1a(u64);
+/// An FNV-1a hasher of one width, fed piece by piece.
+macro_rules! fnv1a_hasher {
+    ($(#[$doc:meta])* $name:ident: $int:ty, basis $basis:expr, prime $prime:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name($int);
 
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Self(OFFSET_BASIS)
-    }
+        impl Default for $name {
+            fn default() -> Self {
+                Self($basis)
+            }
+        }
+
+        impl $name {
+            pub fn add(&mut self, bytes: &[u8]) {
+                self.0 = bytes.iter().fold(self.0, |hash, byte| {
+                    (hash ^ <$int>::from(*byte)).wrapping_mul($prime)
+                });
+            }
+
+            pub fn finish(self) -> $int {
+                self.0
+            }
+        }
+    };
 }
 
-impl Fnv1a {
-    pub fn add(&mut self, bytes: &[u8]) {
-        self.0 = bytes.iter().fold(self.0, |hash, byte| {
-            (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
-        });
-    }
+fnv1a_hasher!(
+    /// FNV-1a, 64 bits: as a `Write`, it hashes what is serialised into it without the
+    /// bytes ever being collected.
+    Fnv1a: u64,
+    basis 0xcbf2_9ce4_8422_2325,
+    prime 0x0100_0000_01b3
+);
 
-    pub fn finish(self) -> u64 {
-        self.0
-    }
-}
+fnv1a_hasher!(
+    /// FNV-1a, 128 bits: a record's primary key as the store keeps it. Fixed-size where
+    /// the key's text is not, and wide enough that two keys of one integration never
+    /// meet.
+    Fnv1a128: u128,
+    basis 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d,
+    prime 0x0000_0000_0100_0000_0000_0000_0000_013b
+);
 
 impl std::io::Write for Fnv1a {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -42,32 +60,6 @@ impl std::io::Write for Fnv1a {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-const OFFSET_BASIS_128: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-const PRIME_128: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-
-/// FNV-1a, 128 bits: a record's primary key as the store keeps it. Fixed-size where the
-/// key's text is not, and wide enough that two keys of one integration never meet.
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv1a128(u128);
-
-impl Default for Fnv1a128 {
-    fn default() -> Self {
-        Self(OFFSET_BASIS_128)
-    }
-}
-
-impl Fnv1a128 {
-    pub fn add(&mut self, bytes: &[u8]) {
-        self.0 = bytes.iter().fold(self.0, |hash, byte| {
-            (hash ^ u128::from(*byte)).wrapping_mul(PRIME_128)
-        });
-    }
-
-    pub fn finish(self) -> u128 {
-        self.0
     }
 }
 

@@ -300,23 +300,11 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Health, IntegrationState};
+    use crate::domain::Health;
     use crate::telemetry::LogEvent;
 
     fn change(name: &str, health: Health) -> IntegrationChange {
-        IntegrationChange {
-            name: name.into(),
-            cursor: None,
-            enabled: true,
-            paused: None,
-            next_run: None,
-            running: None,
-            state: IntegrationState {
-                health,
-                ..IntegrationState::default()
-            },
-            access_token: None,
-        }
+        IntegrationChange::of_health(name, health)
     }
 
     fn events_in(frames: &[Bytes]) -> Vec<Event> {

@@ -144,6 +144,26 @@ pub struct IntegrationChange {
     pub access_token: Option<AccessTokenInfo>,
 }
 
+#[cfg(test)]
+impl IntegrationChange {
+    /// `name` now `health`, enabled, nothing else known.
+    pub(crate) fn of_health(name: &str, health: Health) -> Self {
+        Self {
+            name: name.into(),
+            cursor: None,
+            enabled: true,
+            paused: None,
+            next_run: None,
+            running: None,
+            state: IntegrationState {
+                health,
+                ..IntegrationState::default()
+            },
+            access_token: None,
+        }
+    }
+}
+
 impl IntegrationView {
     /// `disabled`, `paused`, or its health (`up`, `down`, ...): the one word for how it
     /// stands, as `status` and `/metrics` name it.

@@ -141,6 +141,19 @@ mod tests {
         toml::from_str(toml_text).unwrap()
     }
 
+    /// The store's migration to hashed keys hashes each stored key's text: a key's
+    /// hash must be that of its text, whether it came as a string or a number.
+    #[test]
+    fn a_key_hash_is_the_hash_of_the_keys_text() {
+        let mut hasher = crate::fingerprint::Fnv1a128::default();
+        hasher.add(b"42");
+        let text = hasher.finish();
+        assert_eq!(record_key_hash(&json!({"id": 42}), Some("id")), Some(text));
+        assert_eq!(record_key_hash(&json!({"id": "42"}), Some("id")), Some(text));
+        assert_eq!(record_key_hash(&json!({"id": [42]}), Some("id")), None);
+        assert_eq!(record_key_hash(&json!({"id": 42}), None), None);
+    }
+
     #[test]
     fn transforms_apply_in_order() {
         let spec = spec(

@@ -367,12 +367,29 @@ impl Model {
     /// second, so each is found through an index by name, not a scan.
     pub fn apply_changes(&mut self, changes: Vec<IntegrationChange>) {
         for change in changes {
-            if let Some(view) = self.integration_mut(&change.name) {
-                let before = RowKeys::of(view);
-                view.apply(change);
-                let after = RowKeys::of(view);
-                self.note_row_keys(&before, &after);
+            if let Some(at) = self.row_of(&change.name) {
+                self.update_row(at, |view| view.apply(change));
             }
+        }
+    }
+
+    /// Briefs of integrations, most of them off screen.
+    pub fn apply_briefs(&mut self, briefs: Vec<IntegrationBrief>) {
+        for brief in briefs {
+            if let Some(at) = self.row_of(&brief.name) {
+                self.update_row(at, |view| brief.apply_to(view));
+            }
+        }
+    }
+
+    /// Updates the integration at `at`, noting whether what the table's filter and sort
+    /// read of it moved.
+    fn update_row(&mut self, at: usize, update: impl FnOnce(&mut IntegrationView)) {
+        if let Some(view) = self.integrations.get_mut(at) {
+            let before = RowKeys::of(view);
+            update(view);
+            let after = RowKeys::of(view);
+            self.note_row_keys(&before, &after);
         }
     }
 
@@ -391,28 +408,16 @@ impl Model {
         self.rows_generation.times += 1;
     }
 
-    /// Briefs of integrations, most of them off screen.
-    pub fn apply_briefs(&mut self, briefs: Vec<IntegrationBrief>) {
-        for brief in briefs {
-            if let Some(view) = self.integration_mut(&brief.name) {
-                let before = RowKeys::of(view);
-                brief.apply_to(view);
-                let after = RowKeys::of(view);
-                self.note_row_keys(&before, &after);
-            }
-        }
-    }
-
-    fn integration_mut(&mut self, name: &str) -> Option<&mut IntegrationView> {
-        let at = match self.position.get(name) {
+    /// Where the integration `name` is in `integrations`.
+    fn row_of(&mut self, name: &str) -> Option<usize> {
+        match self.position.get(name) {
             Some(&at) if self.integrations.get(at).is_some_and(|v| v.name == name) => Some(at),
             // The list was replaced since the index was built.
             _ => {
                 self.index_integrations();
                 self.position.get(name).copied()
             }
-        };
-        at.and_then(|at| self.integrations.get_mut(at))
+        }
     }
 
     fn index_integrations(&mut self) {

@@ -825,19 +825,8 @@ fn read_only_cannot_silence() {
 #[test]
 fn changes_from_the_hub_land_on_the_right_integration_even_after_the_list_changed() {
     let mut model = model(false);
-    let change = |name: &str| crate::engine::IntegrationChange {
-        name: name.into(),
-        cursor: None,
-        enabled: true,
-        paused: None,
-        next_run: None,
-        running: None,
-        state: IntegrationState {
-            health: crate::domain::Health::Down,
-            ..IntegrationState::default()
-        },
-        access_token: None,
-    };
+    let change =
+        |name: &str| crate::engine::IntegrationChange::of_health(name, crate::domain::Health::Down);
     let target = model.integrations[1].name.clone();
     model.apply_changes(vec![change(&target)]);
     assert_eq!(
