@@ -6,7 +6,9 @@
 //! each stands now, so a busy engine costs a console one message per batch, not a
 //! snapshot; finished runs likewise, with routine ones sampled (a run an operator
 //! started goes out as soon as it ends, since they wait for it). Each event is
-//! serialised at most once, however many clients read it.
+//! serialised at most once, however many clients read it; a client that said what it
+//! shows (`Interest`) gets a `Changed` as shared briefs plus a small frame of its own
+//! with the rows it watches.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};

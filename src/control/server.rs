@@ -2,10 +2,10 @@
 //! consoles and CLI commands attach to.
 //!
 //! Each connection gets two tasks. The reader answers calls (a few at a time); the
-//! writer sends replies and the feed's events. A writer that falls more than the
-//! feed's backlog behind is sent a fresh snapshot instead; a client that reads nothing
-//! for `WRITE_TIMEOUT`, speaks garbage or breaks the handshake is dropped. None of this
-//! ever waits the engine.
+//! writer sends replies and the feed's events, filtered by what the client said it
+//! shows (`Watch`). A writer that falls more than the feed's backlog behind is sent a
+//! fresh snapshot instead; a client that reads nothing for `WRITE_TIMEOUT`, speaks
+//! garbage or breaks the handshake is dropped. None of this ever waits the engine.
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;

@@ -149,7 +149,10 @@ mod tests {
         hasher.add(b"42");
         let text = hasher.finish();
         assert_eq!(record_key_hash(&json!({"id": 42}), Some("id")), Some(text));
-        assert_eq!(record_key_hash(&json!({"id": "42"}), Some("id")), Some(text));
+        assert_eq!(
+            record_key_hash(&json!({"id": "42"}), Some("id")),
+            Some(text)
+        );
         assert_eq!(record_key_hash(&json!({"id": [42]}), Some("id")), None);
         assert_eq!(record_key_hash(&json!({"id": 42}), None), None);
     }

@@ -1,7 +1,8 @@
 //! The event loop. The screen is redrawn only when something changed: within 50 ms of
 //! a key, and at most twice a second for the engine's changes (a busy hub changes
-//! something every few milliseconds, and a slow link gains nothing from more); `terminal.rs` wraps each frame in synchronized output so a slow link never
-//! shows half a frame. The terminal is restored on exit, on a panic, and on SIGHUP (the
+//! something every few milliseconds, and a slow link gains nothing from more).
+//! `terminal.rs` wraps each frame in synchronized output so a slow link never shows
+//! half a frame. The terminal is restored on exit, on a panic, and on SIGHUP (the
 //! SSH connection dropped) or SIGTERM.
 
 use std::io;
@@ -59,9 +60,9 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
     let mut events = hub.subscribe();
     // The first frame comes from the store and the engine's state, before any run.
     start_over(&mut app, &hub).await;
-    // The integrations the service sends whole, as last told: the clock's first tick,
-    // right after the first frame, tells it (and fetches the figures on screen).
-    let mut watched: Option<Shown> = None;
+    // What the service was last told the screen shows: the clock's first tick, right
+    // after the first frame, tells it (and fetches the figures on screen).
+    let mut shown: Option<Shown> = None;
     // A service that went away: where to find it again.
     let mut lost: Option<PathBuf> = None;
 
@@ -91,13 +92,13 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                     if !closing_help || !effects.is_empty() {
                         perform(&mut app, &hub, &finished_tx, effects).await;
                     }
-                    watch_screen(&mut app, &hub, &mut watched).await;
+                    watch_screen(&mut app, &hub, &mut shown).await;
                     redraw.within(FRAME_INTERVAL);
                 }
                 Some(Ok(Event::Mouse(mouse))) => {
                     let effects = app.on_mouse(mouse);
                     perform(&mut app, &hub, &finished_tx, effects).await;
-                    watch_screen(&mut app, &hub, &mut watched).await;
+                    watch_screen(&mut app, &hub, &mut shown).await;
                     redraw.within(FRAME_INTERVAL);
                 }
                 Some(Ok(Event::Resize(_, _))) => redraw.within(FRAME_INTERVAL),
@@ -124,7 +125,7 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                     Err(RecvError::Lagged(_)) => {
                         events = events.resubscribe();
                         start_over(&mut app, &hub).await;
-                        watched = None;
+                        shown = None;
                         redraw.within(DATA_FRAME_INTERVAL);
                     }
                     Err(RecvError::Closed) => break,
@@ -139,11 +140,11 @@ pub async fn run(mut hub: Hub, options: ConsoleOptions) -> io::Result<()> {
                     lost = None;
                     start_over(&mut app, &hub).await;
                     // A new connection watches nothing yet.
-                    watched = None;
+                    shown = None;
                     app.toast("reattached to the service", ToastLevel::Info);
                 }
                 if lost.is_none() {
-                    watch_screen(&mut app, &hub, &mut watched).await;
+                    watch_screen(&mut app, &hub, &mut shown).await;
                     load_figures(&mut app, &hub).await;
                 }
                 if app.toast.as_ref().is_some_and(|t| t.until <= std::time::Instant::now()) {
