@@ -85,11 +85,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             Constraint::Min(10),
         ]
     } else {
+        // The longest action, `integration.disable`, whole, and room for a cursor's
+        // value in the detail.
         [
-            Constraint::Length(9),
-            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(19),
             Constraint::Length(17),
-            Constraint::Length(16),
             Constraint::Min(6),
         ]
     };
