@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::Line;
-use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition};
 
 use crate::domain::stats::{MinuteRollup, Stats};
 use crate::runtime::metrics::Window;
@@ -167,6 +167,9 @@ fn chart<'a>(title: &str, series: &'a [Series], unit: &str, span: f64, theme: &T
         }
     };
     Chart::new(datasets)
+        // Top right, the default, is where the newest minutes are drawn: the legend hid
+        // what an operator looks at first.
+        .legend_position(Some(LegendPosition::TopLeft))
         .block(
             Block::default()
                 .borders(Borders::TOP)
