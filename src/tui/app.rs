@@ -137,6 +137,12 @@ impl SortBy {
         }
     }
 
+    /// Whether the order reads run times, which change with every run: it must then be
+    /// kept up with every integration's times, not only with how they stand.
+    pub fn by_time(self) -> bool {
+        matches!(self, Self::LastRun | Self::NextRun)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Name => "name",

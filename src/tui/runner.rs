@@ -17,7 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::app::{App, Effect, Mode, Pane, SortBy, ToastLevel};
+use super::app::{App, Effect, Mode, Pane, ToastLevel};
 use super::keymap::Keymap;
 use super::model::{Figures, Model};
 use super::terminal::ConsoleTerminal;
@@ -219,7 +219,7 @@ async fn apply(app: &mut App, hub: &Hub, event: &HubEvent) -> bool {
             let before = app.model.rows_generation;
             app.model.apply_briefs(briefs.clone());
             let after = app.model.rows_generation;
-            let by_time = matches!(app.sort, SortBy::LastRun | SortBy::NextRun);
+            let by_time = app.sort.by_time();
             if before.standing == after.standing && (!by_time || before.times == after.times) {
                 return false;
             }
@@ -276,7 +276,7 @@ async fn watch_screen(app: &mut App, hub: &Hub, shown: &mut Option<Shown>) {
     }
     let now = Shown {
         names,
-        every_brief: matches!(app.sort, SortBy::LastRun | SortBy::NextRun),
+        every_brief: app.sort.by_time(),
         logs: app.pane == Pane::Logs,
     };
     if shown.as_ref() == Some(&now) {

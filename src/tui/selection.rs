@@ -15,7 +15,7 @@ impl App {
     /// The integrations the table shows: filtered and sorted. The order is kept until
     /// the filter, the sort or what they read changes (`Model::rows_generation`).
     pub fn visible_integrations(&self) -> Vec<&IntegrationView> {
-        let by_time = matches!(self.sort, SortBy::LastRun | SortBy::NextRun);
+        let by_time = self.sort.by_time();
         let generation = self.model.rows_generation;
         let key = RowsKey {
             standing: generation.standing,
