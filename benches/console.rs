@@ -89,12 +89,12 @@ fn frames() {
     );
     let integrations = frame_times(&mut app, |app, frame| {
         // Move the selection so every frame has something new to draw.
-        app.selected_integration = frame * 25 % 10_000;
+        app.integrations.row = frame * 25 % 10_000;
     });
     report("console_frame_200x60_10000_integrations", &integrations);
     // The metrics pane with its charts over a day of stored minutes (the 24h window).
     app.pane = Pane::Metrics;
-    app.window = Window::Day;
+    app.metrics.window = Window::Day;
     app.model.rollups = (0..1_440)
         .map(|minute| MinuteRollup {
             integration: "integration-00000".into(),
@@ -111,7 +111,7 @@ fn frames() {
         })
         .collect();
     let charts = frame_times(&mut app, |app, frame| {
-        app.selected_integration = frame % 2;
+        app.integrations.row = frame % 2;
     });
     report("console_frame_200x60_metrics_charts_24h", &charts);
 }

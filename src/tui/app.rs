@@ -1,5 +1,8 @@
-//! The console's state and what keys do to it. Anything that needs the engine becomes
-//! an [`Effect`] for the runner, whose answer comes back as a toast or as model data.
+//! The console's router: which pane is on screen, the input mode (command line,
+//! filter, confirmation, secret prompt) and the actions that mean the same on every
+//! pane; other keys go to the pane or the view opened over it (`panes`). Anything that
+//! needs the engine becomes an [`Effect`] for the runner, whose answer comes back as a
+//! toast or as model data.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,13 +10,12 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use secrecy::SecretString;
-use tracing::Level;
 
 use super::keymap::{Action, Keymap};
 use super::model::Model;
+use super::panes::{AlertsPane, DrillStack, HistoryPane, IntegrationsPane, LogsPane, MetricsPane};
+pub use super::panes::{Drill, SortBy};
 use super::theme::Theme;
-use crate::domain::run::RunRecord;
-use crate::runtime::metrics::Window;
 
 pub const PANES: [&str; 5] = ["Integrations", "History", "Metrics", "Logs", "Alerts"];
 const TOAST_FOR: Duration = Duration::from_secs(6);
@@ -39,19 +41,6 @@ impl Pane {
     pub fn index(self) -> usize {
         Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
     }
-}
-
-/// A view opened over the pane with Enter; Esc closes it.
-#[derive(Debug, Clone)]
-pub enum Drill {
-    Integration(String),
-    Run(Arc<RunRecord>),
-    /// One traced request of a run: its headers and the start of its body.
-    Request(Arc<RunRecord>, usize),
-    /// A source's first records after the pipeline, and what would become of each.
-    Preview(String),
-    /// The audit log (`:audit`): who did what, to what, when, from where.
-    Audit,
 }
 
 #[derive(Debug, Clone)]
@@ -116,91 +105,29 @@ pub struct Toast {
     pub until: Instant,
 }
 
-/// Columns the integrations table sorts by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortBy {
-    Name,
-    Kind,
-    Health,
-    LastRun,
-    NextRun,
-}
-
-impl SortBy {
-    fn next(self) -> Self {
-        match self {
-            Self::Name => Self::Kind,
-            Self::Kind => Self::Health,
-            Self::Health => Self::LastRun,
-            Self::LastRun => Self::NextRun,
-            Self::NextRun => Self::Name,
-        }
-    }
-
-    /// Whether the order reads run times, which change with every run: it must then be
-    /// kept up with every integration's times, not only with how they stand.
-    pub fn by_time(self) -> bool {
-        matches!(self, Self::LastRun | Self::NextRun)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Name => "name",
-            Self::Kind => "kind",
-            Self::Health => "health",
-            Self::LastRun => "last run",
-            Self::NextRun => "next run",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct LogsView {
-    pub follow: bool,
-    pub min_level: Option<Level>,
-    pub timestamps: bool,
-    pub wrap: bool,
-    pub search: String,
-    /// Lines scrolled up from the newest, when not following.
-    pub scroll: usize,
-}
-
 pub struct App {
     pub model: Model,
     pub theme: Theme,
     pub keymap: Keymap,
     pub no_color: bool,
     pub pane: Pane,
-    pub drill: Vec<Drill>,
+    pub integrations: IntegrationsPane,
+    pub history: HistoryPane,
+    pub metrics: MetricsPane,
+    pub logs: LogsPane,
+    pub alerts: AlertsPane,
+    /// The views opened over the pane.
+    pub drill: DrillStack,
     pub mode: Mode,
-    pub filter: String,
-    pub sort: SortBy,
-    pub sort_reverse: bool,
-    /// Selected row per pane (integrations, history), and scroll offsets of drill views.
-    pub selected_integration: usize,
-    /// The selected integration by name: the table re-sorts as runs finish, and the
-    /// selection follows the integration, not the row (`clamp` finds it again), so
-    /// `r` runs what the operator was reading.
-    pub selected_name: Option<String>,
-    pub selected_run: usize,
-    pub selected_alert: usize,
-    /// The traced request selected in the run view.
-    pub selected_request: usize,
-    pub detail_scroll: usize,
     pub help_scroll: usize,
     /// History, metrics and logs: every integration, or only the selected one.
     pub scope_all: bool,
-    pub window: Window,
-    pub logs: LogsView,
     pub toast: Option<Toast>,
     /// The run the operator started last, whose outcome the status line will show.
     pub awaited_run: Option<ulid::Ulid>,
     pub quit: bool,
-    /// Where the last frame drew the main table, for mouse clicks.
+    /// Where the last frame drew the pane's table, for mouse clicks.
     pub table_area: Rect,
-    pub table_offset: usize,
-    /// The table's rows as last filtered and sorted, and from what.
-    pub(super) rows: std::cell::RefCell<Option<(super::selection::RowsKey, Vec<usize>)>>,
 }
 
 impl App {
@@ -211,34 +138,19 @@ impl App {
             keymap,
             no_color,
             pane: Pane::Integrations,
-            drill: Vec::new(),
+            integrations: IntegrationsPane::default(),
+            history: HistoryPane::default(),
+            metrics: MetricsPane::default(),
+            logs: LogsPane::default(),
+            alerts: AlertsPane::default(),
+            drill: DrillStack::default(),
             mode: Mode::Normal,
-            filter: String::new(),
-            sort: SortBy::Name,
-            sort_reverse: false,
-            selected_integration: 0,
-            selected_name: None,
-            selected_run: 0,
-            selected_alert: 0,
-            selected_request: 0,
-            detail_scroll: 0,
             help_scroll: 0,
             scope_all: true,
-            window: Window::FiveMinutes,
-            logs: LogsView {
-                follow: true,
-                min_level: None,
-                timestamps: true,
-                wrap: false,
-                search: String::new(),
-                scroll: 0,
-            },
             toast: None,
             awaited_run: None,
             quit: false,
             table_area: Rect::default(),
-            table_offset: 0,
-            rows: std::cell::RefCell::default(),
         }
     }
 
@@ -251,29 +163,47 @@ impl App {
     }
 
     pub fn on_mouse(&mut self, event: MouseEvent) -> Vec<Effect> {
-        match event.kind {
-            MouseEventKind::ScrollDown => self.move_selection(3),
-            MouseEventKind::ScrollUp => self.move_selection(-3),
+        let step = match event.kind {
+            MouseEventKind::ScrollDown => Action::Down,
+            MouseEventKind::ScrollUp => Action::Up,
             MouseEventKind::Down(_) => {
-                let area = self.table_area;
-                // One header row above the data rows.
-                if event.column >= area.x
-                    && event.column < area.x + area.width
-                    && event.row > area.y
-                    && event.row < area.y + area.height
-                {
-                    let row = self.table_offset + (event.row - area.y - 1) as usize;
-                    match self.pane {
-                        Pane::Integrations => self.select_integration_row(row),
-                        Pane::History => self.selected_run = row,
-                        Pane::Alerts => self.selected_alert = row,
-                        _ => {}
-                    }
-                    self.clamp();
-                }
-                Vec::new()
+                self.click(event.column, event.row);
+                return Vec::new();
             }
-            _ => Vec::new(),
+            _ => return Vec::new(),
+        };
+        // A wheel notch moves three rows; only the last move's effects are kept, so
+        // History asks for the next page of runs once, not three times.
+        (0..3).fold(Vec::new(), |_, _| self.route(step))
+    }
+
+    /// Selects the row clicked in the pane's table.
+    fn click(&mut self, column: u16, row: u16) {
+        let area = self.table_area;
+        // One header row above the data rows.
+        let inside = column >= area.x
+            && column < area.x + area.width
+            && row > area.y
+            && row < area.y + area.height;
+        if !inside || !self.drill.is_empty() {
+            return;
+        }
+        let clicked = usize::from(row - area.y - 1);
+        let scope = self.scope();
+        match self.pane {
+            Pane::Integrations => self
+                .integrations
+                .select_row(self.integrations.offset + clicked, &self.model),
+            Pane::History => self.history.select_row(
+                self.history.offset + clicked,
+                &self.model,
+                scope.as_deref(),
+            ),
+            Pane::Alerts => {
+                self.alerts.row = self.alerts.offset + clicked;
+                self.alerts.clamp(&self.model);
+            }
+            Pane::Metrics | Pane::Logs => {}
         }
     }
 
@@ -399,11 +329,7 @@ impl App {
         if self.pane == Pane::Logs {
             self.logs.search = text;
         } else {
-            self.filter = text;
-            // The selected integration stays selected if the filter keeps it; else the
-            // first match is.
-            self.selected_integration = 0;
-            self.clamp();
+            self.integrations.set_filter(text, &self.model);
         }
     }
 
@@ -440,79 +366,89 @@ impl App {
         let Some(action) = self.keymap.action_for(key.code, key.modifiers) else {
             return Vec::new();
         };
+        match self.global_action(action) {
+            Some(effects) => effects,
+            None => self.route(action),
+        }
+    }
+
+    /// Actions that mean the same on every pane; `None` for the others.
+    fn global_action(&mut self, action: Action) -> Option<Vec<Effect>> {
+        let panes = Pane::ALL.len();
         match action {
-            Action::Quit => return vec![Effect::Quit],
+            Action::Quit => return Some(vec![Effect::Quit]),
             Action::Help => self.mode = Mode::Help,
-            Action::NextPane => self.switch(Pane::ALL[(self.pane.index() + 1) % Pane::ALL.len()]),
-            Action::PrevPane => {
-                self.switch(Pane::ALL[(self.pane.index() + Pane::ALL.len() - 1) % Pane::ALL.len()])
-            }
+            Action::NextPane => self.switch(Pane::ALL[(self.pane.index() + 1) % panes]),
+            Action::PrevPane => self.switch(Pane::ALL[(self.pane.index() + panes - 1) % panes]),
             Action::Pane(i) => self.switch(Pane::ALL[i]),
             Action::Command => self.mode = Mode::Command(String::new()),
             Action::Filter => {
                 let current = if self.pane == Pane::Logs {
-                    self.logs.search.clone()
+                    &self.logs.search
                 } else {
-                    self.filter.clone()
+                    &self.integrations.filter
                 };
-                self.mode = Mode::Filter(current);
+                self.mode = Mode::Filter(current.clone());
             }
-            Action::Up => return self.move_selection(-1),
-            Action::Down => return self.move_selection(1),
-            Action::PageUp => return self.move_selection(-10),
-            Action::PageDown => return self.move_selection(10),
-            Action::Top => return self.move_selection(isize::MIN / 2),
-            Action::Bottom => return self.move_selection(isize::MAX / 2),
-            Action::Open => return self.open(),
             Action::Back => {
                 if self.drill.pop().is_none() {
-                    self.filter.clear();
+                    self.integrations.filter.clear();
                     self.logs.search.clear();
                     self.clamp();
                 }
-                self.detail_scroll = 0;
             }
-            Action::Sort => {
-                self.sort = self.sort.next();
+            Action::ToggleScope => {
+                self.scope_all = !self.scope_all;
                 self.clamp();
             }
-            Action::SortReverse => {
-                self.sort_reverse = !self.sort_reverse;
-                self.clamp();
-            }
-            Action::ToggleScope => self.scope_all = !self.scope_all,
-            Action::CycleWindow => {
-                let i = Window::ALL
-                    .iter()
-                    .position(|w| *w == self.window)
-                    .unwrap_or(0);
-                self.window = Window::ALL[(i + 1) % Window::ALL.len()];
-            }
-            Action::Follow => {
-                self.logs.follow = !self.logs.follow;
-                self.logs.scroll = 0;
-            }
-            Action::CycleLevel => {
-                self.logs.min_level = match self.logs.min_level {
-                    None => Some(Level::INFO),
-                    Some(Level::INFO) => Some(Level::WARN),
-                    Some(Level::WARN) => Some(Level::ERROR),
-                    _ => None,
-                }
-            }
-            Action::Timestamps => self.logs.timestamps = !self.logs.timestamps,
-            Action::Wrap => self.logs.wrap = !self.logs.wrap,
             Action::RunNow
             | Action::PauseResume
             | Action::Cancel
             | Action::Test
-            | Action::SetSecret => return self.act(action),
+            | Action::SetSecret => return Some(self.act(action)),
             Action::Silence => self.start_silence(),
             Action::Preview => {
-                return match self.selected_name() {
+                return Some(match self.selected_name() {
                     Some(name) => self.open_preview(name),
                     None => Vec::new(),
-                };
+                });
+            }
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
+    /// Hands `action` to what is on screen: the view opened over the pane, else the
+    /// pane. The Metrics pane moves through the integrations it charts.
+    fn route(&mut self, action: Action) -> Vec<Effect> {
+        if !self.drill.is_empty() {
+            self.drill.on_action(action, &self.model);
+            return Vec::new();
+        }
+        if action == Action::Open {
+            return self.open();
+        }
+        let model = &self.model;
+        match self.pane {
+            Pane::Integrations => {
+                self.integrations.on_action(action, model);
+            }
+            Pane::Metrics => {
+                if !self.metrics.on_action(action) {
+                    self.integrations.on_action(action, model);
+                }
+            }
+            Pane::History => {
+                let scope = self.scope();
+                return (self.history)
+                    .on_action(action, &self.model, scope.as_deref())
+                    .unwrap_or_default();
+            }
+            Pane::Logs => {
+                self.logs.on_action(action, model);
+            }
+            Pane::Alerts => {
+                self.alerts.on_action(action, model);
             }
         }
         Vec::new()
@@ -521,7 +457,6 @@ impl App {
     /// Opens the records preview of `name`; it changes nothing, so viewers may too.
     pub(super) fn open_preview(&mut self, name: String) -> Vec<Effect> {
         self.model.preview = None;
-        self.detail_scroll = 0;
         self.drill.push(Drill::Preview(name.clone()));
         vec![Effect::LoadPreview(name)]
     }
@@ -534,10 +469,9 @@ impl App {
             return;
         }
         let target = match self.pane {
-            Pane::Alerts if self.drill.is_empty() => self
-                .visible_alerts()
-                .get(self.selected_alert)
-                .map(|a| a.key()),
+            Pane::Alerts if self.drill.is_empty() => {
+                self.alerts.selected(&self.model).map(|a| a.key())
+            }
             _ => self.selected_name(),
         };
         match target {
@@ -574,66 +508,60 @@ impl App {
         run: ulid::Ulid,
         requests: Vec<crate::domain::trace::RequestTrace>,
     ) {
-        self.selected_request = requests.iter().rposition(|r| r.failed()).unwrap_or(0);
+        self.drill.request = requests.iter().rposition(|r| r.failed()).unwrap_or(0);
         self.model.run_requests = Some((run, requests));
     }
 
     fn switch(&mut self, pane: Pane) {
         self.pane = pane;
         self.drill.clear();
-        self.detail_scroll = 0;
     }
 
+    /// Enter on a pane: opens what its selected row is about.
     fn open(&mut self) -> Vec<Effect> {
-        if let Some(Drill::Run(run)) = self.drill.last()
-            && self.run_requests(run).is_some_and(|r| !r.is_empty())
-        {
-            self.drill
-                .push(Drill::Request(Arc::clone(run), self.selected_request));
-            self.detail_scroll = 0;
-            return Vec::new();
-        }
-        if self.drill.is_empty() {
-            match self.pane {
-                Pane::Integrations | Pane::Metrics => {
-                    if let Some(view) = self.selected() {
-                        let name = view.name.clone();
-                        self.drill.push(Drill::Integration(name.clone()));
-                        return vec![Effect::LoadDetail(name)];
-                    }
+        match self.pane {
+            Pane::Integrations | Pane::Metrics => match self.integrations.selected(&self.model) {
+                Some(view) => {
+                    let name = view.name.clone();
+                    self.open_integration(name)
                 }
-                Pane::History => {
-                    if let Some(run) = self
-                        .visible_runs()
-                        .get(self.selected_run)
-                        .map(|r| Arc::clone(r))
-                    {
+                None => Vec::new(),
+            },
+            Pane::History => {
+                let scope = self.scope();
+                match self.history.selected(&self.model, scope.as_deref()) {
+                    Some(run) => {
                         let id = run.id;
                         self.drill.push(Drill::Run(run));
-                        return vec![Effect::LoadRunLogs(id)];
+                        vec![Effect::LoadRunLogs(id)]
                     }
+                    None => Vec::new(),
                 }
-                Pane::Alerts => {
-                    let integration = self
-                        .visible_alerts()
-                        .get(self.selected_alert)
-                        .map(|a| a.integration.clone());
-                    if let Some(name) = integration.filter(|n| self.model.integration(n).is_some())
-                    {
-                        self.drill.push(Drill::Integration(name.clone()));
-                        return vec![Effect::LoadDetail(name)];
-                    }
-                }
-                Pane::Logs => return self.open_logged_run(),
             }
+            Pane::Alerts => {
+                let integration = self
+                    .alerts
+                    .selected(&self.model)
+                    .map(|a| a.integration.clone());
+                match integration.filter(|n| self.model.integration(n).is_some()) {
+                    Some(name) => self.open_integration(name),
+                    None => Vec::new(),
+                }
+            }
+            Pane::Logs => self.open_logged_run(),
         }
-        Vec::new()
+    }
+
+    fn open_integration(&mut self, name: String) -> Vec<Effect> {
+        self.drill.push(Drill::Integration(name.clone()));
+        vec![Effect::LoadDetail(name)]
     }
 
     /// Opens the run the Logs pane's bottom line is about, if it is still in memory.
     fn open_logged_run(&mut self) -> Vec<Effect> {
-        let shown = self.visible_logs();
-        let end = self.logs_end(shown.len());
+        let scope = self.scope();
+        let shown = self.logs.visible(&self.model, scope.as_deref());
+        let end = self.logs.end(shown.len());
         let Some(id) = end.checked_sub(1).and_then(|i| shown[i].run) else {
             self.toast("this line is not about a run", ToastLevel::Info);
             return Vec::new();
@@ -653,41 +581,36 @@ impl App {
         }
     }
 
-    fn move_selection(&mut self, by: isize) -> Vec<Effect> {
-        let step = |value: usize| (value as isize).saturating_add(by).max(0) as usize;
-        if let Some(Drill::Run(run)) = self.drill.last()
-            && let Some(count) = self.run_requests(run).map(<[_]>::len)
-            && count > 0
-            && by.abs() == 1
-        {
-            // Up and down pick a request, as in a browser's network tab; the pages
-            // scroll the view.
-            self.selected_request = step(self.selected_request).min(count - 1);
-            return Vec::new();
+    /// The integration the screen is about: the one the open view shows, else the
+    /// selected row's.
+    pub fn selected_name(&self) -> Option<String> {
+        match self.drill.last().and_then(Drill::integration) {
+            Some(name) => Some(name.to_owned()),
+            None => self
+                .integrations
+                .selected(&self.model)
+                .map(|i| i.name.clone()),
         }
-        if !self.drill.is_empty() {
-            self.detail_scroll = step(self.detail_scroll);
-            return Vec::new();
-        }
-        match self.pane {
-            Pane::Integrations | Pane::Metrics => {
-                self.select_integration_row(step(self.selected_integration))
-            }
-            Pane::History => self.selected_run = step(self.selected_run),
-            Pane::Alerts => self.selected_alert = step(self.selected_alert),
-            Pane::Logs => {
-                self.logs.follow = false;
-                self.logs.scroll = (self.logs.scroll as isize).saturating_sub(by).max(0) as usize;
-            }
-        }
-        self.clamp();
-        // Near the end of the runs in memory: fetch the next page from the store.
-        if self.pane == Pane::History
-            && !self.model.history_complete
-            && self.selected_run + 20 >= self.visible_runs().len()
-        {
-            return vec![Effect::LoadOlderRuns];
-        }
-        Vec::new()
+    }
+
+    /// The integration History, Metrics and Logs show alone; `None` when they show all.
+    pub fn scope(&self) -> Option<String> {
+        (!self.scope_all).then(|| self.selected_name()).flatten()
+    }
+
+    /// Keeps every pane's selection in range after the data, filter or sort changed.
+    pub fn clamp(&mut self) {
+        self.integrations.clamp(&self.model);
+        let scope = self.scope();
+        self.history.clamp(&self.model, scope.as_deref());
+        self.alerts.clamp(&self.model);
+        self.logs.clamp(&self.model);
+    }
+
+    /// The integrations whose figures are on screen or a scroll away (the Metrics pane
+    /// asks for its own figures).
+    pub fn names_on_screen(&self) -> Vec<String> {
+        self.integrations
+            .names_around(&self.model, self.table_area.height)
     }
 }

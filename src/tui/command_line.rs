@@ -128,7 +128,6 @@ impl App {
             "reload" => self.guarded(Effect::Reload),
             "audit" => {
                 self.model.audit = None;
-                self.detail_scroll = 0;
                 self.drill.push(Drill::Audit);
                 vec![Effect::LoadAudit]
             }

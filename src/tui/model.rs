@@ -19,7 +19,7 @@ use crate::store::SecretMeta;
 use crate::telemetry::LogEvent;
 
 /// Statuses kept per integration for the sparkline of its last runs.
-pub const RECENT_RUNS: usize = 12;
+pub const RECENT_RUNS: usize = 30;
 /// Runs kept in memory for the history pane; older ones are paged from the store.
 pub const HISTORY_IN_MEMORY: usize = 2_000;
 
@@ -441,6 +441,14 @@ impl Model {
         }
         self.index_integrations();
         self.rows_changed();
+    }
+
+    /// The traced requests of run `id`, once loaded.
+    pub fn requests_of(&self, id: ulid::Ulid) -> Option<&[crate::domain::trace::RequestTrace]> {
+        match &self.run_requests {
+            Some((loaded, requests)) if *loaded == id => Some(requests),
+            _ => None,
+        }
     }
 
     pub fn integration(&self, name: &str) -> Option<&IntegrationView> {

@@ -219,7 +219,7 @@ async fn apply(app: &mut App, hub: &Hub, event: &HubEvent) -> bool {
             let before = app.model.rows_generation;
             app.model.apply_briefs(briefs.clone());
             let after = app.model.rows_generation;
-            let by_time = app.sort.by_time();
+            let by_time = app.integrations.sort.by_time();
             if before.standing == after.standing && (!by_time || before.times == after.times) {
                 return false;
             }
@@ -269,14 +269,14 @@ async fn watch_screen(app: &mut App, hub: &Hub, shown: &mut Option<Shown>) {
         return;
     }
     let mut names = app.names_on_screen();
-    if let Some(focus) = app.focus_name()
+    if let Some(focus) = app.selected_name()
         && !names.contains(&focus)
     {
         names.push(focus);
     }
     let now = Shown {
         names,
-        every_brief: app.sort.by_time(),
+        every_brief: app.integrations.sort.by_time(),
         logs: app.pane == Pane::Logs,
     };
     if shown.as_ref() == Some(&now) {
@@ -376,11 +376,11 @@ async fn load_figures(app: &mut App, hub: &Hub) {
     if app.pane != Pane::Metrics {
         return;
     }
-    let integration = (!app.scope_all).then(|| app.focus_name()).flatten();
+    let integration = app.scope();
     if let Ok(windows) = hub.ask(q::WindowFigures { integration }).await {
         app.model.pane_figures = Some(*windows);
     }
-    if let Some(name) = app.focus_name() {
+    if let Some(name) = app.selected_name() {
         load_rollups(app, hub, name).await;
     }
 }
@@ -403,12 +403,7 @@ async fn load_secret_metas(app: &mut App, hub: &Hub) {
 /// The metrics pane's stored minutes for `name`: the last hour, or day with the 24h
 /// window, for its charts.
 async fn load_rollups(app: &mut App, hub: &Hub, integration: String) {
-    let span = if app.window == crate::runtime::metrics::Window::Day {
-        1_440
-    } else {
-        60
-    };
-    let since_minute = chrono::Utc::now().timestamp() / 60 - span;
+    let since_minute = chrono::Utc::now().timestamp() / 60 - app.metrics.chart_minutes();
     if let Ok(rollups) = hub
         .ask(q::Rollups {
             integration,

@@ -570,12 +570,15 @@ fn a_too_small_terminal_says_so() {
 fn keys_move_open_and_go_back() {
     let mut app = app("default", false);
     assert_eq!(
-        app.selected().unwrap().name,
+        app.integrations.selected(&app.model).unwrap().name,
         "billing-invoices",
         "sorted by name"
     );
     app.on_key(key(KeyCode::Char('j')));
-    assert_eq!(app.selected().unwrap().name, "crm-contacts");
+    assert_eq!(
+        app.integrations.selected(&app.model).unwrap().name,
+        "crm-contacts"
+    );
     assert!(
         matches!(&app.on_key(key(KeyCode::Enter))[..], [Effect::LoadDetail(name)] if name == "crm-contacts")
     );
@@ -591,9 +594,9 @@ fn keys_move_open_and_go_back() {
     };
     // Its requests load with the failed one selected; up and down pick, Enter opens.
     app.show_run_requests(run.id, traced_requests());
-    assert_eq!(app.selected_request, 1, "the failed request is selected");
+    assert_eq!(app.drill.request, 1, "the failed request is selected");
     app.on_key(key(KeyCode::Up));
-    assert_eq!(app.selected_request, 0);
+    assert_eq!(app.drill.request, 0);
     app.on_key(key(KeyCode::Down));
     app.on_key(key(KeyCode::Enter));
     assert!(matches!(app.drill.last(), Some(Drill::Request(_, 1))));
@@ -763,8 +766,12 @@ fn the_filter_matches_name_kind_health_and_tag() {
         ("feed", 2),
         ("zzz", 0),
     ] {
-        app.filter = text.into();
-        assert_eq!(app.visible_integrations().len(), expected, "{text}");
+        app.integrations.filter = text.into();
+        assert_eq!(
+            app.integrations.visible(&app.model).len(),
+            expected,
+            "{text}"
+        );
     }
 }
 
@@ -890,7 +897,11 @@ fn the_cursor_command_shows_sets_and_resets_after_asking() {
 /// A read-only console with `name` selected.
 fn app_read_only_on(name: &str) -> App {
     let mut app = app("default", true);
-    while app.selected().is_some_and(|v| v.name != name) {
+    while app
+        .integrations
+        .selected(&app.model)
+        .is_some_and(|v| v.name != name)
+    {
         app.on_key(key(KeyCode::Char('j')));
     }
     app
@@ -916,12 +927,12 @@ fn the_audit_command_opens_the_audit_log() {
 #[test]
 fn re_sorting_under_the_cursor_keeps_the_selected_integration() {
     let mut app = app("default", false);
-    app.sort = SortBy::LastRun;
+    app.integrations.sort = SortBy::LastRun;
     app.clamp();
     app.on_key(key(KeyCode::Char('j')));
     app.on_key(key(KeyCode::Char('j')));
-    let chosen = app.selected().unwrap().name.clone();
-    let row = app.selected_integration;
+    let chosen = app.integrations.selected(&app.model).unwrap().name.clone();
+    let row = app.integrations.row;
     // Every other integration finishes a run now: each moves above the chosen one.
     let others: Vec<String> = app
         .model
@@ -944,12 +955,12 @@ fn re_sorting_under_the_cursor_keeps_the_selected_integration() {
     app.model
         .apply_changes(finished.iter().map(change_of).collect());
     assert_ne!(
-        app.visible_integrations()[row].name,
+        app.integrations.visible(&app.model)[row].name,
         chosen,
         "the re-sort moved another integration onto the selected row"
     );
     app.clamp(); // what the runner does after every batch from the hub
-    assert_eq!(app.selected().unwrap().name, chosen);
+    assert_eq!(app.integrations.selected(&app.model).unwrap().name, chosen);
     assert!(
         matches!(&app.on_key(key(KeyCode::Char('r')))[..], [Effect::RunNow(n)] if *n == chosen)
     );
@@ -960,13 +971,13 @@ fn re_sorting_under_the_cursor_keeps_the_selected_integration() {
         app.on_key(key(KeyCode::Char(c)));
     }
     app.on_key(key(KeyCode::Enter));
-    assert_eq!(app.selected().unwrap().name, chosen);
+    assert_eq!(app.integrations.selected(&app.model).unwrap().name, chosen);
     app.on_key(key(KeyCode::Esc));
-    assert!(app.filter.is_empty());
-    assert_eq!(app.selected().unwrap().name, chosen);
+    assert!(app.integrations.filter.is_empty());
+    assert_eq!(app.integrations.selected(&app.model).unwrap().name, chosen);
     app.on_key(key(KeyCode::Char('o'))); // the next sort order
-    assert_ne!(app.sort, SortBy::LastRun);
-    assert_eq!(app.selected().unwrap().name, chosen);
+    assert_ne!(app.integrations.sort, SortBy::LastRun);
+    assert_eq!(app.integrations.selected(&app.model).unwrap().name, chosen);
 }
 
 /// Live history counts a repeated success on its integration's last run, as the store

@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     .areas(area);
     draw_silences(frame, silences_area, app);
 
-    let alerts = app.visible_alerts();
+    let alerts = app.alerts.visible(&app.model);
     let count = alerts.len();
     let firing = app.model.alerts.firing.len();
     let title = format!(" alerts: {firing} firing, {} resolved ", count - firing);
@@ -51,8 +51,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let wide = area.width >= 120;
     let (first, end) = super::window(
         count,
-        app.selected_alert,
-        app.table_offset,
+        app.alerts.row,
+        app.alerts.offset,
         table_area.height.saturating_sub(2) as usize,
     );
     let now = app.model.now;
@@ -106,7 +106,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         .header(Row::new(header).style(theme.accent))
         .row_highlight_style(theme.selection)
         .block(block);
-    let selected = app.selected_alert.min(count - 1);
+    let selected = app.alerts.row.min(count - 1);
     let mut state = TableState::default().with_selected(Some(selected - first));
     // The selected alert's notices and why it is held, for narrow screens too.
     let detail = alerts.get(selected).map(|alert| notices(alert, &theme));
@@ -128,7 +128,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         height: table_area.height.saturating_sub(1),
         ..table_area
     };
-    app.table_offset = first;
+    app.alerts.offset = first;
 }
 
 fn severity_style(theme: &Theme, severity: AlertSeverity) -> Style {

@@ -45,14 +45,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     };
     // Scrolling moves the first row shown; the newest entry is on top.
     let height = area.height.saturating_sub(2) as usize;
-    app.detail_scroll = app
-        .detail_scroll
+    app.drill.scroll = app
+        .drill
+        .scroll
         .min(entries.len().saturating_sub(height.max(1)));
     let now = app.model.now;
     let wide = area.width >= 120;
     let rows: Vec<Row> = entries
         .iter()
-        .skip(app.detail_scroll)
+        .skip(app.drill.scroll)
         .take(height)
         .map(|entry| {
             // Narrow, the user alone: where they came from needs the width.

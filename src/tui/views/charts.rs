@@ -10,7 +10,6 @@ use ratatui::text::Line;
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition};
 
 use crate::domain::stats::{MinuteRollup, Stats};
-use crate::runtime::metrics::Window;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
@@ -25,7 +24,7 @@ struct Series {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let span_minutes: i64 = if app.window == Window::Day { 1_440 } else { 60 };
+    let span_minutes = app.metrics.chart_minutes();
     let now_minute = app.model.now.timestamp() / 60;
     let rollups: Vec<&MinuteRollup> = app
         .model
@@ -34,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .filter(|r| now_minute - r.minute <= span_minutes)
         .collect();
     let whose = app
-        .focus_name()
+        .selected_name()
         .unwrap_or_else(|| "no integration selected".to_owned());
     let points = |value: fn(&Stats) -> Option<f64>| -> Vec<(f64, f64)> {
         rollups

@@ -113,7 +113,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         ])
     };
     let field = |label: &str, value: String| styled_field(label, value, theme.text);
-    let h = app.health_of(view);
+    let h = crate::tui::model::health(view);
     let mut lines = vec![
         field("health", format!("{} {}", h.symbol(), h.word())),
         field("kind", format!("{} (auth: {})", view.kind, view.auth)),

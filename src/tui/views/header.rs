@@ -9,14 +9,14 @@ use ratatui::widgets::Paragraph;
 use crate::control::Origin;
 use crate::domain::stats::long_span;
 use crate::tui::app::{App, PANES};
-use crate::tui::model::Health;
+use crate::tui::model::{Health, health};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     // One pass over the integrations, however many states are counted.
     let mut by_health = [0usize; Health::ALL.len()];
     for integration in &app.model.integrations {
-        by_health[app.health_of(integration) as usize] += 1;
+        by_health[health(integration) as usize] += 1;
     }
     let count = |h: Health| by_health[h as usize];
     let counts = [
@@ -139,9 +139,9 @@ pub fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(label, style));
         spans.push(Span::raw(" "));
     }
-    if !app.filter.is_empty() {
+    if !app.integrations.filter.is_empty() {
         spans.push(Span::styled(
-            format!(" filter: {} ", app.filter),
+            format!(" filter: {} ", app.integrations.filter),
             theme.warn,
         ));
     }

@@ -11,12 +11,13 @@ use crate::tui::app::App;
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.theme.clone();
     let wide = area.width >= 100;
-    let runs = app.visible_runs();
+    let scope = app.scope();
+    let runs = app.history.visible(&app.model, scope.as_deref());
     let count = runs.len();
     let (first, end) = super::window(
         count,
-        app.selected_run,
-        app.table_offset,
+        app.history.row,
+        app.history.offset,
         area.height.saturating_sub(2) as usize,
     );
     let rows: Vec<Row> = runs[first..end]
@@ -62,11 +63,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         widths.insert(2, Constraint::Length(9));
         header.insert(2, "TRIGGER");
     }
-    let scope = if app.scope_all {
-        "all integrations".to_owned()
-    } else {
-        app.focus_name().unwrap_or_default()
-    };
+    let scope = scope.unwrap_or_else(|| "all integrations".to_owned());
     let more = if app.model.history_complete {
         ""
     } else {
@@ -83,12 +80,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 .border_style(theme.dim),
         );
     let mut state =
-        TableState::default().with_selected((count > 0).then_some(app.selected_run - first));
+        TableState::default().with_selected((count > 0).then_some(app.history.row - first));
     frame.render_stateful_widget(table, area, &mut state);
     app.table_area = Rect {
         y: area.y + 1,
         height: area.height.saturating_sub(1),
         ..area
     };
-    app.table_offset = first;
+    app.history.offset = first;
 }

@@ -12,11 +12,11 @@ use crate::tui::keymap::{Action, key_hint};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.theme.clone();
-    let focus = (!app.scope_all).then(|| app.focus_name()).flatten();
-    let shown = app.visible_logs();
+    let focus = app.scope();
     let view = &app.logs;
+    let shown = view.visible(&app.model, focus.as_deref());
     let height = area.height.saturating_sub(1) as usize;
-    let end = app.logs_end(shown.len());
+    let end = view.end(shown.len());
     let start = end.saturating_sub(height);
     let bottom_run = end.checked_sub(1).and_then(|i| shown[i].run);
     let lines: Vec<Line> = shown[start..end]

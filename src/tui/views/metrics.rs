@@ -14,7 +14,7 @@ use crate::tui::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.theme.clone();
-    let focus = (!app.scope_all).then(|| app.focus_name()).flatten();
+    let focus = app.scope();
     let no_figures = [
         WindowStats::default(),
         WindowStats::default(),
@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             } else {
                 "-".into()
             };
-            let style = if *window == app.window {
+            let style = if *window == app.metrics.window {
                 theme.selection
             } else {
                 theme.text

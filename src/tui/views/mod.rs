@@ -57,7 +57,7 @@ pub fn drill_page(frame: &mut Frame, area: Rect, app: &App, title: &str, lines: 
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
-            .scroll((app.detail_scroll as u16, 0)),
+            .scroll((app.drill.scroll as u16, 0)),
         area,
     );
 }

@@ -13,7 +13,7 @@ use crate::tui::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, run: &RunRecord, index: usize) {
     let theme = &app.theme;
-    let Some(request) = app.run_requests(run).and_then(|r| r.get(index)) else {
+    let Some(request) = app.model.requests_of(run.id).and_then(|r| r.get(index)) else {
         frame.render_widget(
             Paragraph::new(Line::styled("this request is no longer loaded", theme.warn)),
             area,

@@ -44,7 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, run: &RunRecord) {
     if let Some(hint) = &run.hint {
         lines.push(Line::styled(format!("hint: {hint}"), theme.accent));
     }
-    if let Some(requests) = app.run_requests(run) {
+    if let Some(requests) = app.model.requests_of(run.id) {
         lines.push(Line::raw(""));
         request_lines(&mut lines, app, run, requests, area.width);
     }
@@ -88,7 +88,7 @@ fn request_lines(
         title = "requests (none traced)".to_owned();
     }
     lines.push(Line::styled(title, theme.accent));
-    let selected = app.selected_request.min(requests.len().saturating_sub(1));
+    let selected = app.drill.request.min(requests.len().saturating_sub(1));
     let (from, to) = window(requests.len(), selected, 0, REQUEST_ROWS);
     for (index, request) in requests.iter().enumerate().take(to).skip(from) {
         let status = request.status.map_or("---".to_owned(), |s| s.to_string());
