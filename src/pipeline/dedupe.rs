@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use hashbrown::HashTable;
 use serde_json::Value;
 
 use super::record_key_hash;
@@ -29,8 +30,13 @@ pub enum Change {
 pub struct ChangeDetector {
     key_field: Option<String>,
     deliver: Deliver,
-    /// Key hash → content hash of every keyed record this run, latest first-hand.
-    this_run: HashMap<u128, u64>,
+    /// (key hash, content hash) of every keyed record this run, the latest for each
+    /// key, in the order first seen. Kept as a list with an index into it, rather than
+    /// as a map, so that the end of the run sorts it in place for the store instead of
+    /// copying a map of 100,000 records into a list.
+    this_run: Vec<(u128, u64)>,
+    /// Positions in `this_run`, found by key hash.
+    index: HashTable<u32>,
     pub new: u64,
     pub changed: u64,
     pub unchanged: u64,
@@ -50,8 +56,17 @@ impl ChangeDetector {
         records
             .iter()
             .filter_map(|r| record_key_hash(r, self.key_field.as_deref()))
-            .filter(|k| !self.this_run.contains_key(k))
+            .filter(|k| self.seen_at(*k).is_none())
             .collect()
+    }
+
+    /// Where in `this_run` the record with key hash `key` is, if it was seen this run.
+    fn seen_at(&self, key: u128) -> Option<usize> {
+        let this_run = &self.this_run;
+        let at = self
+            .index
+            .find(table_hash(key), |&at| this_run[at as usize].0 == key)?;
+        Some(*at as usize)
     }
 
     /// Classifies one page against `known` (stored hashes by key) and what this run saw
@@ -75,7 +90,12 @@ impl ChangeDetector {
             return Change::New;
         };
         let hash = content_hash(record);
-        let change = match self.this_run.get(&key).or_else(|| known.get(&key)) {
+        let seen_at = self.seen_at(key);
+        let before = match seen_at {
+            Some(at) => Some(&self.this_run[at].1),
+            None => known.get(&key),
+        };
+        let change = match before {
             None => Change::New,
             Some(old) if *old != hash => Change::Changed,
             Some(_) => Change::Unchanged,
@@ -85,7 +105,21 @@ impl ChangeDetector {
             Change::Changed => self.changed += 1,
             Change::Unchanged => self.unchanged += 1,
         }
-        self.this_run.insert(key, hash);
+        match seen_at {
+            Some(at) => self.this_run[at].1 = hash,
+            None => {
+                // Past 4 billion keyed records in one run the index is full: later ones
+                // are still classified against the store, but not remembered, so the
+                // next run delivers them again rather than never.
+                if let Ok(at) = u32::try_from(self.this_run.len()) {
+                    let this_run = &self.this_run;
+                    self.index.insert_unique(table_hash(key), at, |&at| {
+                        table_hash(this_run[at as usize].0)
+                    });
+                    self.this_run.push((key, hash));
+                }
+            }
+        }
         change
     }
 
@@ -93,10 +127,18 @@ impl ChangeDetector {
     /// outputs accepted them; in key order, since the store's B-tree takes sorted
     /// inserts far faster.
     pub fn into_seen(self) -> Vec<(u128, u64)> {
-        let mut seen: Vec<(u128, u64)> = self.this_run.into_iter().collect();
+        drop(self.index);
+        let mut seen = self.this_run;
         seen.sort_unstable();
         seen
     }
+}
+
+/// The index's hash of a key hash: both halves folded, then spread by a Fibonacci
+/// multiply, since the table reads the top bits and FNV-1a's low half barely moves
+/// them for short keys.
+fn table_hash(key: u128) -> u64 {
+    ((key as u64) ^ ((key >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 #[cfg(test)]
@@ -157,5 +199,25 @@ mod tests {
         assert_eq!((first.len(), second.len()), (1, 0));
         assert_eq!((detector.new, detector.unchanged), (1, 1));
         assert_eq!(detector.into_seen().len(), 1);
+    }
+
+    #[test]
+    fn the_seen_list_holds_each_key_once_with_its_latest_hash_in_key_order() {
+        let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
+        let page = |version: u32| -> Vec<Value> {
+            (0..5_000)
+                .map(|id| json!({"id": id, "v": version}))
+                .collect()
+        };
+        assert_eq!(detector.page(page(1), &HashMap::new()).len(), 5_000);
+        let again = detector.page(page(2), &HashMap::new());
+        assert_eq!(again.len(), 5_000, "every record changed on the later page");
+        assert_eq!((detector.new, detector.changed), (5_000, 5_000));
+        let seen = detector.into_seen();
+        assert_eq!(seen.len(), 5_000);
+        assert!(seen.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        let latest = content_hash(&json!({"id": 7, "v": 2}));
+        let key = record_key_hash(&json!({"id": 7}), Some("id")).unwrap();
+        assert_eq!(seen.binary_search(&(key, latest)).map(|_| ()), Ok(()));
     }
 }
