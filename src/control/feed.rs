@@ -264,6 +264,17 @@ impl Publisher {
                     Ok(EngineEvent::Stopped) | Err(RecvError::Closed) => break,
                 },
                 _ = batch.tick() => {
+                    // The changes are asked for first, so that the batch's events go
+                    // out back to back and a client's writer sends them in one write.
+                    let changes = if changed.is_empty() {
+                        Vec::new()
+                    } else {
+                        let names = std::mem::take(&mut changed).into_iter().collect();
+                        match engine.changes(names).await {
+                            Ok(changes) => changes,
+                            Err(_) => break,
+                        }
+                    };
                     if !finished.is_empty() || left_out > 0 {
                         self.publish(Event::RunsFinished {
                             runs: std::mem::take(&mut finished),
@@ -279,12 +290,8 @@ impl Publisher {
                         fresh.drain(..flood);
                         self.publish(Event::Logs(fresh));
                     }
-                    if !changed.is_empty() {
-                        let names = std::mem::take(&mut changed).into_iter().collect();
-                        match engine.changes(names).await {
-                            Ok(changes) => self.publish_changes(changes),
-                            Err(_) => break,
-                        }
+                    if !changes.is_empty() {
+                        self.publish_changes(changes);
                     }
                 }
             }

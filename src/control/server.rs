@@ -277,54 +277,109 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) -> Result<(), String> {
     result
 }
 
-/// Replies and events to one client, until it stalls or goes away.
+/// Replies and events to one client, until it stalls or goes away. Whatever is ready
+/// when the writer wakes goes out in one write: a batch's runs, log lines, briefs and
+/// watched rows cost the client one wakeup, not four.
 async fn write_loop(
     mut writer: FramedWrite<tokio::net::unix::OwnedWriteHalf, LengthDelimitedCodec>,
     mut replies: mpsc::Receiver<Bytes>,
-    mut events: broadcast::Receiver<Arc<super::feed::Published>>,
+    events: broadcast::Receiver<Arc<super::feed::Published>>,
     watched: watch::Receiver<Watched>,
     engine: EngineHandle,
 ) {
-    let mut last_seq = 0;
+    let mut feed = ClientFeed {
+        events,
+        watched,
+        engine,
+        last_seq: 0,
+    };
     loop {
-        let frames = tokio::select! {
+        let mut frames = Vec::new();
+        let mut stopped = tokio::select! {
             reply = replies.recv() => match reply {
-                Some(frame) => vec![frame],
+                Some(frame) => {
+                    frames.push(frame);
+                    false
+                }
                 None => return,
             },
-            event = events.recv() => match event {
-                Ok(published) => {
-                    last_seq = published.event.seq;
-                    let stopped = matches!(published.event.event, Event::Stopped);
-                    if stopped {
-                        let _ = send(&mut writer, published.frame().clone()).await;
-                        return;
-                    }
-                    let interest = watched.borrow().clone();
-                    match interest {
-                        Some(interest) => published.frames_for(&interest),
-                        None => vec![published.frame().clone()],
-                    }
-                }
-                // Fell behind: start it over from how things stand now, skipping
-                // the backlog it would otherwise replay on top.
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    last_seq += missed + events.len() as u64;
-                    events = events.resubscribe();
-                    let Ok(snapshot) = engine.snapshot().await else { return };
-                    vec![encode(&ServiceFrame::Event(Sequenced {
-                        seq: last_seq,
-                        event: Event::Snapshot(Box::new(snapshot)),
-                    }))]
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
+            event = feed.events.recv() => match feed.frames_of(event, &mut frames).await {
+                Some(stopped) => stopped,
+                None => return,
             },
         };
-        for frame in frames {
-            if send(&mut writer, frame).await.is_err() {
-                return;
+        // Let the publisher finish the batch it is sending, then take all of it.
+        tokio::task::yield_now().await;
+        while !stopped {
+            let event = feed.events.try_recv();
+            if matches!(event, Err(broadcast::error::TryRecvError::Empty)) {
+                break;
+            }
+            let event = event.map_err(|error| match error {
+                broadcast::error::TryRecvError::Lagged(missed) => {
+                    broadcast::error::RecvError::Lagged(missed)
+                }
+                _ => broadcast::error::RecvError::Closed,
+            });
+            match feed.frames_of(event, &mut frames).await {
+                Some(stop) => stopped = stop,
+                None => return,
             }
         }
+        while let Ok(frame) = replies.try_recv() {
+            frames.push(frame);
+        }
+        if send_all(&mut writer, frames).await.is_err() || stopped {
+            return;
+        }
+    }
+}
+
+/// The feed as one client gets it: filtered by what it watches, restarted from a
+/// snapshot when it fell behind.
+struct ClientFeed {
+    events: broadcast::Receiver<Arc<super::feed::Published>>,
+    watched: watch::Receiver<Watched>,
+    engine: EngineHandle,
+    last_seq: u64,
+}
+
+impl ClientFeed {
+    /// Adds the frames `event` makes for this client to `frames`; answers whether the
+    /// engine stopped (`None`: the feed or the engine is gone).
+    async fn frames_of(
+        &mut self,
+        event: Result<Arc<super::feed::Published>, broadcast::error::RecvError>,
+        frames: &mut Vec<Bytes>,
+    ) -> Option<bool> {
+        match event {
+            Ok(published) => {
+                self.last_seq = published.event.seq;
+                if matches!(published.event.event, Event::Stopped) {
+                    frames.push(published.frame().clone());
+                    return Some(true);
+                }
+                let interest = self.watched.borrow().clone();
+                match interest {
+                    Some(interest) => frames.extend(published.frames_for(&interest)),
+                    None => frames.push(published.frame().clone()),
+                }
+            }
+            // Fell behind: start it over from how things stand now, skipping the
+            // backlog it would otherwise replay on top. Events gathered before it are
+            // older than the snapshot, which supersedes them.
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                self.last_seq += missed + self.events.len() as u64;
+                self.events = self.events.resubscribe();
+                let snapshot = self.engine.snapshot().await.ok()?;
+                frames.push(encode(&ServiceFrame::Event(Sequenced {
+                    seq: self.last_seq,
+                    event: Event::Snapshot(Box::new(snapshot)),
+                })));
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+        Some(false)
     }
 }
 
@@ -332,7 +387,22 @@ async fn send(
     writer: &mut FramedWrite<tokio::net::unix::OwnedWriteHalf, LengthDelimitedCodec>,
     frame: Bytes,
 ) -> Result<(), String> {
-    match tokio::time::timeout(WRITE_TIMEOUT, writer.send(frame)).await {
+    send_all(writer, vec![frame]).await
+}
+
+/// Writes `frames` and flushes once; a client that takes longer than `WRITE_TIMEOUT`
+/// over it is stalled.
+async fn send_all(
+    writer: &mut FramedWrite<tokio::net::unix::OwnedWriteHalf, LengthDelimitedCodec>,
+    frames: Vec<Bytes>,
+) -> Result<(), String> {
+    let all = async {
+        for frame in frames {
+            writer.feed(frame).await?;
+        }
+        SinkExt::<Bytes>::flush(writer).await
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, all).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(error.to_string()),
         Err(_) => Err("the client read nothing for 10 s".to_owned()),
