@@ -147,7 +147,7 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
             for rollup in rollups {
                 table.insert(
                     (rollup.integration.as_str(), rollup.minute),
-                    encode(&rollup.stats).as_slice(),
+                    super::rollup_codec::encode(&rollup.stats).as_slice(),
                 )?;
             }
         }
@@ -216,12 +216,18 @@ impl Store {
             .map(|entry| {
                 let (key, value) = entry?;
                 let minute = key.value().1;
+                let what = || format!("metrics of {integration} at minute {minute}");
+                let stats = match super::rollup_codec::decode(value.value()) {
+                    Some(decoded) => decoded.map_err(|detail| super::StoreError::Corrupt {
+                        what: what(),
+                        detail,
+                    })?,
+                    None => super::decode(value.value(), what)?,
+                };
                 Ok(MinuteRollup {
                     integration: integration.to_owned(),
                     minute,
-                    stats: super::decode(value.value(), || {
-                        format!("metrics of {integration} at minute {minute}")
-                    })?,
+                    stats,
                 })
             })
             .collect()
@@ -256,5 +262,54 @@ mod tests {
         assert_eq!(store.run("api", started.id).unwrap(), Some(finished));
         // The run still going keeps its `running` record, which a crash would find.
         assert_eq!(store.mark_interrupted(Utc::now()).unwrap(), 1);
+    }
+
+    /// Rollups are stored packed; those an older patchbay wrote as JSON still read.
+    #[test]
+    fn packed_and_older_json_rollups_both_read_back() {
+        use crate::domain::stats::Stats;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        let stats = Stats {
+            requests_ok: 6,
+            runs_ok: 5,
+            runs_failed: 1,
+            p95_ms: Some(41),
+            ..Stats::default()
+        };
+        let older = Stats {
+            records: 300,
+            ..stats.clone()
+        };
+        store
+            .write(|txn| {
+                txn.open_table(METRICS)?
+                    .insert(("api", 10), encode(&older).as_slice())?;
+                Ok(())
+            })
+            .unwrap();
+        store
+            .apply(&[WriteOp::Rollups(vec![MinuteRollup {
+                integration: "api".into(),
+                minute: 11,
+                stats: stats.clone(),
+            }])])
+            .unwrap();
+        let read: Vec<(i64, Stats)> = store
+            .rollups("api", 0)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.minute, r.stats))
+            .collect();
+        assert_eq!(read, [(10, older), (11, stats)]);
+        store
+            .write(|txn| {
+                txn.open_table(METRICS)?
+                    .insert(("api", 12), [1u8, 0x80].as_slice())?;
+                Ok(())
+            })
+            .unwrap();
+        let error = store.rollups("api", 0).unwrap_err().to_string();
+        assert!(error.contains("metrics of api at minute 12"), "{error}");
     }
 }

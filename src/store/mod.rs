@@ -1,13 +1,15 @@
 //! The embedded store: one redb file, `patchbay.redb`, in the data dir.
 //!
-//! Values are JSON so that new optional fields need no migration; keys are chosen so
-//! that every listing the console needs is a range scan.
+//! Values are JSON so that new optional fields need no migration, except the minute
+//! rollups, one per integration per minute, which are packed (`rollup_codec`); keys
+//! are chosen so that every listing the console needs is a range scan.
 
 mod alerts;
 mod audit;
 mod backup;
 mod batch;
 pub mod retention;
+mod rollup_codec;
 mod runs;
 pub mod schema;
 mod secrets;
