@@ -103,14 +103,7 @@ fn main() {
                     stats.p50_ms = Some(4);
                     stats.p95_ms = Some(if failed { 40 } else { 5 });
                     stats.p99_ms = stats.p95_ms;
-                    writer
-                        .write(WriteOp::Run {
-                            run: Box::new(run),
-                            logs: Vec::new(),
-                            requests: Vec::new(),
-                            progress: Default::default(),
-                        })
-                        .await;
+                    writer.write(WriteOp::run_record(run)).await;
                     writer
                         .write(WriteOp::State {
                             name: name.clone(),

@@ -52,7 +52,7 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<()> {
     copy(from, to, RUN_LOGS)?;
     copy(from, to, RUN_REQUESTS)?;
     copy(from, to, CURSORS)?;
-    copy(from, to, METRICS)?;
+    copy(from, to, METRIC_HOURS)?;
     copy(from, to, ALERTS)?;
     copy(from, to, SILENCES)?;
     copy(from, to, AUDIT)?;

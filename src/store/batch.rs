@@ -1,13 +1,13 @@
 //! Writes that the engine's writer task groups into one transaction each.
 
 use chrono::{DateTime, Utc};
-use redb::WriteTransaction;
+use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use std::collections::{HashMap, HashSet};
 
-use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRICS, RECORD_HASHES};
+use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRIC_HOURS, RECORD_HASHES};
 use super::{Result, Store, encode};
 use crate::domain::run::{RunRecord, RunStatus};
 use crate::domain::stats::MinuteRollup;
@@ -58,6 +58,19 @@ pub enum WriteOp {
         name: String,
         cursor: Option<Cursor>,
     },
+}
+
+impl WriteOp {
+    /// A run's record alone, without log lines, traced requests or progress: a run
+    /// that starts, or one that ended before doing anything.
+    pub fn run_record(run: RunRecord) -> Self {
+        Self::Run {
+            run: Box::new(run),
+            logs: Vec::new(),
+            requests: Vec::new(),
+            progress: Progress::default(),
+        }
+    }
 }
 
 impl Store {
@@ -143,12 +156,17 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
                 .insert(name.as_str(), encode(state).as_slice())?;
         }
         WriteOp::Rollups(rollups) => {
-            let mut table = txn.open_table(METRICS)?;
+            let mut table = txn.open_table(METRIC_HOURS)?;
             for rollup in rollups {
-                table.insert(
-                    (rollup.integration.as_str(), rollup.minute),
-                    super::rollup_codec::encode(&rollup.stats).as_slice(),
-                )?;
+                let name = rollup.integration.as_str();
+                let hour = (name, rollup.minute.div_euclid(60));
+                let row = table.get(hour)?.map(|row| row.value().to_vec());
+                let minute = (rollup.minute.rem_euclid(60) as u8, rollup.stats.clone());
+                let (row, damage) = super::rollup_codec::put_minute(row.as_deref(), minute);
+                if let Some(damage) = damage {
+                    tracing::warn!(integration = %name, hour = hour.1, %damage, "a stored hour of metrics did not decode; it starts over");
+                }
+                table.insert(hour, row.as_slice())?;
             }
         }
         WriteOp::Audit(entry) => super::audit::insert(txn, entry)?,
@@ -210,27 +228,33 @@ impl Store {
     /// One integration's rollups from `since_minute` on, oldest first.
     pub fn rollups(&self, integration: &str, since_minute: i64) -> Result<Vec<MinuteRollup>> {
         let txn = self.read()?;
-        let table = txn.open_table(METRICS)?;
-        table
-            .range((integration, since_minute)..=(integration, i64::MAX))?
-            .map(|entry| {
-                let (key, value) = entry?;
-                let minute = key.value().1;
-                let what = || format!("metrics of {integration} at minute {minute}");
-                let stats = match super::rollup_codec::decode(value.value()) {
-                    Some(decoded) => decoded.map_err(|detail| super::StoreError::Corrupt {
-                        what: what(),
-                        detail,
-                    })?,
-                    None => super::decode(value.value(), what)?,
-                };
-                Ok(MinuteRollup {
-                    integration: integration.to_owned(),
-                    minute,
-                    stats,
-                })
-            })
-            .collect()
+        let table = txn.open_table(METRIC_HOURS)?;
+        let mut rollups = Vec::new();
+        for entry in
+            table.range((integration, since_minute.div_euclid(60))..=(integration, i64::MAX))?
+        {
+            let (key, value) = entry?;
+            let first_minute = key.value().1.saturating_mul(60);
+            let minutes = super::rollup_codec::decode_hour(value.value()).map_err(|detail| {
+                super::StoreError::Corrupt {
+                    what: format!(
+                        "metrics of {integration} in the hour from minute {first_minute}"
+                    ),
+                    detail,
+                }
+            })?;
+            rollups.extend(
+                minutes
+                    .into_iter()
+                    .map(|(at, stats)| MinuteRollup {
+                        integration: integration.to_owned(),
+                        minute: first_minute.saturating_add(i64::from(at)),
+                        stats,
+                    })
+                    .filter(|rollup| rollup.minute >= since_minute),
+            );
+        }
+        Ok(rollups)
     }
 }
 
@@ -240,12 +264,7 @@ mod tests {
     use crate::domain::run::Trigger;
 
     fn run_op(run: &RunRecord) -> WriteOp {
-        WriteOp::Run {
-            run: Box::new(run.clone()),
-            logs: Vec::new(),
-            requests: Vec::new(),
-            progress: Progress::default(),
-        }
+        WriteOp::run_record(run.clone())
     }
 
     #[test]
@@ -264,52 +283,58 @@ mod tests {
         assert_eq!(store.mark_interrupted(Utc::now()).unwrap(), 1);
     }
 
-    /// Rollups are stored packed; those an older patchbay wrote as JSON still read.
+    /// Minutes land in their hour's row; a read from any minute gets those from it on,
+    /// across hours, and a damaged row is an error that names it.
     #[test]
-    fn packed_and_older_json_rollups_both_read_back() {
+    fn minute_rollups_are_stored_by_hour_and_read_by_minute() {
         use crate::domain::stats::Stats;
+        use redb::ReadableTableMetadata;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path()).unwrap();
-        let stats = Stats {
-            requests_ok: 6,
-            runs_ok: 5,
-            runs_failed: 1,
-            p95_ms: Some(41),
-            ..Stats::default()
+        let minute = |minute: i64, runs_ok: u64| MinuteRollup {
+            integration: "api".into(),
+            minute,
+            stats: Stats {
+                runs_ok,
+                p95_ms: Some(41),
+                ..Stats::default()
+            },
         };
-        let older = Stats {
-            records: 300,
-            ..stats.clone()
-        };
+        let written = [minute(59, 1), minute(60, 2), minute(61, 3), minute(125, 4)];
         store
-            .write(|txn| {
-                txn.open_table(METRICS)?
-                    .insert(("api", 10), encode(&older).as_slice())?;
-                Ok(())
-            })
+            .apply(&[WriteOp::Rollups(written[..2].to_vec())])
             .unwrap();
         store
-            .apply(&[WriteOp::Rollups(vec![MinuteRollup {
-                integration: "api".into(),
-                minute: 11,
-                stats: stats.clone(),
-            }])])
+            .apply(&[WriteOp::Rollups(written[2..].to_vec())])
             .unwrap();
-        let read: Vec<(i64, Stats)> = store
-            .rollups("api", 0)
+        let rows = store
+            .read()
             .unwrap()
-            .into_iter()
-            .map(|r| (r.minute, r.stats))
-            .collect();
-        assert_eq!(read, [(10, older), (11, stats)]);
+            .open_table(METRIC_HOURS)
+            .unwrap()
+            .len()
+            .unwrap();
+        assert_eq!(rows, 3, "hours 0, 1 and 2");
+        let from = |since: i64| -> Vec<(i64, u64)> {
+            let read = store.rollups("api", since).unwrap();
+            read.into_iter()
+                .map(|r| (r.minute, r.stats.runs_ok))
+                .collect()
+        };
+        assert_eq!(from(0), [(59, 1), (60, 2), (61, 3), (125, 4)]);
+        assert_eq!(from(61), [(61, 3), (125, 4)]);
+        assert!(store.rollups("other", 0).unwrap().is_empty());
         store
             .write(|txn| {
-                txn.open_table(METRICS)?
-                    .insert(("api", 12), [1u8, 0x80].as_slice())?;
+                txn.open_table(METRIC_HOURS)?
+                    .insert(("api", 3), [1u8, 0x80].as_slice())?;
                 Ok(())
             })
             .unwrap();
         let error = store.rollups("api", 0).unwrap_err().to_string();
-        assert!(error.contains("metrics of api at minute 12"), "{error}");
+        assert!(
+            error.contains("metrics of api in the hour from minute 180"),
+            "{error}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 use ulid::Ulid;
 
-use super::schema::{ACTIVE_RUNS, METRICS, RUN_LOGS, RUN_REQUESTS, RUNS, RUNS_BY_TIME};
+use super::schema::{ACTIVE_RUNS, METRIC_HOURS, RUN_LOGS, RUN_REQUESTS, RUNS, RUNS_BY_TIME};
 use super::{Result, Store};
 use crate::config::Retention;
 use crate::domain::stats::Uptime;
@@ -53,8 +53,10 @@ impl Store {
         let rollup_days = i64::from(retention.days).max(Uptime::LONGEST_DAYS);
         let oldest_minute = (now - chrono::Duration::days(rollup_days)).timestamp() / 60;
         self.write(|txn| {
-            txn.open_table(METRICS)?
-                .retain(|(_, minute), _| minute >= oldest_minute)?;
+            // Whole hours: the one the cutoff falls in stays until it is all past.
+            let oldest_hour = oldest_minute.div_euclid(60);
+            txn.open_table(METRIC_HOURS)?
+                .retain(|(_, hour), _| hour >= oldest_hour)?;
             Ok(())
         })?;
         Ok(PruneStats {

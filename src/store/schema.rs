@@ -3,7 +3,7 @@
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 /// Bump when a table's layout changes, and add a step to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -35,8 +35,10 @@ pub const RUN_LOGS: TableDefinition<(u128, u32), &str> = TableDefinition::new("r
 pub const RUN_REQUESTS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("run_requests");
 /// Integration name → JSON cursor (the incremental-sync watermark).
 pub const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
-/// (integration, unix minute) → JSON per-minute metric rollup.
-pub const METRICS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("metrics");
+/// (integration, unix hour) → that hour's minute rollups, packed (`rollup_codec`).
+pub const METRIC_HOURS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("metric_hours");
+/// Up to version 4: (integration, unix minute) → JSON minute rollup.
+const METRICS_BY_MINUTE: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("metrics");
 /// alert id → JSON alert record.
 pub const ALERTS: TableDefinition<u128, &[u8]> = TableDefinition::new("alerts");
 /// silence id → JSON silence (expired ones stay, as history).
@@ -56,6 +58,7 @@ const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [
     add_silences_v2,
     add_run_requests_v3,
     hash_record_keys_v4,
+    pack_rollups_by_hour_v5,
 ];
 
 fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
@@ -67,7 +70,7 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(CURSORS)?;
     txn.open_table(RECORD_HASHES_BY_TEXT)?;
     txn.open_table(INBOX)?;
-    txn.open_table(METRICS)?;
+    txn.open_table(METRICS_BY_MINUTE)?;
     txn.open_table(ALERTS)?;
     txn.open_table(AUDIT)?;
     txn.open_table(SECRET_VALUES)?;
@@ -99,6 +102,34 @@ fn hash_record_keys_v4(txn: &WriteTransaction) -> Result<(), redb::Error> {
         }
     }
     txn.delete_table(RECORD_HASHES_BY_TEXT)?;
+    Ok(())
+}
+
+/// Each stored minute moves into its hour's packed row; the table of a row per minute
+/// goes. A minute that does not decode is left out, with a warning: these are figures
+/// for charts and uptime, and a store must open.
+fn pack_rollups_by_hour_v5(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    use super::rollup_codec::put_minute;
+    {
+        let by_minute = txn.open_table(METRICS_BY_MINUTE)?;
+        let mut by_hour = txn.open_table(METRIC_HOURS)?;
+        for entry in by_minute.iter()? {
+            let (key, value) = entry?;
+            let (integration, minute) = key.value();
+            let stats = match serde_json::from_slice(value.value()) {
+                Ok(stats) => stats,
+                Err(error) => {
+                    tracing::warn!(%integration, minute, %error, "a stored minute of metrics does not decode; left out");
+                    continue;
+                }
+            };
+            let hour = (integration, minute.div_euclid(60));
+            let row = by_hour.get(hour)?.map(|row| row.value().to_vec());
+            let (row, _) = put_minute(row.as_deref(), (minute.rem_euclid(60) as u8, stats));
+            by_hour.insert(hour, row.as_slice())?;
+        }
+    }
+    txn.delete_table(METRICS_BY_MINUTE)?;
     Ok(())
 }
 
@@ -148,6 +179,51 @@ mod tests {
             found.get(&key),
             Some(&7),
             "record 42 is still known as delivered"
+        );
+    }
+
+    #[test]
+    fn a_version_4_store_keeps_its_minutes_packed_by_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::store::STORE_FILE);
+        let stats = |runs_ok: u64| crate::domain::stats::Stats {
+            runs_ok,
+            p50_ms: Some(3),
+            ..Default::default()
+        };
+        {
+            let db = redb::Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            for step in &MIGRATIONS[..4] {
+                step(&txn).unwrap();
+            }
+            txn.open_table(META)
+                .unwrap()
+                .insert(SCHEMA_VERSION_KEY, 4)
+                .unwrap();
+            {
+                let mut minutes = txn.open_table(METRICS_BY_MINUTE).unwrap();
+                for (minute, runs) in [(119, 1), (120, 2), (150, 3)] {
+                    let json = serde_json::to_vec(&stats(runs)).unwrap();
+                    minutes.insert(("api", minute), json.as_slice()).unwrap();
+                }
+                minutes
+                    .insert(("api", 151), b"not json".as_slice())
+                    .unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let read: Vec<(i64, crate::domain::stats::Stats)> = store
+            .rollups("api", 0)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.minute, r.stats))
+            .collect();
+        assert_eq!(
+            read,
+            [(119, stats(1)), (120, stats(2)), (150, stats(3))],
+            "every minute that decoded, the one that did not left out"
         );
     }
 }
