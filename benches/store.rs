@@ -39,14 +39,7 @@ fn main() {
             run.records_new = 7;
             run.records_delivered = 7;
             run.finish(RunStatus::Success, at + chrono::Duration::milliseconds(120));
-            writer
-                .write(WriteOp::Run {
-                    run: Box::new(run),
-                    logs: Vec::new(),
-                    requests: Vec::new(),
-                    progress: Default::default(),
-                })
-                .await;
+            writer.write(WriteOp::run_record(run)).await;
         }
         writer.flush().await;
         let commits = writer

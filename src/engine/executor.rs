@@ -167,14 +167,7 @@ async fn run_plan(
     let integration = Arc::clone(&plan.integration);
     let mut record = RunRecord::start(&integration.name, plan.trigger, services.clock.now());
     record.id = plan.run_id;
-    writer
-        .write(WriteOp::Run {
-            run: Box::new(record.clone()),
-            logs: Vec::new(),
-            requests: Vec::new(),
-            progress: Progress::default(),
-        })
-        .await;
+    writer.write(WriteOp::run_record(record.clone())).await;
     let ctx = Arc::new(RunContext::new(
         Arc::clone(&integration),
         plan.run_id,

@@ -132,14 +132,7 @@ impl Engine {
         let writer = self.writer.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
-            writer
-                .write(WriteOp::Run {
-                    run: Box::new(record.clone()),
-                    logs: Vec::new(),
-                    requests: Vec::new(),
-                    progress: Default::default(),
-                })
-                .await;
+            writer.write(WriteOp::run_record(record.clone())).await;
             let _ = events.send(EngineEvent::RunFinished(Arc::new(record)));
         });
     }
