@@ -607,10 +607,23 @@ impl App {
         self.logs.clamp(&self.model);
     }
 
-    /// The integrations whose figures are on screen or a scroll away (the Metrics pane
-    /// asks for its own figures).
+    /// The integrations on screen or a scroll away.
     pub fn names_on_screen(&self) -> Vec<String> {
         self.integrations
             .names_around(&self.model, self.table_area.height)
+    }
+
+    /// The integrations whose figures the screen shows: the open integration's, or the
+    /// rows of an Integrations table wide enough for its figure columns. The Metrics
+    /// pane asks for its own.
+    pub fn names_with_figures(&self) -> Vec<String> {
+        match self.drill.last() {
+            Some(Drill::Integration(name)) => vec![name.clone()],
+            Some(_) => Vec::new(),
+            None if self.pane == Pane::Integrations && self.integrations.figures_shown => {
+                self.names_on_screen()
+            }
+            None => Vec::new(),
+        }
     }
 }

@@ -364,11 +364,14 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Live figures of the integrations on screen, and the Metrics pane's: its window
-/// figures (the selected integration's or all together) and stored minutes.
+/// Live figures of the integrations whose figures are on screen, and the Metrics
+/// pane's: its window figures (the selected integration's or all together) and stored
+/// minutes. A narrow table shows none, and asks for none.
 async fn load_figures(app: &mut App, hub: &Hub) {
-    let names = app.names_on_screen();
-    if let Ok(figures) = hub.ask(q::Figures { names }).await {
+    let names = app.names_with_figures();
+    if !names.is_empty()
+        && let Ok(figures) = hub.ask(q::Figures { names }).await
+    {
         for (name, windows) in figures {
             app.model.figures.insert(name, Figures { windows });
         }

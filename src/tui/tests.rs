@@ -1118,3 +1118,24 @@ fn caught_up_log_lines_merge_in_order_without_repeats() {
         "the newest five, in order, once each"
     );
 }
+
+/// Figures are fetched only for what shows them: a wide table's rows, or the open
+/// integration; an 80-column table has no figure columns and asks for none.
+#[test]
+fn figures_are_asked_for_only_where_the_screen_shows_them() {
+    let mut app = app("default", false);
+    render(&mut app, 200, 60);
+    assert_eq!(
+        app.names_with_figures().len(),
+        6,
+        "every row of the wide table"
+    );
+    render(&mut app, 80, 24);
+    assert!(app.names_with_figures().is_empty());
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.names_with_figures(), ["billing-invoices"]);
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Char('2')));
+    render(&mut app, 200, 60);
+    assert!(app.names_with_figures().is_empty(), "History shows none");
+}

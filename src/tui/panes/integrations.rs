@@ -60,6 +60,9 @@ pub struct IntegrationsPane {
     pub name: Option<String>,
     /// The first row on screen.
     pub offset: usize,
+    /// Whether the last frame was wide enough for the figure columns (success rate,
+    /// p95): only then are the rows' figures worth fetching.
+    pub figures_shown: bool,
     /// The table's rows as last filtered and sorted, and from what.
     rows: RefCell<Option<(RowsKey, Vec<usize>)>>,
 }

@@ -27,6 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.theme.clone();
     let now = app.model.now;
     let wide = area.width >= WIDE;
+    app.integrations.figures_shown = wide;
     let visible = app.integrations.visible(&app.model);
     let count = visible.len();
     // A top border and the header row take two lines.
