@@ -38,6 +38,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const CALLS_IN_FLIGHT: usize = 8;
 /// Integrations one client may watch: a console watches the rows around its screen.
 const MAX_WATCHED: usize = 2_000;
+/// Events gathered into one write to a client: a batch is three or four.
+const EVENTS_PER_WRITE: usize = 16;
 
 /// What a client asked to be sent (`Watch`): `None` until it asks, and until then it
 /// gets everything.
@@ -308,9 +310,13 @@ async fn write_loop(
                 None => return,
             },
         };
-        // Let the publisher finish the batch it is sending, then take all of it.
+        // Let the publisher finish the batch it is sending, then take all of it (up to
+        // a bound: what waits goes out with the next write).
         tokio::task::yield_now().await;
-        while !stopped {
+        for _ in 1..EVENTS_PER_WRITE {
+            if stopped {
+                break;
+            }
             let event = feed.events.try_recv();
             if matches!(event, Err(broadcast::error::TryRecvError::Empty)) {
                 break;
