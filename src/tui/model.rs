@@ -451,7 +451,17 @@ impl Model {
         }
     }
 
+    /// The integration `name`, found through the index `row_of` keeps (the detail view
+    /// looks it up every frame, among 10,000).
     pub fn integration(&self, name: &str) -> Option<&IntegrationView> {
-        self.integrations.iter().find(|i| i.name == name)
+        let indexed = self
+            .position
+            .get(name)
+            .and_then(|&at| self.integrations.get(at));
+        match indexed {
+            Some(view) if view.name == name => Some(view),
+            // The list was replaced since the index was built.
+            _ => self.integrations.iter().find(|i| i.name == name),
+        }
     }
 }
