@@ -8,6 +8,14 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     hasher.finish()
 }
 
+/// A 128-bit FNV-1a hash folded to 64 bits whose high bits move with every input bit:
+/// both halves folded, then spread by a Fibonacci multiply. FNV-1a's own top bits barely
+/// move for short keys (the keys `1` to `100000` share 61 values of their top 12 bits),
+/// and hash tables and buckets read the top bits.
+pub fn spread(hash: u128) -> u64 {
+    ((hash as u64) ^ ((hash >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// An FNV-1a hasher of one width, fed piece by piece.
 macro_rules! fnv1a_hasher {
     ($(#[$doc:meta])* $name:ident: $int:ty, basis $basis:expr, prime $prime:expr) => {

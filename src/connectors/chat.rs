@@ -9,7 +9,7 @@ use super::{BoxFuture, Output, auth};
 use crate::alerts::Notice;
 use crate::config::kinds::outputs::ChatSettings;
 use crate::config::template::Template;
-use crate::domain::Failure;
+use crate::domain::{Failure, Records};
 use crate::runtime::context::RunContext;
 use crate::runtime::http::RequestPolicy;
 use secrecy::ExposeSecret;
@@ -88,10 +88,10 @@ impl Output for ChatOutput {
         &'a self,
         ctx: &'a RunContext,
         from: &'a str,
-        records: &'a [serde_json::Value],
+        records: &'a Records,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
-            for batch in records.chunks(self.settings.batch_size.max(1)) {
+            for batch in records.values().chunks(self.settings.batch_size.max(1)) {
                 let payload = self.payload(self.text(from, batch)?);
                 self.post(ctx, &payload).await?;
             }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{BoxFuture, Output};
 use crate::config::kinds::outputs::FileSettings;
-use crate::domain::Failure;
+use crate::domain::{Failure, Records};
 use crate::runtime::context::RunContext;
 
 pub struct FileOutput {
@@ -68,14 +68,10 @@ impl Output for FileOutput {
         &'a self,
         _ctx: &'a RunContext,
         _from: &'a str,
-        records: &'a [serde_json::Value],
+        records: &'a Records,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
-            let mut lines = Vec::with_capacity(records.len() * 128);
-            for record in records {
-                serde_json::to_writer(&mut lines, record).expect("JSON values serialise");
-                lines.push(b'\n');
-            }
+            let lines = records.json().as_bytes().to_vec();
             let path = self.settings.path.clone();
             let rotate_bytes = self.settings.rotate_bytes;
             tokio::task::spawn_blocking(move || append(&path, rotate_bytes, &lines))

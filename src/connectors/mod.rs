@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::alerts::Notice;
 use crate::config::Integration;
 use crate::config::kinds::KindSettings;
-use crate::domain::Failure;
+use crate::domain::{Failure, Records};
 use crate::runtime::context::RunContext;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -114,7 +114,7 @@ pub trait Output: Send + Sync {
         &'a self,
         ctx: &'a RunContext,
         from: &'a str,
-        records: &'a [serde_json::Value],
+        records: &'a Records,
     ) -> BoxFuture<'a, Result<(), Failure>>;
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>>;
     /// Delivers an alert notice. Outputs that carry records get it as one record;
@@ -125,7 +125,7 @@ pub trait Output: Send + Sync {
         notice: &'a Notice,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
-            let record = [notice.to_json()];
+            let record = Records::new(vec![notice.to_json()]);
             self.deliver(ctx, "patchbay", &record).await
         })
     }

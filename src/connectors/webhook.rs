@@ -11,7 +11,7 @@ use sha2::Sha256;
 use super::{BoxFuture, Output};
 use crate::alerts::Notice;
 use crate::config::kinds::outputs::WebhookSettings;
-use crate::domain::Failure;
+use crate::domain::{Failure, Records};
 use crate::runtime::context::RunContext;
 use crate::runtime::http::RequestPolicy;
 
@@ -106,16 +106,17 @@ impl Output for WebhookOutput {
         &'a self,
         ctx: &'a RunContext,
         _from: &'a str,
-        records: &'a [serde_json::Value],
+        records: &'a Records,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
-            for batch in records.chunks(self.settings.batch_size.max(1)) {
+            let json = records.json();
+            let size = self.settings.batch_size.max(1);
+            for start in (0..json.len()).step_by(size) {
                 let body = if self.settings.batch_size == 1 {
-                    serde_json::to_vec(&batch[0])
+                    json.record(start).to_vec()
                 } else {
-                    serde_json::to_vec(batch)
-                }
-                .expect("JSON values serialise");
+                    json.array(start..json.len().min(start + size))
+                };
                 self.post(ctx, &body).await?;
             }
             Ok(())

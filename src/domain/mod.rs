@@ -6,6 +6,7 @@ pub mod alert;
 pub mod audit;
 pub mod failure;
 pub mod health;
+pub mod records;
 pub mod run;
 pub mod stats;
 pub mod suggest;
@@ -17,5 +18,6 @@ pub use alert::{
 pub use audit::{AuditEntry, Operator};
 pub use failure::Failure;
 pub use health::{Health, IntegrationState, PauseReason};
+pub use records::{JsonLines, Records};
 pub use run::{Delivery, ErrorClass, QuotaLeft, RunRecord, RunStatus, Trigger};
 pub use suggest::did_you_mean;

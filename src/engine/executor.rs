@@ -18,9 +18,9 @@ use ulid::Ulid;
 use super::writer::Writer;
 use crate::config::Integration;
 use crate::connectors::{Fetch, Output, Pages, Source};
-use crate::domain::Failure;
 use crate::domain::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
 use crate::domain::trace;
+use crate::domain::{Failure, Records};
 use crate::pipeline::dedupe::ChangeDetector;
 use crate::runtime::classify::INTERNAL_HINT;
 use crate::runtime::context::{RunContext, Services, log_line};
@@ -409,7 +409,7 @@ async fn deliver_page(
     ctx: &RunContext,
     plan: &OutputPlan,
     from: &str,
-    records: &[Value],
+    records: &Records,
 ) -> Result<(), Failure> {
     let name = &plan.integration.name;
     match tokio::time::timeout(
@@ -471,7 +471,7 @@ fn settle(
                 )
             });
             if failed.is_empty() && !cut_short {
-                earned.seen = tally.detector.into_seen();
+                earned.set_seen(tally.detector.into_seen());
                 earned.consumed = fetch.consumed;
                 earned.cursor = fetch
                     .cursor

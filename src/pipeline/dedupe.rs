@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::record_key_hash;
 use crate::config::pipeline::Deliver;
-use crate::fingerprint::Fnv1a;
+use crate::domain::{JsonLines, Records};
+use crate::fingerprint::{Fnv1a, fnv1a, spread};
 
 /// The hash of a record's JSON text (keys in order), computed as it is serialised.
 pub fn content_hash(record: &Value) -> u64 {
@@ -32,8 +33,8 @@ pub struct ChangeDetector {
     deliver: Deliver,
     /// (key hash, content hash) of every keyed record this run, the latest for each
     /// key, in the order first seen. Kept as a list with an index into it, rather than
-    /// as a map, so that the end of the run sorts it in place for the store instead of
-    /// copying a map of 100,000 records into a list.
+    /// as a map, so that the end of the run hands the list to the store (which sorts
+    /// it in place) instead of copying a map of 100,000 records into a list.
     this_run: Vec<(u128, u64)>,
     /// Positions in `this_run`, found by key hash.
     index: HashTable<u32>,
@@ -65,46 +66,67 @@ impl ChangeDetector {
         let this_run = &self.this_run;
         let at = self
             .index
-            .find(table_hash(key), |&at| this_run[at as usize].0 == key)?;
+            .find(spread(key), |&at| this_run[at as usize].0 == key)?;
         Some(*at as usize)
     }
 
     /// Classifies one page against `known` (stored hashes by key) and what this run saw
-    /// before; returns what the outputs should receive.
-    pub fn page(&mut self, records: Vec<Value>, known: &HashMap<u128, u64>) -> Vec<Value> {
+    /// before; returns what the outputs should receive. Each keyed record's hash is
+    /// that of its JSON text, which the outputs then get with the records.
+    pub fn page(&mut self, records: Vec<Value>, known: &HashMap<u128, u64>) -> Records {
+        let Some(key_field) = self.key_field.clone() else {
+            // Nothing to recognise a record by: every one is new.
+            self.new += records.len() as u64;
+            return Records::new(records);
+        };
+        let mut json = JsonLines::default();
         let mut deliver = Vec::with_capacity(records.len());
         for record in records {
-            let change = self.classify(&record, known);
+            let text = json.push(&record);
+            let change = match record_key_hash(&record, Some(&key_field)) {
+                Some(key) => self.judge(key, fnv1a(text), known),
+                None => self.count(Change::New),
+            };
             if change != Change::Unchanged || self.deliver == Deliver::All {
                 deliver.push(record);
+            } else {
+                json.pop();
             }
         }
-        deliver
+        Records::with_json(deliver, json)
     }
 
     /// Whether `record` is new, changed or unchanged, counting it. Records without a
     /// key cannot be recognised again: they count as new.
     pub fn classify(&mut self, record: &Value, known: &HashMap<u128, u64>) -> Change {
-        let Some(key) = record_key_hash(record, self.key_field.as_deref()) else {
-            self.new += 1;
-            return Change::New;
-        };
-        let hash = content_hash(record);
-        let seen_at = self.seen_at(key);
-        let before = match seen_at {
-            Some(at) => Some(&self.this_run[at].1),
-            None => known.get(&key),
-        };
-        let change = match before {
-            None => Change::New,
-            Some(old) if *old != hash => Change::Changed,
-            Some(_) => Change::Unchanged,
-        };
+        match record_key_hash(record, self.key_field.as_deref()) {
+            Some(key) => self.judge(key, content_hash(record), known),
+            None => self.count(Change::New),
+        }
+    }
+
+    fn count(&mut self, change: Change) -> Change {
         match change {
             Change::New => self.new += 1,
             Change::Changed => self.changed += 1,
             Change::Unchanged => self.unchanged += 1,
         }
+        change
+    }
+
+    /// Judges the record with key hash `key` and content hash `hash` against what this
+    /// run saw and `known`, remembering it.
+    fn judge(&mut self, key: u128, hash: u64, known: &HashMap<u128, u64>) -> Change {
+        let seen_at = self.seen_at(key);
+        let before = match seen_at {
+            Some(at) => Some(&self.this_run[at].1),
+            None => known.get(&key),
+        };
+        let change = self.count(match before {
+            None => Change::New,
+            Some(old) if *old != hash => Change::Changed,
+            Some(_) => Change::Unchanged,
+        });
         match seen_at {
             Some(at) => self.this_run[at].1 = hash,
             None => {
@@ -113,9 +135,8 @@ impl ChangeDetector {
                 // next run delivers them again rather than never.
                 if let Ok(at) = u32::try_from(self.this_run.len()) {
                     let this_run = &self.this_run;
-                    self.index.insert_unique(table_hash(key), at, |&at| {
-                        table_hash(this_run[at as usize].0)
-                    });
+                    self.index
+                        .insert_unique(spread(key), at, |&at| spread(this_run[at as usize].0));
                     self.this_run.push((key, hash));
                 }
             }
@@ -124,21 +145,10 @@ impl ChangeDetector {
     }
 
     /// (key hash, content hash) of every keyed record of the run, to store once the
-    /// outputs accepted them; in key order, since the store's B-tree takes sorted
-    /// inserts far faster.
+    /// outputs accepted them.
     pub fn into_seen(self) -> Vec<(u128, u64)> {
-        drop(self.index);
-        let mut seen = self.this_run;
-        seen.sort_unstable();
-        seen
+        self.this_run
     }
-}
-
-/// The index's hash of a key hash: both halves folded, then spread by a Fibonacci
-/// multiply, since the table reads the top bits and FNV-1a's low half barely moves
-/// them for short keys.
-fn table_hash(key: u128) -> u64 {
-    ((key as u64) ^ ((key >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 #[cfg(test)]
@@ -202,7 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn the_seen_list_holds_each_key_once_with_its_latest_hash_in_key_order() {
+    fn the_seen_list_holds_each_key_once_with_its_latest_hash() {
         let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
         let page = |version: u32| -> Vec<Value> {
             (0..5_000)
@@ -214,10 +224,10 @@ mod tests {
         assert_eq!(again.len(), 5_000, "every record changed on the later page");
         assert_eq!((detector.new, detector.changed), (5_000, 5_000));
         let seen = detector.into_seen();
-        assert_eq!(seen.len(), 5_000);
-        assert!(seen.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        let keys: std::collections::HashSet<u128> = seen.iter().map(|&(key, _)| key).collect();
+        assert_eq!((seen.len(), keys.len()), (5_000, 5_000));
         let latest = content_hash(&json!({"id": 7, "v": 2}));
         let key = record_key_hash(&json!({"id": 7}), Some("id")).unwrap();
-        assert_eq!(seen.binary_search(&(key, latest)).map(|_| ()), Ok(()));
+        assert!(seen.contains(&(key, latest)));
     }
 }

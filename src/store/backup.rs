@@ -47,7 +47,7 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<()> {
     copy(from, to, RUNS)?;
     copy(from, to, RUNS_BY_TIME)?;
     copy(from, to, ACTIVE_RUNS)?;
-    copy(from, to, RECORD_HASHES)?;
+    copy(from, to, RECORD_HASH_BUCKETS)?;
     copy(from, to, INBOX)?;
     copy(from, to, RUN_LOGS)?;
     copy(from, to, RUN_REQUESTS)?;

@@ -5,9 +5,9 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRIC_HOURS, RECORD_HASHES};
+use super::schema::{CURSORS, INBOX, INTEGRATION_STATE, METRIC_HOURS};
 use super::{Result, Store, encode};
 use crate::domain::run::{RunRecord, RunStatus};
 use crate::domain::stats::MinuteRollup;
@@ -30,6 +30,14 @@ pub struct Progress {
     pub cursor: Option<Cursor>,
     pub seen: Vec<(u128, u64)>,
     pub consumed: Vec<u128>,
+}
+
+impl Progress {
+    /// Sets the hashes of the records delivered, ordered as the store keeps them.
+    pub fn set_seen(&mut self, mut seen: Vec<(u128, u64)>) {
+        super::record_hashes::sort_for_store(&mut seen);
+        self.seen = seen;
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -128,10 +136,7 @@ fn apply(txn: &WriteTransaction, op: &WriteOp) -> Result<()> {
                     .insert(run.integration.as_str(), encode(cursor).as_slice())?;
             }
             if !seen.is_empty() {
-                let mut hashes = txn.open_table(RECORD_HASHES)?;
-                for (key, hash) in seen {
-                    hashes.insert((run.integration.as_str(), *key), *hash)?;
-                }
+                super::record_hashes::put(txn, &run.integration, seen)?;
             }
             if !consumed.is_empty() {
                 let mut inbox = txn.open_table(INBOX)?;
@@ -201,19 +206,6 @@ impl Store {
                 Ok((key.value().1, value.value().to_vec()))
             })
             .collect()
-    }
-
-    /// The stored content hashes of the records with these key hashes.
-    pub fn record_hashes(&self, integration: &str, keys: &[u128]) -> Result<HashMap<u128, u64>> {
-        let txn = self.read()?;
-        let table = txn.open_table(RECORD_HASHES)?;
-        let mut found = HashMap::with_capacity(keys.len());
-        for &key in keys {
-            if let Some(hash) = table.get((integration, key))? {
-                found.insert(key, hash.value());
-            }
-        }
-        Ok(found)
     }
 
     pub fn cursor(&self, integration: &str) -> Result<Option<Cursor>> {

@@ -8,6 +8,7 @@ mod alerts;
 mod audit;
 mod backup;
 mod batch;
+mod record_hashes;
 pub mod retention;
 mod rollup_codec;
 mod runs;

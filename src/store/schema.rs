@@ -3,7 +3,7 @@
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 /// Bump when a table's layout changes, and add a step to [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -19,9 +19,13 @@ pub const RUNS_BY_TIME: TableDefinition<u128, &str> = TableDefinition::new("runs
 /// run id → integration, for runs still `running`: what a crash leaves to mark
 /// `interrupted` at the next start, found without scanning every run.
 pub const ACTIVE_RUNS: TableDefinition<u128, &str> = TableDefinition::new("active_runs");
-/// (integration, 128-bit hash of the primary key) → content hash of the record last
-/// delivered. Fixed-size keys: no string per record in memory or in the B-tree.
-pub const RECORD_HASHES: TableDefinition<(&str, u128), u64> =
+/// (integration, bucket) → the content hashes of the records last delivered whose
+/// primary keys' 128-bit hashes fall in that bucket, packed (`record_hashes`).
+pub const RECORD_HASH_BUCKETS: TableDefinition<(&str, u16), &[u8]> =
+    TableDefinition::new("record_hash_buckets");
+/// Versions 4 and 5: (integration, 128-bit hash of the primary key) → content hash, an
+/// entry per record.
+const RECORD_HASHES_BY_KEY: TableDefinition<(&str, u128), u64> =
     TableDefinition::new("record_key_hashes");
 /// Up to version 3: (integration, primary key as text) → content hash.
 const RECORD_HASHES_BY_TEXT: TableDefinition<(&str, &str), u64> =
@@ -59,6 +63,7 @@ const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [
     add_run_requests_v3,
     hash_record_keys_v4,
     pack_rollups_by_hour_v5,
+    bucket_record_hashes_v6,
 ];
 
 fn create_tables_v1(txn: &WriteTransaction) -> Result<(), redb::Error> {
@@ -92,7 +97,7 @@ fn add_run_requests_v3(txn: &WriteTransaction) -> Result<(), redb::Error> {
 fn hash_record_keys_v4(txn: &WriteTransaction) -> Result<(), redb::Error> {
     {
         let by_text = txn.open_table(RECORD_HASHES_BY_TEXT)?;
-        let mut hashed = txn.open_table(RECORD_HASHES)?;
+        let mut hashed = txn.open_table(RECORD_HASHES_BY_KEY)?;
         for entry in by_text.iter()? {
             let (key, content) = entry?;
             let (integration, text) = key.value();
@@ -130,6 +135,35 @@ fn pack_rollups_by_hour_v5(txn: &WriteTransaction) -> Result<(), redb::Error> {
         }
     }
     txn.delete_table(METRICS_BY_MINUTE)?;
+    Ok(())
+}
+
+/// The entry per record becomes its integration's buckets (the old table is in key
+/// order, so each integration's entries come together); the old table goes.
+fn bucket_record_hashes_v6(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    use super::record_hashes::{put, sort_for_store};
+    {
+        let by_key = txn.open_table(RECORD_HASHES_BY_KEY)?;
+        let mut integration = String::new();
+        let mut seen: Vec<(u128, u64)> = Vec::new();
+        let flush = |integration: &str, seen: &mut Vec<(u128, u64)>| {
+            sort_for_store(seen);
+            let result = put(txn, integration, seen);
+            seen.clear();
+            result
+        };
+        for entry in by_key.iter()? {
+            let (key, content) = entry?;
+            let (name, key) = key.value();
+            if name != integration {
+                flush(&integration, &mut seen)?;
+                name.clone_into(&mut integration);
+            }
+            seen.push((key, content.value()));
+        }
+        flush(&integration, &mut seen)?;
+    }
+    txn.delete_table(RECORD_HASHES_BY_KEY)?;
     Ok(())
 }
 
@@ -225,5 +259,36 @@ mod tests {
             [(119, stats(1)), (120, stats(2)), (150, stats(3))],
             "every minute that decoded, the one that did not left out"
         );
+    }
+
+    #[test]
+    fn a_version_5_store_keeps_what_was_delivered_in_buckets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::store::STORE_FILE);
+        {
+            let db = redb::Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            for step in &MIGRATIONS[..5] {
+                step(&txn).unwrap();
+            }
+            txn.open_table(META)
+                .unwrap()
+                .insert(SCHEMA_VERSION_KEY, 5)
+                .unwrap();
+            {
+                let mut by_key = txn.open_table(RECORD_HASHES_BY_KEY).unwrap();
+                for key in 0..3_000u128 {
+                    by_key.insert(("api", key), key as u64 + 1).unwrap();
+                }
+                by_key.insert(("zzz", 1), 42).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let keys: Vec<u128> = (0..3_001).collect();
+        let found = store.record_hashes("api", &keys).unwrap();
+        assert_eq!(found.len(), 3_000);
+        assert!((0..3_000u128).all(|key| found[&key] == key as u64 + 1));
+        assert_eq!(store.record_hashes("zzz", &[1]).unwrap()[&1], 42);
     }
 }

@@ -26,8 +26,8 @@ use self::statement::{Rewritten, rewrite_named};
 use self::value::{ColumnType, Param, Undecodable};
 use super::{BoxFuture, Fetch, Output, Pages, Source};
 use crate::config::kinds::sql::{Connection, Dialect, SqlOutputSettings, SqlSourceSettings};
-use crate::domain::Failure;
 use crate::domain::run::ErrorClass;
+use crate::domain::{Failure, Records};
 use crate::runtime::context::RunContext;
 use crate::runtime::counters::RunCounters;
 
@@ -421,9 +421,10 @@ impl Output for SqlOutput {
         &'a self,
         ctx: &'a RunContext,
         _from: &'a str,
-        records: &'a [Value],
+        records: &'a Records,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
+            let records = records.values();
             if records.is_empty() {
                 return Ok(());
             }
