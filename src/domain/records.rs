@@ -17,11 +17,17 @@ pub struct JsonLines {
 }
 
 impl JsonLines {
+    /// Room for `records` lines of about 128 bytes: a page's buffer grows once or
+    /// twice, not a dozen times from empty.
+    pub fn with_capacity(records: usize) -> Self {
+        Self {
+            text: Vec::with_capacity(records.saturating_mul(128)),
+            ends: Vec::with_capacity(records),
+        }
+    }
+
     fn of(values: &[Value]) -> Self {
-        let mut lines = Self {
-            text: Vec::with_capacity(values.len() * 128),
-            ends: Vec::with_capacity(values.len()),
-        };
+        let mut lines = Self::with_capacity(values.len());
         for value in values {
             lines.push(value);
         }

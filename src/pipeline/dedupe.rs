@@ -79,7 +79,7 @@ impl ChangeDetector {
             self.new += records.len() as u64;
             return Records::new(records);
         };
-        let mut json = JsonLines::default();
+        let mut json = JsonLines::with_capacity(records.len());
         let mut deliver = Vec::with_capacity(records.len());
         for record in records {
             let text = json.push(&record);

@@ -139,6 +139,16 @@ pub fn put(
 }
 
 impl Store {
+    /// Whether anything delivered by `integration` is stored.
+    pub fn has_record_hashes(&self, integration: &str) -> Result<bool> {
+        let txn = self.read()?;
+        let table = txn.open_table(RECORD_HASH_BUCKETS)?;
+        Ok(table
+            .range((integration, 0)..=(integration, u16::MAX))?
+            .next()
+            .is_some())
+    }
+
     /// The stored content hashes of the records with these key hashes.
     pub fn record_hashes(&self, integration: &str, keys: &[u128]) -> Result<HashMap<u128, u64>> {
         let txn = self.read()?;
@@ -224,5 +234,8 @@ mod tests {
         let found = store.record_hashes("items", &[0, 7919, 1, 2, 3]).unwrap();
         assert_eq!(found, HashMap::from([(0, 0), (7919, 99), (1, 1)]));
         assert!(store.record_hashes("other", &[7919]).unwrap().is_empty());
+        assert!(store.has_record_hashes("items").unwrap());
+        assert!(!store.has_record_hashes("item").unwrap());
+        assert!(!store.has_record_hashes("other").unwrap());
     }
 }
