@@ -24,20 +24,27 @@ use crate::domain::run::{RunRecord, RunStatus, Trigger};
 use crate::engine::{EngineEvent, EngineHandle, IntegrationChange};
 use crate::telemetry::LogRing;
 
-/// How long changes are gathered before they are sent.
-const BATCH: Duration = Duration::from_millis(200);
+/// How long changes are gathered before they are sent: a console shows the hub as it
+/// stood a second ago at most, as `top` does. Every batch wakes every console, which
+/// redraws; at five a second, twenty consoles on the service's two cores cost its
+/// scheduler a third more lag. A run an operator started is sent when it ends.
+const BATCH: Duration = Duration::from_secs(1);
 /// Events a subscriber may fall behind by before it is told to start over from a
-/// fresh snapshot: a few seconds of batches at 10,000 runs a second. The engine never
-/// waits for a subscriber, and this bounds what a stalled one holds in memory (a batch
-/// can be a megabyte; at 1,024 events the attach bench's service grew to 1 GB).
-const BACKLOG: usize = 128;
+/// fresh snapshot: about ten seconds of batches (three or four events each) at 10,000
+/// runs a second. The engine never waits for a subscriber, and this bounds what a
+/// stalled one holds in memory (a batch of 10,000 changes is a few megabytes; at 1,024
+/// events of 200 ms the attach bench's service grew to 1 GB).
+const BACKLOG: usize = 32;
+/// Changes asked of the engine at once: the engine answers between its runs, and
+/// 10,000 in one answer held its scheduler for milliseconds.
+const CHANGES_PER_ASK: usize = 1_000;
 /// Log lines sent per batch; the service's log files keep every one.
 const LOG_LINES_PER_BATCH: usize = 200;
-/// Routine runs (scheduled, successful or skipped) sent per batch, fifty a second: at
-/// 10,000 runs a second no one reads each, and every console would parse them all (at
-/// 50 a batch, parsing them was a sixth of an attached console's CPU). Every other run
-/// (failed, partial, cancelled, interrupted, or started by an operator) is sent; the
-/// store has them all.
+/// Routine runs (scheduled, successful or skipped) sent per batch: at 10,000 runs a
+/// second no one reads each, and every console would parse them all (at 250 a second,
+/// parsing them was a sixth of an attached console's CPU). Every other run (failed,
+/// partial, cancelled, interrupted, or started by an operator) is sent; the store has
+/// them all.
 const ROUTINE_RUNS_PER_BATCH: usize = 10;
 
 /// What a client asked to be sent (`Watch`).
@@ -266,14 +273,8 @@ impl Publisher {
                 _ = batch.tick() => {
                     // The changes are asked for first, so that the batch's events go
                     // out back to back and a client's writer sends them in one write.
-                    let changes = if changed.is_empty() {
-                        Vec::new()
-                    } else {
-                        let names = std::mem::take(&mut changed).into_iter().collect();
-                        match engine.changes(names).await {
-                            Ok(changes) => changes,
-                            Err(_) => break,
-                        }
+                    let Ok(changes) = changes_of(&engine, std::mem::take(&mut changed)).await else {
+                        break;
                     };
                     if !finished.is_empty() || left_out > 0 {
                         self.publish(Event::RunsFinished {
@@ -304,6 +305,19 @@ impl Publisher {
         }
         self.publish(Event::Stopped);
     }
+}
+
+/// How the integrations `names` stand now, asked of the engine a thousand at a time.
+async fn changes_of(
+    engine: &EngineHandle,
+    names: BTreeSet<String>,
+) -> Result<Vec<IntegrationChange>, crate::engine::CommandError> {
+    let names: Vec<String> = names.into_iter().collect();
+    let mut changes = Vec::with_capacity(names.len());
+    for chunk in names.chunks(CHANGES_PER_ASK) {
+        changes.extend(engine.changes(chunk.to_vec()).await?);
+    }
+    Ok(changes)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The event loop. The screen is redrawn only when something changed: within 50 ms of
-//! a key, and at most twice a second for the engine's changes (a busy hub changes
+//! a key, and at most once a second for the engine's changes (a busy hub changes
 //! something every few milliseconds, and a slow link gains nothing from more).
 //! `terminal.rs` wraps each frame in synchronized output so a slow link never shows
 //! half a frame. The terminal is restored on exit, on a panic, and on SIGHUP (the
@@ -33,9 +33,11 @@ use crate::pipeline::preview::PreviewRecord;
 const AUDIT_ENTRIES: usize = 500;
 use secrecy::ExposeSecret;
 
-/// How soon the screen follows a key, and how often the engine's changes.
+/// How soon the screen follows a key, and how often the engine's changes and the
+/// clock: once a second, as the service sends changes, so a batch and the clock's
+/// tick share one frame.
 const FRAME_INTERVAL: Duration = Duration::from_millis(50);
-const DATA_FRAME_INTERVAL: Duration = Duration::from_millis(500);
+const DATA_FRAME_INTERVAL: Duration = Duration::from_secs(1);
 /// The clock and "in 12s" labels change with time alone.
 const CLOCK_TICK: Duration = Duration::from_secs(1);
 const HISTORY_PAGE: usize = 200;
