@@ -183,27 +183,38 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
+    /// A store as version `version` left it, with what `fill` writes, opened by this
+    /// build (which migrates it).
+    fn opened_from_version(
+        dir: &tempfile::TempDir,
+        version: u64,
+        fill: impl FnOnce(&WriteTransaction),
+    ) -> Store {
+        let path = dir.path().join(crate::store::STORE_FILE);
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        for step in &MIGRATIONS[..version as usize] {
+            step(&txn).unwrap();
+        }
+        txn.open_table(META)
+            .unwrap()
+            .insert(SCHEMA_VERSION_KEY, version)
+            .unwrap();
+        fill(&txn);
+        txn.commit().unwrap();
+        drop(db);
+        Store::open(&path).unwrap()
+    }
+
     #[test]
     fn a_version_3_store_keeps_what_was_delivered_under_hashed_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(crate::store::STORE_FILE);
-        {
-            let db = redb::Database::create(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            for step in &MIGRATIONS[..3] {
-                step(&txn).unwrap();
-            }
-            txn.open_table(META)
-                .unwrap()
-                .insert(SCHEMA_VERSION_KEY, 3)
-                .unwrap();
+        let store = opened_from_version(&dir, 3, |txn| {
             txn.open_table(RECORD_HASHES_BY_TEXT)
                 .unwrap()
                 .insert(("items", "42"), 7)
                 .unwrap();
-            txn.commit().unwrap();
-        }
-        let store = Store::open(&path).unwrap();
+        });
         // What `pipeline::record_key_hash` makes of `{"id": 42}`: the hash of its text.
         let mut hasher = crate::fingerprint::Fnv1a128::default();
         hasher.add(b"42");
@@ -219,35 +230,21 @@ mod tests {
     #[test]
     fn a_version_4_store_keeps_its_minutes_packed_by_hour() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(crate::store::STORE_FILE);
         let stats = |runs_ok: u64| crate::domain::stats::Stats {
             runs_ok,
             p50_ms: Some(3),
             ..Default::default()
         };
-        {
-            let db = redb::Database::create(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            for step in &MIGRATIONS[..4] {
-                step(&txn).unwrap();
+        let store = opened_from_version(&dir, 4, |txn| {
+            let mut minutes = txn.open_table(METRICS_BY_MINUTE).unwrap();
+            for (minute, runs) in [(119, 1), (120, 2), (150, 3)] {
+                let json = serde_json::to_vec(&stats(runs)).unwrap();
+                minutes.insert(("api", minute), json.as_slice()).unwrap();
             }
-            txn.open_table(META)
-                .unwrap()
-                .insert(SCHEMA_VERSION_KEY, 4)
+            minutes
+                .insert(("api", 151), b"not json".as_slice())
                 .unwrap();
-            {
-                let mut minutes = txn.open_table(METRICS_BY_MINUTE).unwrap();
-                for (minute, runs) in [(119, 1), (120, 2), (150, 3)] {
-                    let json = serde_json::to_vec(&stats(runs)).unwrap();
-                    minutes.insert(("api", minute), json.as_slice()).unwrap();
-                }
-                minutes
-                    .insert(("api", 151), b"not json".as_slice())
-                    .unwrap();
-            }
-            txn.commit().unwrap();
-        }
-        let store = Store::open(&path).unwrap();
+        });
         let read: Vec<(i64, crate::domain::stats::Stats)> = store
             .rollups("api", 0)
             .unwrap()
@@ -264,27 +261,13 @@ mod tests {
     #[test]
     fn a_version_5_store_keeps_what_was_delivered_in_buckets() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(crate::store::STORE_FILE);
-        {
-            let db = redb::Database::create(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            for step in &MIGRATIONS[..5] {
-                step(&txn).unwrap();
+        let store = opened_from_version(&dir, 5, |txn| {
+            let mut by_key = txn.open_table(RECORD_HASHES_BY_KEY).unwrap();
+            for key in 0..3_000u128 {
+                by_key.insert(("api", key), key as u64 + 1).unwrap();
             }
-            txn.open_table(META)
-                .unwrap()
-                .insert(SCHEMA_VERSION_KEY, 5)
-                .unwrap();
-            {
-                let mut by_key = txn.open_table(RECORD_HASHES_BY_KEY).unwrap();
-                for key in 0..3_000u128 {
-                    by_key.insert(("api", key), key as u64 + 1).unwrap();
-                }
-                by_key.insert(("zzz", 1), 42).unwrap();
-            }
-            txn.commit().unwrap();
-        }
-        let store = Store::open(&path).unwrap();
+            by_key.insert(("zzz", 1), 42).unwrap();
+        });
         let keys: Vec<u128> = (0..3_001).collect();
         let found = store.record_hashes("api", &keys).unwrap();
         assert_eq!(found.len(), 3_000);
