@@ -10,13 +10,16 @@ use serde_json::Value;
 use super::record_key_hash;
 use crate::config::pipeline::Deliver;
 use crate::domain::{JsonLines, Records};
-use crate::fingerprint::{Fnv1a, fnv1a, spread};
+use crate::fingerprint::{same_content, spread};
 
-/// The hash of a record's JSON text (keys in order), computed as it is serialised.
+/// The hash of a record's JSON text (keys in order).
 pub fn content_hash(record: &Value) -> u64 {
-    let mut hasher = Fnv1a::default();
-    serde_json::to_writer(&mut hasher, record).expect("JSON values serialise");
-    hasher.finish()
+    crate::fingerprint::content_hash(&to_text(record))
+}
+
+fn to_text(record: &Value) -> Vec<u8> {
+    // A `Value` always serialises: its keys are strings and its numbers finite.
+    serde_json::to_vec(record).expect("JSON values serialise")
 }
 
 /// What a record is to the store of what was delivered before.
@@ -84,7 +87,7 @@ impl ChangeDetector {
         for record in records {
             let text = json.push(&record);
             let change = match record_key_hash(&record, Some(&key_field)) {
-                Some(key) => self.judge(key, fnv1a(text), known),
+                Some(key) => self.judge(key, text, known),
                 None => self.count(Change::New),
             };
             if change != Change::Unchanged || self.deliver == Deliver::All {
@@ -100,7 +103,7 @@ impl ChangeDetector {
     /// key cannot be recognised again: they count as new.
     pub fn classify(&mut self, record: &Value, known: &HashMap<u128, u64>) -> Change {
         match record_key_hash(record, self.key_field.as_deref()) {
-            Some(key) => self.judge(key, content_hash(record), known),
+            Some(key) => self.judge(key, &to_text(record), known),
             None => self.count(Change::New),
         }
     }
@@ -114,9 +117,10 @@ impl ChangeDetector {
         change
     }
 
-    /// Judges the record with key hash `key` and content hash `hash` against what this
-    /// run saw and `known`, remembering it.
-    fn judge(&mut self, key: u128, hash: u64, known: &HashMap<u128, u64>) -> Change {
+    /// Judges the record with key hash `key` and JSON text `text` against what this run
+    /// saw and `known`, remembering it.
+    fn judge(&mut self, key: u128, text: &[u8], known: &HashMap<u128, u64>) -> Change {
+        let hash = crate::fingerprint::content_hash(text);
         let seen_at = self.seen_at(key);
         let before = match seen_at {
             Some(at) => Some(&self.this_run[at].1),
@@ -124,8 +128,8 @@ impl ChangeDetector {
         };
         let change = self.count(match before {
             None => Change::New,
-            Some(old) if *old != hash => Change::Changed,
-            Some(_) => Change::Unchanged,
+            Some(&old) if same_content(old, text, hash) => Change::Unchanged,
+            Some(_) => Change::Changed,
         });
         match seen_at {
             Some(at) => self.this_run[at].1 = hash,
@@ -229,5 +233,23 @@ mod tests {
         let latest = content_hash(&json!({"id": 7, "v": 2}));
         let key = record_key_hash(&json!({"id": 7}), Some("id")).unwrap();
         assert!(seen.contains(&(key, latest)));
+    }
+
+    /// A store from before schema v6 holds FNV-1a hashes: its records are recognised
+    /// as unchanged (an upgrade delivers nothing twice) and remembered under XXH3.
+    #[test]
+    fn hashes_of_an_older_store_still_recognise_their_records() {
+        let record = json!({"id": 1, "v": "a"});
+        let key = record_key_hash(&record, Some("id")).unwrap();
+        let text = serde_json::to_vec(&record).unwrap();
+        let fnv = crate::fingerprint::legacy_content_hash(crate::fingerprint::fnv1a(&text));
+        let known = HashMap::from([(key, fnv)]);
+        let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
+        assert!(detector.page(vec![record.clone()], &known).is_empty());
+        assert_eq!(detector.unchanged, 1);
+        let changed = json!({"id": 1, "v": "b"});
+        let mut again = ChangeDetector::new(Some("id".into()), Deliver::Changes);
+        assert_eq!(again.page(vec![changed], &known).len(), 1);
+        assert_eq!(detector.into_seen(), [(key, content_hash(&record))]);
     }
 }

@@ -139,9 +139,11 @@ fn pack_rollups_by_hour_v5(txn: &WriteTransaction) -> Result<(), redb::Error> {
 }
 
 /// The entry per record becomes its integration's buckets (the old table is in key
-/// order, so each integration's entries come together); the old table goes.
+/// order, so each integration's entries come together), its content hash marked as
+/// FNV-1a's; the old table goes.
 fn bucket_record_hashes_v6(txn: &WriteTransaction) -> Result<(), redb::Error> {
     use super::record_hashes::{put, sort_for_store};
+    use crate::fingerprint::legacy_content_hash;
     {
         let by_key = txn.open_table(RECORD_HASHES_BY_KEY)?;
         let mut integration = String::new();
@@ -159,7 +161,7 @@ fn bucket_record_hashes_v6(txn: &WriteTransaction) -> Result<(), redb::Error> {
                 flush(&integration, &mut seen)?;
                 name.clone_into(&mut integration);
             }
-            seen.push((key, content.value()));
+            seen.push((key, legacy_content_hash(content.value())));
         }
         flush(&integration, &mut seen)?;
     }
@@ -266,12 +268,13 @@ mod tests {
             for key in 0..3_000u128 {
                 by_key.insert(("api", key), key as u64 + 1).unwrap();
             }
-            by_key.insert(("zzz", 1), 42).unwrap();
+            // An FNV-1a hash with its top bit set: stored marked as FNV-1a's.
+            by_key.insert(("zzz", 1), u64::MAX).unwrap();
         });
         let keys: Vec<u128> = (0..3_001).collect();
         let found = store.record_hashes("api", &keys).unwrap();
         assert_eq!(found.len(), 3_000);
         assert!((0..3_000u128).all(|key| found[&key] == key as u64 + 1));
-        assert_eq!(store.record_hashes("zzz", &[1]).unwrap()[&1], 42);
+        assert_eq!(store.record_hashes("zzz", &[1]).unwrap()[&1], u64::MAX >> 1);
     }
 }
