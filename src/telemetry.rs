@@ -226,6 +226,14 @@ impl LogRing {
         self.pushed.notified().await;
     }
 
+    /// The sequence number the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_seq
+    }
+
     /// Events with `seq >= from`, oldest first.
     pub fn since(&self, from: u64) -> Vec<LogEvent> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -208,7 +208,7 @@ impl Publisher {
         let mut finished: Vec<RunRecord> = Vec::new();
         let mut routine_sent = 0;
         let mut left_out = 0;
-        let mut log_seq = logs.since(0).last().map_or(0, |e| e.seq + 1);
+        let mut log_seq = logs.next_seq();
         let mut batch = tokio::time::interval(BATCH);
         batch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -271,6 +271,16 @@ impl Publisher {
                     Ok(EngineEvent::Stopped) | Err(RecvError::Closed) => break,
                 },
                 _ = batch.tick() => {
+                    if self.published.receiver_count() == 0 {
+                        // Nobody is attached: a service nobody watches asks the engine
+                        // for nothing. A client subscribes before it takes its snapshot,
+                        // so what is dropped here is older than the snapshot it will get.
+                        changed.clear();
+                        finished.clear();
+                        (routine_sent, left_out) = (0, 0);
+                        log_seq = logs.next_seq();
+                        continue;
+                    }
                     // The changes are asked for first, so that the batch's events go
                     // out back to back and a client's writer sends them in one write.
                     let Ok(changes) = changes_of(&engine, std::mem::take(&mut changed)).await else {
