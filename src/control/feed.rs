@@ -322,10 +322,11 @@ async fn changes_of(
     engine: &EngineHandle,
     names: BTreeSet<String>,
 ) -> Result<Vec<IntegrationChange>, crate::engine::CommandError> {
-    let names: Vec<String> = names.into_iter().collect();
     let mut changes = Vec::with_capacity(names.len());
-    for chunk in names.chunks(CHANGES_PER_ASK) {
-        changes.extend(engine.changes(chunk.to_vec()).await?);
+    let mut names = names.into_iter().peekable();
+    while names.peek().is_some() {
+        let chunk: Vec<String> = names.by_ref().take(CHANGES_PER_ASK).collect();
+        changes.extend(engine.changes(chunk).await?);
     }
     Ok(changes)
 }
