@@ -25,6 +25,9 @@ struct Listing {
     fail_page_once: Arc<AtomicU32>,
     /// This page number answers only after 30 s.
     slow_page: Option<u32>,
+    /// This page number answers once with a record nested deeper than a JSON parser
+    /// goes, inside a body that is otherwise fine.
+    deep_page_once: Arc<AtomicU32>,
 }
 
 impl Listing {
@@ -33,6 +36,7 @@ impl Listing {
             newest_first,
             fail_page_once: Arc::new(AtomicU32::new(0)),
             slow_page: None,
+            deep_page_once: Arc::new(AtomicU32::new(0)),
         }
     }
 }
@@ -66,6 +70,15 @@ impl Respond for Listing {
             .iter()
             .map(|id| serde_json::json!({"id": id, "updated_at": id}))
             .collect();
+        if self
+            .deep_page_once
+            .compare_exchange(page, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
+            let body = format!(r#"{{"data": [{{"id": 0, "updated_at": 0, "deep": {deep}}}]}}"#);
+            return ResponseTemplate::new(200).set_body_string(body);
+        }
         let answer = ResponseTemplate::new(200).set_body_json(serde_json::json!({ "data": data }));
         match self.slow_page {
             Some(slow) if slow == page => answer.set_delay(Duration::from_secs(30)),
@@ -162,6 +175,35 @@ async fn a_newest_first_api_with_a_failing_page_keeps_the_old_cursor() {
         assert_eq!(setup.cursor().as_deref(), Some("6"));
         engine.shutdown(Duration::ZERO).await;
     }
+}
+
+/// A record too deeply nested to parse on page 2 (records are parsed beside the fetch
+/// loop, after the page was found whole) ends the run as a page that failed would:
+/// partial, page 1 delivered, the cursor where nothing can be skipped.
+#[tokio::test]
+async fn a_record_too_deep_to_parse_on_page_two_is_a_failed_page() {
+    let api = Listing::new(true);
+    api.deep_page_once.store(2, Ordering::SeqCst);
+    let server = listing(api).await;
+    let setup = Setup::new(&server, None, "outputs = [\"archive\"]", "").await;
+    let engine = setup.harness.start(false).await;
+    let partial = run_once(&engine, "items").await;
+    assert_eq!(partial.status, RunStatus::Partial, "{partial:?}");
+    assert!(
+        partial
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("not valid JSON: record 1: recursion limit")),
+        "{partial:?}"
+    );
+    assert_eq!(setup.delivered(), [5, 6], "page 1 was delivered");
+    assert_eq!(setup.cursor(), None, "the cursor did not move");
+
+    let resumed = run_once(&engine, "items").await;
+    assert_eq!(resumed.status, RunStatus::Success, "{resumed:?}");
+    assert_eq!(setup.delivered(), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(setup.cursor().as_deref(), Some("6"));
+    engine.shutdown(Duration::ZERO).await;
 }
 
 #[tokio::test]

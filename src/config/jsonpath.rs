@@ -52,6 +52,38 @@ impl JsonPathExpr {
     pub fn as_str(&self) -> &str {
         &self.source
     }
+
+    /// The member names of a path that only names members, `$.data.next` giving
+    /// `["data", "next"]` (`$` gives none), or `None` for any other path.
+    pub fn members(&self) -> Option<Vec<&str>> {
+        member_chain(self.source.strip_prefix('$')?)
+    }
+
+    /// The member names before a final `[*]`, `$.data[*]` giving `["data"]`, or `None`
+    /// for any other path: the shape of most APIs' records, which a page can then be
+    /// split on without building the records (`connectors::body_records`).
+    pub fn members_then_each(&self) -> Option<Vec<&str>> {
+        member_chain(self.source.strip_prefix('$')?.strip_suffix("[*]")?)
+    }
+}
+
+/// `.a.b` as `["a", "b"]`, each name in JSONPath's shorthand (a letter or `_` first,
+/// then letters, digits and `_`); `None` for anything else, so that a path this does
+/// not understand is never taken for one it does.
+fn member_chain(text: &str) -> Option<Vec<&str>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    text.strip_prefix('.')?
+        .split('.')
+        .map(|name| {
+            let mut chars = name.chars();
+            let first = chars.next()?;
+            let plain = (first.is_ascii_alphabetic() || first == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            plain.then_some(name)
+        })
+        .collect()
 }
 
 impl fmt::Debug for JsonPathExpr {
@@ -137,6 +169,80 @@ mod tests {
         let doc = serde_json::json!({"data": [{"id": 1}, {"id": 2}]});
         assert_eq!(path.query(&doc).len(), 2);
         assert!(JsonPathExpr::parse("$.data[").is_err());
+    }
+
+    #[test]
+    fn member_chains_are_recognised_and_nothing_else() {
+        let members = |text: &str| {
+            JsonPathExpr::parse(text)
+                .unwrap()
+                .members()
+                .map(|m| m.join(","))
+        };
+        let each = |text: &str| {
+            JsonPathExpr::parse(text)
+                .unwrap()
+                .members_then_each()
+                .map(|m| m.join(","))
+        };
+        assert_eq!(
+            members("$.data.next_cursor").as_deref(),
+            Some("data,next_cursor")
+        );
+        assert_eq!(members("$").as_deref(), Some(""));
+        assert_eq!(each("$.data[*]").as_deref(), Some("data"));
+        assert_eq!(each("$[*]").as_deref(), Some(""));
+        assert_eq!(each("$.a._b2[*]").as_deref(), Some("a,_b2"));
+        for other in [
+            "$.data[0]",
+            "$..id",
+            "$['data']",
+            "$.data.*",
+            "$.data[1:]",
+            "$.data[*].id",
+        ] {
+            assert_eq!(members(other), None, "{other}");
+            assert_eq!(each(other), None, "{other}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Where `members` and `members_then_each` say what a path is, the path selects
+        /// exactly that: the names walked from the root, then each element of an array.
+        #[test]
+        fn a_recognised_path_selects_what_its_members_name(
+            names in proptest::collection::vec("[a-c_][a-c0-9_]{0,2}", 0..3),
+            seed in proptest::arbitrary::any::<u8>(),
+        ) {
+            use proptest::prop_assert_eq;
+            let doc = sample_doc(seed);
+            let chain = names.iter().map(|n| format!(".{n}")).collect::<String>();
+            let plain = JsonPathExpr::parse(&format!("${chain}")).unwrap();
+            prop_assert_eq!(plain.members(), Some(names.iter().map(String::as_str).collect()));
+            let walked = names.iter().try_fold(&doc, |value, name| value.get(name));
+            prop_assert_eq!(plain.first(&doc), walked);
+            let each = JsonPathExpr::parse(&format!("${chain}[*]")).unwrap();
+            prop_assert_eq!(each.members_then_each(), Some(names.iter().map(String::as_str).collect()));
+            if let Some(Value::Array(items)) = walked {
+                prop_assert_eq!(each.query(&doc), items.iter().collect::<Vec<_>>());
+            }
+        }
+    }
+
+    /// A document whose members are named like the property test's paths, nested two
+    /// deep, with arrays, objects and scalars where a path may look.
+    fn sample_doc(seed: u8) -> Value {
+        let leaf = |n: u8| match n % 4 {
+            0 => serde_json::json!([1, {"a": 2}]),
+            1 => serde_json::json!({"a": [3], "b_": null}),
+            2 => serde_json::json!("text"),
+            _ => serde_json::json!([]),
+        };
+        serde_json::json!({
+            "a": {"a": leaf(seed), "b": leaf(seed / 4), "_": [leaf(seed / 16)]},
+            "b": leaf(seed / 64),
+            "_0": [{"a": 1}, {"a": 2}],
+        })
     }
 
     #[test]

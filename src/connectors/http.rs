@@ -6,8 +6,10 @@ use reqwest::header::LINK;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
+use super::body_records::{self, RecordTexts};
 use super::incremental::{Reach, Watermark, scalar_text};
 use super::link;
+use super::page_parser::{End, PageParser, PageRecords};
 use super::paging::Paging;
 use super::{BoxFuture, Fetch, Pages, Source, auth};
 use crate::config::kinds::http::{HttpSettings, Method, OnRateLimit, Paginate};
@@ -18,6 +20,9 @@ use crate::runtime::http::{Fetched, RequestPolicy};
 
 pub struct HttpSource {
     settings: HttpSettings,
+    /// The member names down to the records array, when a page can be split there
+    /// and its records handed on as text (`records_as_text`).
+    records_at: Option<Vec<String>>,
 }
 
 /// Where the next page is.
@@ -31,15 +36,19 @@ struct PageState {
 }
 
 /// One fetched page.
-struct Page {
+struct FetchedPage {
     fetched: Fetched,
-    records: Vec<Value>,
+    records: PageRecords,
     next: Option<PageState>,
 }
 
 impl HttpSource {
     pub fn new(settings: HttpSettings) -> Self {
-        Self { settings }
+        let records_at = records_as_text(&settings);
+        Self {
+            settings,
+            records_at,
+        }
     }
 
     fn first_page(&self) -> PageState {
@@ -92,40 +101,64 @@ impl HttpSource {
 
     /// Fetches `page`: its records and where the page after it is (`None` when it was
     /// the last).
-    async fn page(&self, ctx: &RunContext, page: &PageState) -> Result<Page, Failure> {
+    async fn page(&self, ctx: &RunContext, page: &PageState) -> Result<FetchedPage, Failure> {
         let fetched = auth::send(ctx, &self.policy(), || self.request(ctx, page)).await?;
         if fetched.body.is_empty() {
             // An ignored status (response_actions) or an empty answer: no records.
-            return Ok(Page {
+            return Ok(FetchedPage {
                 fetched,
-                records: Vec::new(),
+                records: PageRecords::Values(Vec::new()),
                 next: None,
             });
         }
-        let mut doc = fetched.json().map_err(|e| {
-            let host = fetched.url.host_str().unwrap_or("the server");
-            Failure::new(
-                ErrorClass::Decode,
-                format!("the body from {host} is not valid JSON: {e}"),
-                crate::runtime::classify::hint(ErrorClass::Decode, &ctx.integration, host),
-            )
-        })?;
-        if let Some(path) = &self.settings.error_path
-            && let Some(error) = path
-                .first(&doc)
-                .filter(|e| !matches!(e, Value::Null | Value::Bool(false)))
-        {
-            return Err(reported_error(ctx, &fetched, error));
+        if let Some((doc, records)) = self.split(&fetched) {
+            self.check_reported_error(ctx, &fetched, &doc)?;
+            let next = self.next_page(page, &fetched, &doc, records.len());
+            return Ok(FetchedPage {
+                fetched,
+                records: PageRecords::Texts(records),
+                next,
+            });
         }
+        let mut doc = fetched.json().map_err(|e| not_json(ctx, &fetched.url, e))?;
+        self.check_reported_error(ctx, &fetched, &doc)?;
         let matches = self.settings.records.path.locate(&doc);
         // The next page is read off the document before the records move out of it.
         let next = self.next_page(page, &fetched, &doc, matches.len());
         let records = matches.take_from(&mut doc);
-        Ok(Page {
+        Ok(FetchedPage {
             fetched,
-            records,
+            records: PageRecords::Values(records),
             next,
         })
+    }
+
+    /// The page split at its records, which stay text for the run to parse, when the
+    /// records path allows it and the body is that shape; else the whole body is
+    /// parsed (which also reports a body that is not JSON).
+    fn split(&self, fetched: &Fetched) -> Option<(Value, RecordTexts)> {
+        let members = self.records_at.as_deref()?;
+        let text = std::str::from_utf8(&fetched.body).ok()?;
+        let split = body_records::split(text, members)?;
+        let records = RecordTexts::new(fetched.body.clone(), split.records)?;
+        Some((split.document, records))
+    }
+
+    /// An error the API reported inside a successful answer (`error_path`).
+    fn check_reported_error(
+        &self,
+        ctx: &RunContext,
+        fetched: &Fetched,
+        doc: &Value,
+    ) -> Result<(), Failure> {
+        if let Some(path) = &self.settings.error_path
+            && let Some(error) = path
+                .first(doc)
+                .filter(|e| !matches!(e, Value::Null | Value::Bool(false)))
+        {
+            return Err(reported_error(ctx, fetched, error));
+        }
+        Ok(())
     }
 
     fn page_params(&self, ctx: &RunContext, page: &PageState) -> Vec<(String, String)> {
@@ -211,20 +244,19 @@ impl HttpSource {
         Some(next)
     }
 
-    /// Fetches page after page into `pages`, showing each handed-on page to
-    /// `on_page`, and says how far it read. `Err` only when the first page failed.
+    /// Fetches page after page into `parser`, and says how far it read. `Err` only
+    /// when the first page failed.
     async fn fetch_pages(
         &self,
         ctx: &RunContext,
-        pages: &Pages,
+        parser: &PageParser,
         fetch: &mut Fetch,
-        mut on_page: impl FnMut(&[Value]),
     ) -> Result<Reach, Failure> {
         let mut paging = Paging::new(self.settings.paginate.max_pages());
         let mut page = self.first_page();
         let mut records_total = 0usize;
         let reach = loop {
-            let Page {
+            let FetchedPage {
                 fetched,
                 records,
                 next,
@@ -255,9 +287,9 @@ impl HttpSource {
                 break Reach::End;
             }
             records_total += count;
-            on_page(&records);
-            if !pages.send(records).await {
-                // An output failed: the run earns nothing, however far it read.
+            if !parser.send(records).await {
+                // An output failed (the run earns nothing, however far it read), or a
+                // page's records could not be parsed.
                 break Reach::Cut;
             }
             let Some(next) = next else {
@@ -293,21 +325,36 @@ impl Source for HttpSource {
     ) -> BoxFuture<'a, Result<Fetch, Failure>> {
         Box::pin(async move {
             let mut fetch = Fetch::default();
-            let mut watermark = self.settings.incremental.as_ref().map(|incremental| {
+            let watermark = self.settings.incremental.as_ref().map(|incremental| {
                 Watermark::new(
                     &incremental.cursor_field,
                     incremental.order,
                     ctx.cursor.clone(),
                 )
             });
-            let reach = self
-                .fetch_pages(ctx, &pages, &mut fetch, |records| {
-                    if let Some(watermark) = &mut watermark {
-                        watermark.page(records);
+            let parser = PageParser::spawn(pages, watermark);
+            let reach = self.fetch_pages(ctx, &parser, &mut fetch).await?;
+            let parsed = parser.finish().await;
+            let reach = match parsed.end {
+                End::AllHanded => reach,
+                End::Stopped => Reach::Cut,
+                // As a body that is not JSON: the run fails on its first page, and is
+                // partial, earning only what came before, on a later one.
+                End::NotJson(reason) => {
+                    let failure = not_json(ctx, self.settings.request.url.url(), reason);
+                    if parsed.handed == 0 {
+                        return Err(failure);
                     }
-                })
-                .await?;
-            fetch.cursor = match watermark {
+                    ctx.warn(format!(
+                        "page {} failed: {}",
+                        parsed.handed + 1,
+                        failure.message
+                    ));
+                    fetch.partial = Some(failure);
+                    Reach::Cut
+                }
+            };
+            fetch.cursor = match parsed.watermark {
                 Some(watermark) => watermark.earned(reach),
                 None => ctx.cursor.clone(),
             };
@@ -317,7 +364,7 @@ impl Source for HttpSource {
 
     fn test<'a>(&'a self, ctx: &'a RunContext) -> BoxFuture<'a, Result<String, Failure>> {
         Box::pin(async move {
-            let Page {
+            let FetchedPage {
                 fetched, records, ..
             } = self.page(ctx, &self.first_page()).await?;
             Ok(format!(
@@ -328,6 +375,42 @@ impl Source for HttpSource {
             ))
         })
     }
+}
+
+/// A body, or a record in it, that is not JSON.
+fn not_json(ctx: &RunContext, url: &Url, error: impl std::fmt::Display) -> Failure {
+    let host = url.host_str().unwrap_or("the server");
+    Failure::new(
+        ErrorClass::Decode,
+        format!("the body from {host} is not valid JSON: {error}"),
+        crate::runtime::classify::hint(ErrorClass::Decode, &ctx.integration, host),
+    )
+}
+
+/// The member names down to the records array (`$.data[*]`: `data`), when handing a
+/// page's records on as text finds the same records as the JSONPath and leaves every
+/// other path the same document: the records path names members and then each
+/// element, and each other path on the page (`error_path`, the cursor or next URL)
+/// names members that part from the records' way before reaching them.
+fn records_as_text(settings: &HttpSettings) -> Option<Vec<String>> {
+    let records = settings.records.path.members_then_each()?;
+    let others = [
+        settings.error_path.as_ref(),
+        match &settings.paginate {
+            Paginate::Cursor { cursor_path, .. } => Some(cursor_path),
+            Paginate::NextUrl { url_path, .. } => Some(url_path),
+            _ => None,
+        },
+    ];
+    let apart = others.into_iter().flatten().all(|path| {
+        path.members().is_some_and(|members| {
+            members
+                .iter()
+                .zip(&records)
+                .any(|(theirs, ours)| theirs != ours)
+        })
+    });
+    apart.then(|| records.into_iter().map(str::to_owned).collect())
 }
 
 /// An error the API reported inside a successful answer (`error_path`), classed by its

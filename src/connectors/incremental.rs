@@ -24,18 +24,18 @@ pub enum Reach {
 
 /// Follows the largest `cursor_field` page by page and decides what the run earned.
 #[derive(Debug)]
-pub struct Watermark<'a> {
-    field: &'a str,
+pub struct Watermark {
+    field: String,
     order: Option<Order>,
     stored: Option<String>,
     largest: Option<String>,
 }
 
-impl<'a> Watermark<'a> {
+impl Watermark {
     /// Starts from the stored cursor (`None` on the first run).
-    pub fn new(field: &'a str, order: Option<Order>, stored: Option<String>) -> Self {
+    pub fn new(field: &str, order: Option<Order>, stored: Option<String>) -> Self {
         Self {
-            field,
+            field: field.to_owned(),
             order,
             largest: stored.clone(),
             stored,
@@ -46,7 +46,7 @@ impl<'a> Watermark<'a> {
     pub fn page(&mut self, records: &[Value]) {
         let values = records
             .iter()
-            .filter_map(|r| r.get(self.field).and_then(scalar_text));
+            .filter_map(|r| r.get(&self.field).and_then(scalar_text));
         for value in values {
             if self
                 .largest

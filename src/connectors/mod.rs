@@ -2,6 +2,7 @@
 //! which of them are secrets (`Credential` fields), and its roles.
 
 pub mod auth;
+pub mod body_records;
 pub mod chat;
 pub mod check;
 pub mod feed;
@@ -13,6 +14,7 @@ pub mod incremental;
 pub mod link;
 pub mod oauth;
 pub mod oauth_code;
+pub mod page_parser;
 pub mod paging;
 pub mod sql;
 pub mod webhook;
