@@ -26,23 +26,19 @@ fn io_failure(path: &Path, error: &std::io::Error) -> Failure {
     )
 }
 
+/// Appends `lines`, rotating first if they would take the file past `rotate_bytes`.
+/// A page costs an open, a stat of the open file, a read of its last byte and a write:
+/// the directory is made only when the open finds it missing.
 fn append(path: &Path, rotate_bytes: u64, lines: &[u8]) -> Result<(), Failure> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, &e))?;
-    }
-    let mut size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > 0 && size + lines.len() as u64 > rotate_bytes {
+    let mut file = open_to_append(path)?;
+    let mut size = file.metadata().map_err(|e| io_failure(path, &e))?.len();
+    if size > 0 && size.saturating_add(lines.len() as u64) > rotate_bytes {
         let mut rotated = path.as_os_str().to_owned();
         rotated.push(".1");
         std::fs::rename(path, &rotated).map_err(|e| io_failure(path, &e))?;
+        file = open_to_append(path)?;
         size = 0;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| io_failure(path, &e))?;
     // A process killed during a write (SIGKILL cuts a write at a page boundary) leaves
     // half a line, and the records were not marked delivered, so they come again: end
     // the torn line first, or the first of them would be glued to it and unreadable.
@@ -50,6 +46,26 @@ fn append(path: &Path, rotate_bytes: u64, lines: &[u8]) -> Result<(), Failure> {
         file.write_all(b"\n").map_err(|e| io_failure(path, &e))?;
     }
     file.write_all(lines).map_err(|e| io_failure(path, &e))
+}
+
+fn open_to_append(path: &Path) -> Result<std::fs::File, Failure> {
+    let open = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+    };
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, &e))?;
+            }
+            open()
+        }
+        opened => opened,
+    }
+    .map_err(|e| io_failure(path, &e))
 }
 
 /// Whether the file, `size` bytes long, is not empty and its last byte is not a newline.
