@@ -240,13 +240,7 @@ mod tests {
                 .prop_map(Value::from),
             "[a\"\\\\\\]\\[{}é]{0,6}".prop_map(Value::from),
         ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                proptest::collection::btree_map("[a-d]{1,2}", inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        crate::domain::arbitrary::json(leaf, "[a-d]{1,2}")
     }
 
     proptest! {

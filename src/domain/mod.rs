@@ -3,6 +3,8 @@
 //! nothing of ours but the leaf `redact`, so anything may use it.
 
 pub mod alert;
+#[cfg(test)]
+pub mod arbitrary;
 pub mod audit;
 pub mod failure;
 pub mod health;

@@ -140,13 +140,7 @@ mod tests {
             any::<i64>().prop_map(Value::from),
             "\\PC{0,8}".prop_map(Value::from),
         ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                proptest::collection::btree_map("\\PC{0,4}", inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        crate::domain::arbitrary::json(leaf, "\\PC{0,4}")
     }
 
     proptest! {
