@@ -5,6 +5,7 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::domain::{JsonLines, KeyedLines};
 use bytes::Bytes;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -68,6 +69,36 @@ impl RecordTexts {
 
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
+    }
+
+    /// The records as canonical JSON lines (`domain::canonical`), with the text of each
+    /// record's top-level `key` and `cursor` members, if asked for and scalar. An error
+    /// names the record that is not JSON, as `parse` does.
+    pub fn lines(
+        &self,
+        key: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<(KeyedLines, Vec<Option<String>>), String> {
+        let fields: Vec<&str> = key.into_iter().chain(cursor).collect();
+        let mut lines = KeyedLines {
+            json: JsonLines::with_capacity(self.len()),
+            keys: Vec::with_capacity(self.len()),
+        };
+        let mut cursors = Vec::with_capacity(if cursor.is_some() { self.len() } else { 0 });
+        for (at, span) in self.spans.iter().enumerate() {
+            let not_json = |e: &dyn fmt::Display| format!("record {}: {e}", at + 1);
+            let text = std::str::from_utf8(&self.body[span.clone()]).map_err(|e| not_json(&e))?;
+            let mut found = lines
+                .json
+                .push_canonical(text, &fields)
+                .map_err(|e| not_json(&e))?
+                .into_iter();
+            lines.keys.push(key.and_then(|_| found.next()).flatten());
+            if cursor.is_some() {
+                cursors.push(found.next().flatten());
+            }
+        }
+        Ok((lines, cursors))
     }
 
     /// The records as values. An error names the record that is not JSON: the split

@@ -332,7 +332,7 @@ impl Source for HttpSource {
                     ctx.cursor.clone(),
                 )
             });
-            let parser = PageParser::spawn(pages, watermark);
+            let parser = PageParser::spawn(pages, watermark, self.primary_key().map(str::to_owned));
             let reach = self.fetch_pages(ctx, &parser, &mut fetch).await?;
             let parsed = parser.finish().await;
             let reach = match parsed.end {

@@ -42,19 +42,29 @@ impl Watermark {
         }
     }
 
+    /// The field the cursor follows.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
     /// Takes in one page that was fetched whole and handed to the outputs.
     pub fn page(&mut self, records: &[Value]) {
-        let values = records
-            .iter()
-            .filter_map(|r| r.get(&self.field).and_then(scalar_text));
-        for value in values {
-            if self
-                .largest
-                .as_deref()
-                .is_none_or(|largest| compare(&value, largest).is_gt())
-            {
-                self.largest = Some(value);
+        for record in records {
+            if let Some(value) = record.get(&self.field).and_then(scalar_text) {
+                self.offer(value);
             }
+        }
+    }
+
+    /// Takes in one record's `field`, as `scalar_text` gives it, from a page fetched
+    /// whole and handed to the outputs.
+    pub fn offer(&mut self, value: String) {
+        if self
+            .largest
+            .as_deref()
+            .is_none_or(|largest| compare(&value, largest).is_gt())
+        {
+            self.largest = Some(value);
         }
     }
 

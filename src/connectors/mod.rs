@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::alerts::Notice;
 use crate::config::Integration;
 use crate::config::kinds::KindSettings;
-use crate::domain::{Failure, Records};
+use crate::domain::{Failure, Page, Records};
 use crate::runtime::context::RunContext;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -38,18 +38,35 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Where a source sends each page of records as soon as it has it, so the run can
 /// process one page while the next is fetched, and memory holds a few pages, not a run.
 pub struct Pages {
-    tx: tokio::sync::mpsc::Sender<Vec<serde_json::Value>>,
+    tx: tokio::sync::mpsc::Sender<Page>,
+    lines_will_do: bool,
 }
 
 impl Pages {
-    pub fn new(tx: tokio::sync::mpsc::Sender<Vec<serde_json::Value>>) -> Self {
-        Self { tx }
+    /// Pages of values.
+    pub fn new(tx: tokio::sync::mpsc::Sender<Page>) -> Self {
+        Self {
+            tx,
+            lines_will_do: false,
+        }
+    }
+
+    /// Pages that may come as canonical JSON lines (`Page::Lines`): the run builds no
+    /// values of its own, so a source that has the records' text need not either.
+    pub fn lines_will_do(mut self) -> Self {
+        self.lines_will_do = true;
+        self
+    }
+
+    pub fn takes_lines(&self) -> bool {
+        self.lines_will_do
     }
 
     /// Hands a page on. `false` means the run stopped taking pages (an output failed):
     /// the source should stop fetching.
-    pub async fn send(&self, records: Vec<serde_json::Value>) -> bool {
-        records.is_empty() || self.tx.send(records).await.is_ok()
+    pub async fn send(&self, records: impl Into<Page>) -> bool {
+        let page = records.into();
+        page.is_empty() || self.tx.send(page).await.is_ok()
     }
 }
 

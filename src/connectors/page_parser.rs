@@ -11,6 +11,7 @@ use tokio_util::task::AbortOnDropHandle;
 use super::Pages;
 use super::body_records::RecordTexts;
 use super::incremental::Watermark;
+use crate::domain::Page;
 
 /// One page's records as the fetch loop found them.
 pub enum PageRecords {
@@ -28,13 +29,6 @@ impl PageRecords {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    fn into_values(self) -> Result<Vec<Value>, String> {
-        match self {
-            Self::Values(values) => Ok(values),
-            Self::Texts(texts) => texts.parse(),
-        }
     }
 }
 
@@ -66,11 +60,17 @@ pub enum End {
 }
 
 impl PageParser {
-    /// Starts the task; the pages go to `pages`, the cursor through `watermark`.
-    pub fn spawn(pages: Pages, watermark: Option<Watermark>) -> Self {
+    /// Starts the task; the pages go to `pages`, the cursor through `watermark`, and
+    /// pages sent as lines carry each record's `key`.
+    pub fn spawn(pages: Pages, watermark: Option<Watermark>, key: Option<String>) -> Self {
         // One page waiting while one is parsed: the fetch loop is at most a page ahead.
         let (sender, receiver) = mpsc::channel(1);
-        let task = AbortOnDropHandle::new(tokio::spawn(parse(receiver, pages, watermark)));
+        let parser = Parser {
+            pages,
+            watermark,
+            key,
+        };
+        let task = AbortOnDropHandle::new(tokio::spawn(parser.run(receiver)));
         Self { sender, task }
     }
 
@@ -98,31 +98,58 @@ impl PageParser {
     }
 }
 
-async fn parse(
-    mut receiver: mpsc::Receiver<PageRecords>,
+struct Parser {
     pages: Pages,
-    mut watermark: Option<Watermark>,
-) -> Parsed {
-    let mut handed = 0;
-    let end = loop {
-        let Some(records) = receiver.recv().await else {
-            break End::AllHanded;
+    watermark: Option<Watermark>,
+    key: Option<String>,
+}
+
+impl Parser {
+    async fn run(mut self, mut receiver: mpsc::Receiver<PageRecords>) -> Parsed {
+        let mut handed = 0;
+        let end = loop {
+            let Some(records) = receiver.recv().await else {
+                break End::AllHanded;
+            };
+            let page = match self.page(records) {
+                Ok(page) => page,
+                Err(reason) => break End::NotJson(reason),
+            };
+            if !self.pages.send(page).await {
+                break End::Stopped;
+            }
+            handed += 1;
         };
-        let records = match records.into_values() {
-            Ok(records) => records,
-            Err(reason) => break End::NotJson(reason),
+        Parsed {
+            watermark: self.watermark,
+            handed,
+            end,
+        }
+    }
+
+    /// The page for the run, the cursor followed through it. Records that are text
+    /// become canonical lines when the run takes them, else values.
+    fn page(&mut self, records: PageRecords) -> Result<Page, String> {
+        let texts = match records {
+            PageRecords::Texts(texts) if self.pages.takes_lines() => texts,
+            PageRecords::Texts(texts) => return Ok(self.values(texts.parse()?)),
+            PageRecords::Values(values) => return Ok(self.values(values)),
         };
-        if let Some(watermark) = &mut watermark {
+        let cursor = self.watermark.as_ref().map(Watermark::field);
+        let (lines, cursors) = texts.lines(self.key.as_deref(), cursor)?;
+        if let Some(watermark) = &mut self.watermark {
+            cursors
+                .into_iter()
+                .flatten()
+                .for_each(|value| watermark.offer(value));
+        }
+        Ok(Page::Lines(lines))
+    }
+
+    fn values(&mut self, records: Vec<Value>) -> Page {
+        if let Some(watermark) = &mut self.watermark {
             watermark.page(&records);
         }
-        if !pages.send(records).await {
-            break End::Stopped;
-        }
-        handed += 1;
-    };
-    Parsed {
-        watermark,
-        handed,
-        end,
+        Page::Values(records)
     }
 }

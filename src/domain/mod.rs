@@ -6,8 +6,10 @@ pub mod alert;
 #[cfg(test)]
 pub mod arbitrary;
 pub mod audit;
+pub mod canonical;
 pub mod failure;
 pub mod health;
+pub mod page;
 pub mod records;
 pub mod run;
 pub mod stats;
@@ -20,6 +22,7 @@ pub use alert::{
 pub use audit::{AuditEntry, Operator};
 pub use failure::Failure;
 pub use health::{Health, IntegrationState, PauseReason};
+pub use page::{KeyedLines, Page};
 pub use records::{JsonLines, Records};
 pub use run::{Delivery, ErrorClass, QuotaLeft, RunRecord, RunStatus, Trigger};
 pub use suggest::did_you_mean;

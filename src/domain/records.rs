@@ -45,6 +45,35 @@ impl JsonLines {
         &self.text[start..end]
     }
 
+    /// Appends the canonical text of the JSON value `text` (`domain::canonical`) as a
+    /// line, and returns the scalar text of each top-level member named in `fields`.
+    /// On an error nothing is appended.
+    pub fn push_canonical(
+        &mut self,
+        text: &str,
+        fields: &[&str],
+    ) -> Result<Vec<Option<String>>, serde_json::Error> {
+        let start = self.text.len();
+        match super::canonical::canonical(text, &mut self.text, fields) {
+            Ok(found) => {
+                self.text.push(b'\n');
+                self.ends.push(self.text.len());
+                Ok(found)
+            }
+            Err(error) => {
+                self.text.truncate(start);
+                Err(error)
+            }
+        }
+    }
+
+    /// Appends a line of another's, `at`.
+    pub fn push_from(&mut self, other: &JsonLines, at: usize) {
+        self.text.extend_from_slice(other.record(at));
+        self.text.push(b'\n');
+        self.ends.push(self.text.len());
+    }
+
     /// Takes back the line pushed last.
     pub fn pop(&mut self) {
         self.ends.pop();
@@ -62,6 +91,11 @@ impl JsonLines {
     /// Every record, one per line.
     pub fn as_bytes(&self) -> &[u8] {
         &self.text
+    }
+
+    /// Each record's text, without its newline.
+    pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).map(|at| self.record(at))
     }
 
     /// One record's text, without its newline.
@@ -85,10 +119,11 @@ impl JsonLines {
     }
 }
 
-/// Records and, once something asked for it, their JSON text.
+/// Records as values, as JSON text, or both: each made from the other when an output
+/// first asks for it.
 #[derive(Debug)]
 pub struct Records {
-    values: Vec<Value>,
+    values: OnceLock<Vec<Value>>,
     json: OnceLock<JsonLines>,
 }
 
@@ -96,7 +131,7 @@ impl Records {
     /// Records whose text is made when an output first asks for it.
     pub fn new(values: Vec<Value>) -> Self {
         Self {
-            values,
+            values: OnceLock::from(values),
             json: OnceLock::new(),
         }
     }
@@ -105,25 +140,50 @@ impl Records {
     pub fn with_json(values: Vec<Value>, json: JsonLines) -> Self {
         debug_assert_eq!(values.len(), json.len(), "a line for each record");
         Self {
-            values,
+            values: OnceLock::from(values),
+            json: OnceLock::from(json),
+        }
+    }
+
+    /// Records that are JSON text only (file and webhook outputs never build values).
+    /// Each line must be one JSON value, as `JsonLines` makes them.
+    pub fn from_json(json: JsonLines) -> Self {
+        Self {
+            values: OnceLock::new(),
             json: OnceLock::from(json),
         }
     }
 
     pub fn values(&self) -> &[Value] {
-        &self.values
+        self.values.get_or_init(|| {
+            let json = self.json.get().map(JsonLines::lines).into_iter().flatten();
+            // Each line was written from a value (`push`) or checked while made
+            // canonical (`push_canonical`), within the parser's nesting limit.
+            json.map(|line| serde_json::from_slice(line).expect("a line is one JSON value"))
+                .collect()
+        })
+    }
+
+    pub fn into_values(self) -> Vec<Value> {
+        self.values();
+        self.values.into_inner().unwrap_or_default()
     }
 
     pub fn json(&self) -> &JsonLines {
-        self.json.get_or_init(|| JsonLines::of(&self.values))
+        self.json
+            .get_or_init(|| JsonLines::of(self.values.get().map_or(&[], Vec::as_slice)))
     }
 
     pub fn len(&self) -> usize {
-        self.values.len()
+        match (self.values.get(), self.json.get()) {
+            (Some(values), _) => values.len(),
+            (None, Some(json)) => json.len(),
+            (None, None) => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 }
 

@@ -20,7 +20,7 @@ use crate::config::Integration;
 use crate::connectors::{Fetch, Output, Pages, Source};
 use crate::domain::run::{Delivery, ErrorClass, RunRecord, RunStatus, Trigger};
 use crate::domain::trace;
-use crate::domain::{Failure, Records};
+use crate::domain::{Failure, Page, Records};
 use crate::pipeline::dedupe::ChangeDetector;
 use crate::runtime::classify::INTERNAL_HINT;
 use crate::runtime::context::{RunContext, Services, log_line};
@@ -239,9 +239,12 @@ async fn pipeline(
     // handle (timeout, cancel) stops it.
     let source = {
         let (source, ctx) = (Arc::clone(&plan.source), Arc::clone(ctx));
-        AbortOnDropHandle::new(tokio::spawn(async move {
-            source.fetch(&ctx, Pages::new(tx)).await
-        }))
+        let pages = if plan.integration.pipeline.changes_nothing() {
+            Pages::new(tx).lines_will_do()
+        } else {
+            Pages::new(tx)
+        };
+        AbortOnDropHandle::new(tokio::spawn(async move { source.fetch(&ctx, pages).await }))
     };
     let work = async {
         let (fetched, ()) = tokio::join!(source, tally.consume(rx, ctx, plan, services));
@@ -296,7 +299,7 @@ impl Tally {
     /// drops the receiver, which tells the source to stop.
     async fn consume(
         &mut self,
-        mut pages: mpsc::Receiver<Vec<Value>>,
+        mut pages: mpsc::Receiver<Page>,
         ctx: &RunContext,
         plan: &Plan,
         services: &Arc<Services>,
@@ -315,23 +318,14 @@ impl Tally {
         };
         while let Some(page) = pages.recv().await {
             self.records_in += page.len() as u64;
-            let transformed = pipeline.transform(page, plan.source.primary_key());
-            if transformed.dropped > 0 {
-                ctx.log(format!(
-                    "{} records dropped by drop_if/keep_if",
-                    transformed.dropped
-                ));
-            }
-            for failure in &transformed.failed {
-                ctx.log(format!(
-                    "record {} failed a transform: {}",
-                    failure.key, failure.reason
-                ));
-            }
-            self.failed_transforms += transformed.failed.len();
-            self.dropped += transformed.dropped as u64;
+            // Lines come only when nothing transforms: records pass as they are.
+            let page = if pipeline.changes_nothing() {
+                page
+            } else {
+                Page::Values(self.transform(ctx, plan, page.into_values()))
+            };
             let keys = if look_up {
-                self.detector.keys_to_look_up(&transformed.records)
+                self.detector.keys_to_look_up(&page)
             } else {
                 Vec::new()
             };
@@ -339,7 +333,7 @@ impl Tally {
                 Ok(known) => known,
                 Err(failure) => return self.fail_outputs(failure),
             };
-            let deliver = self.detector.page(transformed.records, &known);
+            let deliver = self.detector.page(page, &known);
             if deliver.is_empty() {
                 continue;
             }
@@ -353,6 +347,28 @@ impl Tally {
                 }
             }
         }
+    }
+
+    /// The page through the integration's transforms, what they dropped and what
+    /// failed them counted and logged.
+    fn transform(&mut self, ctx: &RunContext, plan: &Plan, page: Vec<Value>) -> Vec<Value> {
+        let pipeline = &plan.integration.pipeline;
+        let transformed = pipeline.transform(page, plan.source.primary_key());
+        if transformed.dropped > 0 {
+            ctx.log(format!(
+                "{} records dropped by drop_if/keep_if",
+                transformed.dropped
+            ));
+        }
+        for failure in &transformed.failed {
+            ctx.log(format!(
+                "record {} failed a transform: {}",
+                failure.key, failure.reason
+            ));
+        }
+        self.failed_transforms += transformed.failed.len();
+        self.dropped += transformed.dropped as u64;
+        transformed.records
     }
 
     /// Every output that has not failed yet fails with `failure`.

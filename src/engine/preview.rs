@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::executor::stored_hashes;
 use crate::connectors::{Pages, Source};
-use crate::domain::Failure;
+use crate::domain::{Failure, Page};
 use crate::pipeline::preview::{PreviewRecord, preview};
 use crate::pipeline::record_key_hash;
 use crate::runtime::context::{RunContext, Services};
@@ -26,7 +26,7 @@ pub(super) async fn sample(
         let mut records = Vec::new();
         while records.len() < limit {
             match received.recv().await {
-                Some(page) => records.extend(page),
+                Some(page) => records.extend(Page::into_values(page)),
                 None => break,
             }
         }

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use hashbrown::HashTable;
 use serde_json::Value;
 
-use super::record_key_hash;
+use super::{key_text_hash, record_key_hash};
 use crate::config::pipeline::Deliver;
-use crate::domain::{JsonLines, Records};
+use crate::domain::{JsonLines, KeyedLines, Page, Records};
 use crate::fingerprint::{same_content, spread};
 
 /// The hash of a record's JSON text (keys in order).
@@ -55,13 +55,24 @@ impl ChangeDetector {
         }
     }
 
-    /// The keys of `records` whose stored hashes are needed (not seen yet this run).
-    pub fn keys_to_look_up(&self, records: &[Value]) -> Vec<u128> {
-        records
-            .iter()
-            .filter_map(|r| record_key_hash(r, self.key_field.as_deref()))
-            .filter(|k| self.seen_at(*k).is_none())
-            .collect()
+    /// The keys of the page's records whose stored hashes are needed (not seen yet this
+    /// run).
+    pub fn keys_to_look_up(&self, page: &Page) -> Vec<u128> {
+        let unseen = |key: &u128| self.seen_at(*key).is_none();
+        match page {
+            Page::Values(records) => records
+                .iter()
+                .filter_map(|r| record_key_hash(r, self.key_field.as_deref()))
+                .filter(unseen)
+                .collect(),
+            Page::Lines(lines) => lines
+                .keys
+                .iter()
+                .flatten()
+                .map(|key| key_text_hash(key))
+                .filter(unseen)
+                .collect(),
+        }
     }
 
     /// Where in `this_run` the record with key hash `key` is, if it was seen this run.
@@ -76,7 +87,41 @@ impl ChangeDetector {
     /// Classifies one page against `known` (stored hashes by key) and what this run saw
     /// before; returns what the outputs should receive. Each keyed record's hash is
     /// that of its JSON text, which the outputs then get with the records.
-    pub fn page(&mut self, records: Vec<Value>, known: &HashMap<u128, u64>) -> Records {
+    pub fn page(&mut self, page: Page, known: &HashMap<u128, u64>) -> Records {
+        match page {
+            Page::Values(records) => self.values(records, known),
+            Page::Lines(lines) => self.lines(lines, known),
+        }
+    }
+
+    /// A page of canonical lines: judged by their text as it is, never built.
+    fn lines(&mut self, lines: KeyedLines, known: &HashMap<u128, u64>) -> Records {
+        let KeyedLines { json, keys } = lines;
+        if self.key_field.is_none() {
+            self.new += json.len() as u64;
+            return Records::from_json(json);
+        }
+        let changes: Vec<Change> = keys
+            .iter()
+            .enumerate()
+            .map(|(at, key)| match key {
+                Some(key) => self.judge(key_text_hash(key), json.record(at), known),
+                None => self.count(Change::New),
+            })
+            .collect();
+        let delivered =
+            |change: &Change| *change != Change::Unchanged || self.deliver == Deliver::All;
+        if changes.iter().all(delivered) {
+            return Records::from_json(json);
+        }
+        let mut deliver = JsonLines::with_capacity(json.len());
+        for (at, _) in changes.iter().enumerate().filter(|(_, c)| delivered(c)) {
+            deliver.push_from(&json, at);
+        }
+        Records::from_json(deliver)
+    }
+
+    fn values(&mut self, records: Vec<Value>, known: &HashMap<u128, u64>) -> Records {
         let Some(key_field) = self.key_field.clone() else {
             // Nothing to recognise a record by: every one is new.
             self.new += records.len() as u64;
@@ -181,7 +226,7 @@ mod tests {
         ];
         let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
         assert_eq!(
-            detector.keys_to_look_up(&records),
+            detector.keys_to_look_up(&Page::Values(records.clone())),
             [
                 key(&json!({"id": "1"})),
                 key(&json!({"id": 2})),
@@ -189,7 +234,7 @@ mod tests {
             ],
             "a key is its text: 2 and \"2\" are one record"
         );
-        let out = detector.page(records, &known);
+        let out = detector.page(records.into(), &known);
         assert_eq!(
             (detector.new, detector.changed, detector.unchanged),
             (2, 1, 1)
@@ -197,19 +242,21 @@ mod tests {
         assert_eq!(out.len(), 3);
         assert_eq!(detector.into_seen().len(), 3);
         let mut all = ChangeDetector::new(Some("id".into()), Deliver::All);
-        let out = all.page(vec![json!({"id": 1, "v": "a"})], &known);
+        let out = all.page(vec![json!({"id": 1, "v": "a"})].into(), &known);
         assert_eq!((all.unchanged, out.len()), (1, 1));
     }
 
     #[test]
     fn a_record_repeated_on_a_later_page_is_delivered_once() {
         let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
-        let first = detector.page(vec![json!({"id": 1})], &HashMap::new());
+        let first = detector.page(vec![json!({"id": 1})].into(), &HashMap::new());
         assert!(
-            detector.keys_to_look_up(&[json!({"id": 1})]).is_empty(),
+            detector
+                .keys_to_look_up(&vec![json!({"id": 1})].into())
+                .is_empty(),
             "already known this run"
         );
-        let second = detector.page(vec![json!({"id": 1})], &HashMap::new());
+        let second = detector.page(vec![json!({"id": 1})].into(), &HashMap::new());
         assert_eq!((first.len(), second.len()), (1, 0));
         assert_eq!((detector.new, detector.unchanged), (1, 1));
         assert_eq!(detector.into_seen().len(), 1);
@@ -223,8 +270,8 @@ mod tests {
                 .map(|id| json!({"id": id, "v": version}))
                 .collect()
         };
-        assert_eq!(detector.page(page(1), &HashMap::new()).len(), 5_000);
-        let again = detector.page(page(2), &HashMap::new());
+        assert_eq!(detector.page(page(1).into(), &HashMap::new()).len(), 5_000);
+        let again = detector.page(page(2).into(), &HashMap::new());
         assert_eq!(again.len(), 5_000, "every record changed on the later page");
         assert_eq!((detector.new, detector.changed), (5_000, 5_000));
         let seen = detector.into_seen();
@@ -245,11 +292,73 @@ mod tests {
         let fnv = crate::fingerprint::legacy_content_hash(crate::fingerprint::fnv1a(&text));
         let known = HashMap::from([(key, fnv)]);
         let mut detector = ChangeDetector::new(Some("id".into()), Deliver::Changes);
-        assert!(detector.page(vec![record.clone()], &known).is_empty());
+        assert!(
+            detector
+                .page(vec![record.clone()].into(), &known)
+                .is_empty()
+        );
         assert_eq!(detector.unchanged, 1);
         let changed = json!({"id": 1, "v": "b"});
         let mut again = ChangeDetector::new(Some("id".into()), Deliver::Changes);
-        assert_eq!(again.page(vec![changed], &known).len(), 1);
+        assert_eq!(again.page(vec![changed].into(), &known).len(), 1);
         assert_eq!(detector.into_seen(), [(key, content_hash(&record))]);
+    }
+
+    /// The same records judged as canonical lines (`Page::Lines`, what an HTTP source
+    /// sends when nothing transforms) and as values: the same counts, the same text
+    /// delivered, the same hashes remembered, whatever the store held.
+    fn lines_of(records: &[Value]) -> Page {
+        let mut lines = KeyedLines::default();
+        for record in records {
+            let text = serde_json::to_string_pretty(record).unwrap();
+            let mut found = lines.json.push_canonical(&text, &["id"]).unwrap();
+            lines.keys.push(found.remove(0));
+        }
+        Page::Lines(lines)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_and_values_are_judged_alike(
+            pages in proptest::collection::vec(
+                proptest::collection::vec((0u8..6, 0u8..3, proptest::arbitrary::any::<bool>()), 0..6),
+                1..4,
+            ),
+            stored in proptest::collection::vec((0u8..6, 0u8..3), 0..6),
+            all in proptest::arbitrary::any::<bool>(),
+        ) {
+            let record = |id: u8, v: u8, text_key: bool| match (id, text_key) {
+                (0, _) => json!({"v": v}),
+                (id, true) => json!({"id": id.to_string(), "v": v}),
+                (id, false) => json!({"v": v, "id": id}),
+            };
+            let known: HashMap<u128, u64> = stored
+                .iter()
+                .map(|&(id, v)| {
+                    let stored = record(id.max(1), v, false);
+                    (record_key_hash(&stored, Some("id")).unwrap(), content_hash(&stored))
+                })
+                .collect();
+            let deliver = if all { Deliver::All } else { Deliver::Changes };
+            let mut by_values = ChangeDetector::new(Some("id".into()), deliver);
+            let mut by_lines = ChangeDetector::new(Some("id".into()), deliver);
+            for page in &pages {
+                let records: Vec<Value> = page.iter().map(|&(id, v, t)| record(id, v, t)).collect();
+                let lines = lines_of(&records);
+                proptest::prop_assert_eq!(
+                    by_lines.keys_to_look_up(&lines),
+                    by_values.keys_to_look_up(&Page::Values(records.clone()))
+                );
+                let from_lines = by_lines.page(lines, &known);
+                let from_values = by_values.page(Page::Values(records), &known);
+                proptest::prop_assert_eq!(from_lines.json().as_bytes(), from_values.json().as_bytes());
+                proptest::prop_assert_eq!(from_lines.values(), from_values.values());
+            }
+            proptest::prop_assert_eq!(
+                (by_lines.new, by_lines.changed, by_lines.unchanged),
+                (by_values.new, by_values.changed, by_values.unchanged)
+            );
+            proptest::prop_assert_eq!(by_lines.into_seen(), by_values.into_seen());
+        }
     }
 }

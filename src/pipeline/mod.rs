@@ -53,7 +53,7 @@ impl PipelineSpec {
     }
 
     /// No transform is configured: records pass as they are.
-    fn changes_nothing(&self) -> bool {
+    pub fn changes_nothing(&self) -> bool {
         self.select.is_empty()
             && self.rename.is_empty()
             && self.set.is_empty()
@@ -121,7 +121,7 @@ pub fn record_key(record: &Value, key_field: Option<&str>) -> Option<String> {
 pub fn record_key_hash(record: &Value, key_field: Option<&str>) -> Option<u128> {
     let mut hasher = crate::fingerprint::Fnv1a128::default();
     match record.get(key_field?)? {
-        Value::String(s) => hasher.add(s.as_bytes()),
+        Value::String(s) => return Some(key_text_hash(s)),
         Value::Number(n) => {
             use std::fmt::Write;
             // Writing into a hasher cannot fail.
@@ -130,6 +130,13 @@ pub fn record_key_hash(record: &Value, key_field: Option<&str>) -> Option<u128> 
         _ => return None,
     }
     Some(hasher.finish())
+}
+
+/// The hash of a key's text (`record_key_hash`), for a key read off a record's text.
+pub fn key_text_hash(text: &str) -> u128 {
+    let mut hasher = crate::fingerprint::Fnv1a128::default();
+    hasher.add(text.as_bytes());
+    hasher.finish()
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ impl SqlSource {
                 keyset::position_of(dialect, keyset, last, type_of).map_err(bad_cursor)?;
             fetch.pages += 1;
             let accepted = pages
-                .send(rows.into_iter().map(Value::Object).collect())
+                .send(rows.into_iter().map(Value::Object).collect::<Vec<_>>())
                 .await;
             fetch.cursor = Some(serde_json::to_string(&position).expect("a position serialises"));
             from = Resume::After(position);
