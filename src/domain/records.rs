@@ -1,7 +1,8 @@
 //! A page of records on its way to the outputs, with each record's JSON text made at
 //! most once: change detection hashes that text, and the outputs that send JSON (files,
 //! webhooks) send the same bytes instead of serialising every record again. Serialising
-//! twice was a fifth of a keyed extraction's CPU.
+//! twice was a fifth of a keyed extraction's CPU. Records that came as text
+//! (`Page::Lines`) are built as values only if an output asks for them.
 
 use std::ops::Range;
 use std::sync::OnceLock;
