@@ -85,13 +85,11 @@ impl RecordTexts {
             keys: Vec::with_capacity(self.len()),
         };
         let mut cursors = Vec::with_capacity(if cursor.is_some() { self.len() } else { 0 });
-        for (at, span) in self.spans.iter().enumerate() {
-            let not_json = |e: &dyn fmt::Display| format!("record {}: {e}", at + 1);
-            let text = std::str::from_utf8(&self.body[span.clone()]).map_err(|e| not_json(&e))?;
+        for at in 0..self.len() {
             let mut found = lines
                 .json
-                .push_canonical(text, &fields)
-                .map_err(|e| not_json(&e))?
+                .push_canonical(self.text(at)?, &fields)
+                .map_err(|e| not_json(at, &e))?
                 .into_iter();
             lines.keys.push(key.and_then(|_| found.next()).flatten());
             if cursor.is_some() {
@@ -105,19 +103,21 @@ impl RecordTexts {
     /// finds a record's end without parsing it, so a record nested deeper than the
     /// parser allows is found whole, and refused here.
     pub fn parse(&self) -> Result<Vec<Value>, String> {
-        self.spans
-            .iter()
-            .enumerate()
-            .map(|(at, span)| {
-                let not_json = |e: &dyn fmt::Display| format!("record {}: {e}", at + 1);
-                // UTF-8 checked once for the record's text, then parsed as a `str`: faster
-                // than parsing bytes, which checks each string in the record on its own.
-                let text =
-                    std::str::from_utf8(&self.body[span.clone()]).map_err(|e| not_json(&e))?;
-                serde_json::from_str(text).map_err(|e| not_json(&e))
-            })
+        (0..self.len())
+            .map(|at| serde_json::from_str(self.text(at)?).map_err(|e| not_json(at, &e)))
             .collect()
     }
+
+    /// Record `at`'s text. UTF-8 is checked once for the whole record, which is then
+    /// read as a `str`: faster than reading bytes, which checks each string on its own.
+    fn text(&self, at: usize) -> Result<&str, String> {
+        std::str::from_utf8(&self.body[self.spans[at].clone()]).map_err(|e| not_json(at, &e))
+    }
+}
+
+/// Why record `at` (from 0) of a page is not JSON, naming it from 1.
+fn not_json(at: usize, error: &dyn fmt::Display) -> String {
+    format!("record {}: {error}", at + 1)
 }
 
 /// Walks down `members` to the records array, building everything beside the way.
